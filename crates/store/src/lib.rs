@@ -1,0 +1,206 @@
+//! The object store: buckets, objects and multipart uploads over a local data directory.
+//!
+//! Layout under the store root (`DIR/store` when used by the server):
+//! - `meta.sqlite3` — buckets, objects, multipart uploads and parts (WAL mode).
+//! - `blobs/` — object and part bytes, one file per blob, named by a random 32-hex id.
+//!   Object keys never become file names.
+//! - `tmp/` — staging files being written; swept at [`Store::open`].
+//!
+//! Every write is: stream into a staging file (hashing MD5 and CRC-64/XZ on the way) → fsync →
+//! rename into `blobs/` → fsync the directory → one SQLite transaction that points the key at the
+//! new blob → delete the blob it replaced. A crash at any point leaves the old object or the new
+//! one. Blobs no row refers to are deleted at [`Store::open`].
+//!
+//! The API is synchronous (rusqlite, std::fs); async callers wrap calls in `spawn_blocking` or
+//! `block_in_place`. [`Store`] is cheap to clone and safe to share between threads.
+
+mod error;
+mod types;
+
+pub use error::StoreError;
+pub use types::*;
+
+use std::path::Path;
+use time::OffsetDateTime;
+
+/// A handle on the store (clone freely).
+#[derive(Clone)]
+pub struct Store {
+    // implementation-defined (Arc<Inner> with a Mutex<rusqlite::Connection> and paths)
+}
+
+/// A staging file being written. Bytes go in with [`Staging::write`]; [`Staging::finish`] fsyncs
+/// and returns the digests. Dropping an unfinished staging deletes its file.
+pub struct Staging {
+    // implementation-defined
+}
+
+impl Staging {
+    /// Appends bytes, updating MD5 and CRC-64/XZ.
+    pub fn write(&mut self, buf: &[u8]) -> Result<(), StoreError> {
+        todo!()
+    }
+    /// Bytes written so far.
+    pub fn len(&self) -> u64 {
+        todo!()
+    }
+    /// Flushes and fsyncs the file; returns the finished blob ready to commit.
+    pub fn finish(self) -> Result<FinishedBlob, StoreError> {
+        todo!()
+    }
+}
+
+/// A fully written, fsynced staging file and its digests. Dropping it without committing
+/// deletes the file.
+pub struct FinishedBlob {
+    // implementation-defined
+}
+
+impl FinishedBlob {
+    pub fn size(&self) -> u64 {
+        todo!()
+    }
+    /// Raw MD5 of the bytes.
+    pub fn md5(&self) -> [u8; 16] {
+        todo!()
+    }
+    /// CRC-64/XZ (ECMA-182 reflected, OSS's `x-oss-hash-crc64ecma`).
+    pub fn crc64(&self) -> u64 {
+        todo!()
+    }
+}
+
+impl Store {
+    /// Opens (creating if needed, dirs mode 0700, db file 0600) the store at `root`, runs
+    /// migrations, and sweeps: every file in `tmp/`, and every blob no object or live part refers to.
+    pub fn open(root: &Path) -> Result<Store, StoreError> {
+        todo!()
+    }
+
+    // ---- buckets ----
+
+    /// Creates a bucket. `BucketAlreadyExists` if the name is taken. Name validity is the caller's job
+    /// (see [`valid_bucket_name`]).
+    pub fn create_bucket(&self, name: &str, acl: Acl, storage_class: &str, now: OffsetDateTime) -> Result<BucketInfo, StoreError> {
+        todo!()
+    }
+    pub fn get_bucket(&self, name: &str) -> Result<BucketInfo, StoreError> {
+        todo!()
+    }
+    /// Buckets whose names start with `prefix` and sort strictly after `marker`, in name order,
+    /// at most `max` of them; the bool is "truncated".
+    pub fn list_buckets(&self, prefix: &str, marker: &str, max: usize) -> Result<(Vec<BucketInfo>, bool), StoreError> {
+        todo!()
+    }
+    /// `NoSuchBucket`; `BucketNotEmpty` if it holds objects or in-progress multipart uploads.
+    pub fn delete_bucket(&self, name: &str) -> Result<(), StoreError> {
+        todo!()
+    }
+    pub fn set_bucket_acl(&self, name: &str, acl: Acl) -> Result<(), StoreError> {
+        todo!()
+    }
+    /// Stores the bucket's CORS rules (replacing all), or removes them with `None`.
+    pub fn set_bucket_cors(&self, name: &str, cors: Option<&CorsConfig>) -> Result<(), StoreError> {
+        todo!()
+    }
+    /// `Ok(None)` when the bucket has no CORS configuration.
+    pub fn get_bucket_cors(&self, name: &str) -> Result<Option<CorsConfig>, StoreError> {
+        todo!()
+    }
+
+    // ---- objects ----
+
+    /// A new staging file in `tmp/`.
+    pub fn staging(&self) -> Result<Staging, StoreError> {
+        todo!()
+    }
+
+    /// Makes `blob` the content of `bucket/key` (one transaction), replacing any old version.
+    /// `forbid_overwrite` → `ObjectAlreadyExists` when the key exists. The ETag is
+    /// `"` + uppercase hex MD5 + `"`. `NoSuchBucket` if the bucket is gone.
+    pub fn put_object(&self, bucket: &str, key: &str, blob: FinishedBlob, meta: ObjectMeta, forbid_overwrite: bool, now: OffsetDateTime) -> Result<ObjectInfo, StoreError> {
+        todo!()
+    }
+
+    /// Metadata of an object: `NoSuchBucket`, `NoSuchKey`.
+    pub fn head_object(&self, bucket: &str, key: &str) -> Result<ObjectInfo, StoreError> {
+        todo!()
+    }
+
+    /// Metadata plus an open read handle positioned at 0. The handle stays valid even if the key is
+    /// overwritten or deleted meanwhile (unix unlink semantics).
+    pub fn open_object(&self, bucket: &str, key: &str) -> Result<(ObjectInfo, std::fs::File), StoreError> {
+        todo!()
+    }
+
+    /// Deletes the key; `Ok(false)` if it did not exist (idempotent). `NoSuchBucket` if no bucket.
+    pub fn delete_object(&self, bucket: &str, key: &str) -> Result<bool, StoreError> {
+        todo!()
+    }
+
+    /// Copies src to dst (possibly the same key, possibly across buckets). `meta: None` keeps the
+    /// source metadata (COPY), `Some` replaces it (REPLACE). The copy shares no file with the
+    /// source (hard link or byte copy into a new blob). Returns the new object's info.
+    pub fn copy_object(&self, src_bucket: &str, src_key: &str, dst_bucket: &str, dst_key: &str, meta: Option<ObjectMeta>, forbid_overwrite: bool, now: OffsetDateTime) -> Result<ObjectInfo, StoreError> {
+        todo!()
+    }
+
+    /// Lists keys in byte order. `prefix` filters; `after` is exclusive (marker / start-after /
+    /// decoded continuation token); with a non-empty `delimiter`, keys with the delimiter after the
+    /// prefix roll up into common prefixes (each counts toward `max_keys`, and a common prefix
+    /// ≤ `after` is skipped). `max_keys` 0 returns nothing but `is_truncated` tells whether
+    /// anything matches. Must scale to large buckets (SQL range scans, not loading every key).
+    pub fn list_objects(&self, bucket: &str, prefix: &str, delimiter: &str, after: &str, max_keys: usize) -> Result<Listing, StoreError> {
+        todo!()
+    }
+
+    // ---- multipart ----
+
+    /// Starts an upload; returns a 32-char uppercase hex upload id. `NoSuchBucket`.
+    pub fn initiate_multipart(&self, bucket: &str, key: &str, meta: ObjectMeta, now: OffsetDateTime) -> Result<String, StoreError> {
+        todo!()
+    }
+    /// Stores (or replaces) part `part_number` (1..=10000). `NoSuchUpload` if the id does not
+    /// belong to bucket/key.
+    pub fn upload_part(&self, bucket: &str, key: &str, upload_id: &str, part_number: u32, blob: FinishedBlob, now: OffsetDateTime) -> Result<PartInfo, StoreError> {
+        todo!()
+    }
+    /// Completes the upload with the listed parts. Checks: part numbers strictly ascending
+    /// (`InvalidPartOrder`), each part exists with the given ETag (quotes optional, case-insensitive)
+    /// (`InvalidPart`), every part but the last ≥ `min_part_size` bytes (`EntityTooSmall`), at
+    /// least one part (`InvalidPart`). The object's bytes are the parts concatenated into one new
+    /// blob (staged, fsynced, renamed), then one transaction swaps the key to it and deletes the
+    /// upload. ETag = `"` + uppercase hex MD5(concat of part MD5s) + `-` + count + `"`; CRC64 is of
+    /// the whole object; object type `Multipart`. A crash leaves the upload intact or the object
+    /// complete.
+    pub fn complete_multipart(&self, bucket: &str, key: &str, upload_id: &str, parts: &[(u32, String)], min_part_size: u64, now: OffsetDateTime) -> Result<ObjectInfo, StoreError> {
+        todo!()
+    }
+    /// Deletes the upload and its parts. `NoSuchUpload`.
+    pub fn abort_multipart(&self, bucket: &str, key: &str, upload_id: &str) -> Result<(), StoreError> {
+        todo!()
+    }
+    /// Parts with number > `marker`, ascending, at most `max`; bool = truncated.
+    pub fn list_parts(&self, bucket: &str, key: &str, upload_id: &str, marker: u32, max: usize) -> Result<(Vec<PartInfo>, bool), StoreError> {
+        todo!()
+    }
+    /// In-progress uploads in (key, upload id) order after the (key_marker, upload_id_marker) pair,
+    /// filtered by `prefix`, at most `max`; bool = truncated.
+    pub fn list_multipart_uploads(&self, bucket: &str, prefix: &str, key_marker: &str, upload_id_marker: &str, max: usize) -> Result<(Vec<UploadInfo>, bool), StoreError> {
+        todo!()
+    }
+    /// The metadata given at initiation. `NoSuchUpload`.
+    pub fn upload_meta(&self, bucket: &str, key: &str, upload_id: &str) -> Result<ObjectMeta, StoreError> {
+        todo!()
+    }
+}
+
+/// OSS bucket name rule: 3–63 chars of `[a-z0-9-]`, starting and ending with a letter or digit.
+pub fn valid_bucket_name(name: &str) -> bool {
+    todo!()
+}
+
+/// OSS object key rule: 1–1023 bytes of UTF-8 (already guaranteed by `&str`), not starting with `/` or `\`.
+pub fn valid_object_key(key: &str) -> bool {
+    todo!()
+}
