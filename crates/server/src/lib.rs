@@ -1,3 +1,16 @@
 //! stsgate server: the only crate that knows HTTP, wire shapes and status codes.
+//!
+//! - [`datadir`] — the data directory (master key, account, root key) created at first start.
+//! - [`token`] — self-contained, AEAD-sealed security tokens of temporary credentials.
+//! - [`aliyun`] — the Alibaba Cloud dialect (the oss face).
+//! - [`config`] — `stsgate.toml`.
+//! - [`serve`] — binds the faces and runs them until shutdown.
+//! - [`secret`] — the redacting, zeroizing secret string.
 
 pub mod aliyun;
+pub mod config;
+pub mod creds;
+pub mod datadir;
+pub mod secret;
+pub mod serve;
+pub mod token;

@@ -17,6 +17,9 @@ pub mod oss_v4;
 pub mod pop;
 pub mod post;
 
+mod header;
+mod mac;
+
 /// Compares two signatures in constant time (for equal lengths). Every signature check in
 /// stsgate goes through this function.
 pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {

@@ -1,4 +1,14 @@
 //! The Alibaba Cloud dialect: the oss face (OSS REST) and its helpers.
+//!
+//! - [`endpoint`] — addressing and the closed `Op` enum with each operation's RAM action.
+//! - [`auth`] — OSS V1/V4 signature verification (header and presigned forms).
+//! - [`error`] — semantic errors rendered as OSS `<Error>` XML.
+//! - [`oss`] — the router and the operation handlers.
+//! - [`xml`], [`cors`] — wire bodies and CORS rule matching.
 
+pub mod auth;
 pub mod cors;
+pub mod endpoint;
+pub mod error;
+pub mod oss;
 pub mod xml;

@@ -1,0 +1,195 @@
+//! OSS errors: each semantic failure of the oss face maps to one (HTTP status, Code, Message,
+//! extra elements, EC) and is rendered as OSS's `<Error>` XML (or, for HEAD, as an empty body with
+//! the XML base64-encoded in `x-oss-err`).
+
+use crate::aliyun::xml;
+use axum::body::Body;
+use axum::response::Response;
+use base64::Engine as _;
+use http::{HeaderValue, StatusCode};
+use stsgate_store::StoreError;
+
+/// One OSS error answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OssError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+    /// Extra child elements of `<Error>`, in order (e.g. `BucketName`, `StringToSign`).
+    pub extra: Vec<(&'static str, String)>,
+    pub ec: &'static str,
+}
+
+impl OssError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>, ec: &'static str) -> OssError {
+        OssError { status, code, message: message.into(), extra: Vec::new(), ec }
+    }
+
+    pub fn with(mut self, name: &'static str, value: impl Into<String>) -> OssError {
+        self.extra.push((name, value.into()));
+        self
+    }
+
+    pub fn access_denied(message: impl Into<String>) -> OssError {
+        OssError::new(StatusCode::FORBIDDEN, "AccessDenied", message, "0003-00000001")
+    }
+    pub fn invalid_argument(message: impl Into<String>, name: &str, value: &str) -> OssError {
+        OssError::new(StatusCode::BAD_REQUEST, "InvalidArgument", message, "0017-00000001")
+            .with("ArgumentName", name)
+            .with("ArgumentValue", value)
+    }
+    pub fn invalid_access_key_id(ak: &str) -> OssError {
+        OssError::new(
+            StatusCode::FORBIDDEN,
+            "InvalidAccessKeyId",
+            "The OSS Access Key Id you provided does not exist in our records.",
+            "0002-00000902",
+        )
+        .with("OSSAccessKeyId", ak)
+    }
+    pub fn no_such_bucket(bucket: &str) -> OssError {
+        OssError::new(StatusCode::NOT_FOUND, "NoSuchBucket", "The specified bucket does not exist.", "0015-00000101")
+            .with("BucketName", bucket)
+    }
+    pub fn no_such_key(key: &str) -> OssError {
+        OssError::new(StatusCode::NOT_FOUND, "NoSuchKey", "The specified key does not exist.", "0026-00000001")
+            .with("Key", key)
+    }
+    pub fn no_such_upload(upload_id: &str) -> OssError {
+        OssError::new(
+            StatusCode::NOT_FOUND,
+            "NoSuchUpload",
+            "The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.",
+            "0042-00000002",
+        )
+        .with("UploadId", upload_id)
+    }
+    pub fn malformed_xml(detail: &str) -> OssError {
+        OssError::new(
+            StatusCode::BAD_REQUEST,
+            "MalformedXML",
+            format!("The XML you provided was not well-formed or did not validate against our published schema: {detail}"),
+            "0016-00000702",
+        )
+    }
+    pub fn invalid_bucket_name(bucket: &str) -> OssError {
+        OssError::new(
+            StatusCode::BAD_REQUEST,
+            "InvalidBucketName",
+            "The specified bucket is not valid: use 3-63 characters of lowercase letters, digits and '-', starting and ending with a letter or digit.",
+            "0015-00000001",
+        )
+        .with("BucketName", bucket)
+    }
+    pub fn invalid_object_name(key: &str) -> OssError {
+        OssError::new(
+            StatusCode::BAD_REQUEST,
+            "InvalidObjectName",
+            "The specified object is not valid: a key is 1-1023 bytes of UTF-8 and must not start with '/' or '\\'.",
+            "0016-00000005",
+        )
+        .with("Key", key)
+    }
+    pub fn method_not_allowed(method: &str, resource_type: &str) -> OssError {
+        OssError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "MethodNotAllowed",
+            "The specified method is not allowed against this resource.",
+            "0016-00000101",
+        )
+        .with("Method", method)
+        .with("ResourceType", resource_type)
+    }
+    pub fn not_implemented(what: &str) -> OssError {
+        OssError::new(
+            StatusCode::NOT_IMPLEMENTED,
+            "NotImplemented",
+            format!("stsgate does not implement {what} yet."),
+            "0016-00000102",
+        )
+    }
+    pub fn internal(detail: &str) -> OssError {
+        tracing::error!(%detail, "internal error");
+        OssError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "InternalError",
+            "We encountered an internal error. Please try again.",
+            "0000-00000001",
+        )
+    }
+
+    /// Maps a store failure on `bucket`/`key` to its OSS error.
+    pub fn from_store(e: StoreError, bucket: &str, key: &str) -> OssError {
+        match e {
+            StoreError::NoSuchBucket => OssError::no_such_bucket(bucket),
+            StoreError::BucketAlreadyExists => OssError::new(
+                StatusCode::CONFLICT,
+                "BucketAlreadyExists",
+                "The requested bucket name is not available. The bucket namespace is shared by all users of the system. Please select a different name and try again.",
+                "0015-00000104",
+            )
+            .with("BucketName", bucket),
+            StoreError::BucketNotEmpty => OssError::new(
+                StatusCode::CONFLICT,
+                "BucketNotEmpty",
+                "The bucket has objects. Please delete them first.",
+                "0015-00000301",
+            )
+            .with("BucketName", bucket),
+            StoreError::NoSuchKey => OssError::no_such_key(key),
+            StoreError::ObjectAlreadyExists => OssError::new(
+                StatusCode::CONFLICT,
+                "FileAlreadyExists",
+                "The object you specified already exists and can not be overwritten.",
+                "0016-00000218",
+            )
+            .with("Key", key),
+            StoreError::NoSuchUpload => OssError::new(
+                StatusCode::NOT_FOUND,
+                "NoSuchUpload",
+                "The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.",
+                "0042-00000002",
+            ),
+            StoreError::InvalidPart(n) => OssError::new(
+                StatusCode::BAD_REQUEST,
+                "InvalidPart",
+                format!("One or more of the specified parts could not be found or the specified entity tag might not have matched the part's entity tag: part {n}."),
+                "0042-00000003",
+            )
+            .with("PartNumber", n.to_string()),
+            StoreError::InvalidPartOrder => OssError::new(
+                StatusCode::BAD_REQUEST,
+                "InvalidPartOrder",
+                "The list of parts was not in ascending order. Parts list must be specified in order by part number.",
+                "0042-00000004",
+            ),
+            StoreError::EntityTooSmall(n, size) => OssError::new(
+                StatusCode::BAD_REQUEST,
+                "EntityTooSmall",
+                format!("Your proposed upload is smaller than the minimum allowed size: part {n} is {size} bytes; every part but the last must be at least 100 KB."),
+                "0042-00000005",
+            )
+            .with("PartNumber", n.to_string()),
+            StoreError::Io(e) => OssError::internal(&format!("storage: {e}")),
+            StoreError::Db(e) => OssError::internal(&format!("metadata: {e}")),
+        }
+    }
+
+    /// Renders the error. `head`: no body, XML in `x-oss-err` (base64), as OSS does for HEAD.
+    pub fn into_response(self, request_id: &str, host_id: &str, head: bool) -> Response {
+        let body = xml::error(self.code, &self.message, request_id, host_id, &self.extra, self.ec);
+        let mut builder = Response::builder()
+            .status(self.status)
+            .header("x-oss-ec", self.ec)
+            .header(http::header::CONTENT_TYPE, "application/xml");
+        if head {
+            let b64 = base64::engine::general_purpose::STANDARD.encode(body.as_bytes());
+            if let Ok(v) = HeaderValue::from_str(&b64) {
+                builder = builder.header("x-oss-err", v);
+            }
+            builder.body(Body::empty()).unwrap_or_default()
+        } else {
+            builder.header(http::header::CONTENT_LENGTH, body.len()).body(Body::from(body)).unwrap_or_default()
+        }
+    }
+}

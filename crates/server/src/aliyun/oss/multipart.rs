@@ -1,0 +1,116 @@
+//! Multipart uploads: initiate, upload part, complete, abort, list parts, list uploads.
+
+use super::body::{check_content_md5, meta_from_headers, read_small, stage, MAX_XML_BODY};
+use super::object::set;
+use super::{blocking, empty, store_err, xml_response, Call};
+use crate::aliyun::error::OssError;
+use crate::aliyun::xml;
+use axum::body::Body;
+use axum::response::Response;
+use http::header::{self, HeaderName};
+use http::StatusCode;
+
+/// OSS: every part but the last must be at least 100 KB.
+pub const MIN_PART_SIZE: u64 = 100 * 1024;
+/// OSS: a part is at most 5 GiB.
+const MAX_PART_SIZE: u64 = 5 * 1024 * 1024 * 1024;
+
+fn upload_id(call: &Call) -> Result<String, OssError> {
+    call.nonempty_param("uploadId")
+        .map(str::to_string)
+        .ok_or_else(|| OssError::invalid_argument("uploadId must not be empty.", "uploadId", ""))
+}
+
+fn encoding_url(call: &Call) -> bool {
+    call.param("encoding-type") == Some("url")
+}
+
+pub fn initiate(call: &Call) -> Result<Response, OssError> {
+    let meta = meta_from_headers(call)?;
+    let id = call.state.store.initiate_multipart(&call.bucket, &call.key, meta, call.now).map_err(store_err(call))?;
+    Ok(xml_response(xml::initiate_multipart(&call.bucket, &call.key, &id, encoding_url(call))))
+}
+
+pub async fn upload_part(call: &Call, body: Body) -> Result<Response, OssError> {
+    let id = upload_id(call)?;
+    let number_text = call.param("partNumber").unwrap_or("");
+    let number = number_text
+        .parse::<u32>()
+        .ok()
+        .filter(|n| (1..=10_000).contains(n))
+        .ok_or_else(|| OssError::invalid_argument("partNumber must be an integer from 1 to 10000.", "partNumber", number_text))?;
+    // Refuse unknown uploads before accepting bytes.
+    call.state.store.upload_meta(&call.bucket, &call.key, &id).map_err(|e| no_such_upload(call, e, &id))?;
+    let blob = stage(&call.state.store, body, MAX_PART_SIZE).await?;
+    check_content_md5(&call.headers, &blob.md5())?;
+    let (store, bucket, key, now, id2) = (call.state.store.clone(), call.bucket.clone(), call.key.clone(), call.now, id.clone());
+    let part = blocking(move || store.upload_part(&bucket, &key, &id2, number, blob, now))
+        .await?
+        .map_err(|e| no_such_upload(call, e, &id))?;
+    let mut r = empty(StatusCode::OK);
+    set(&mut r, header::ETAG, &part.etag);
+    set(&mut r, HeaderName::from_static("x-oss-hash-crc64ecma"), &part.crc64.to_string());
+    Ok(r)
+}
+
+fn no_such_upload(call: &Call, e: stsgate_store::StoreError, id: &str) -> OssError {
+    match e {
+        stsgate_store::StoreError::NoSuchUpload => OssError::no_such_upload(id),
+        other => OssError::from_store(other, &call.bucket, &call.key),
+    }
+}
+
+pub async fn complete(call: &Call, body: Body) -> Result<Response, OssError> {
+    let id = upload_id(call)?;
+    let complete_all = call.header("x-oss-complete-all").is_some_and(|v| v.eq_ignore_ascii_case("yes"));
+    let parts: Vec<(u32, String)> = if complete_all {
+        let (parts, _) = call.state.store.list_parts(&call.bucket, &call.key, &id, 0, 10_000).map_err(|e| no_such_upload(call, e, &id))?;
+        parts.into_iter().map(|p| (p.part_number, p.etag)).collect()
+    } else {
+        let bytes = read_small(body, MAX_XML_BODY).await?;
+        xml::parse_complete_multipart(&bytes).map_err(|e| OssError::malformed_xml(&e.0))?
+    };
+    let (store, bucket, key, now, id2) = (call.state.store.clone(), call.bucket.clone(), call.key.clone(), call.now, id.clone());
+    let info = blocking(move || store.complete_multipart(&bucket, &key, &id2, &parts, MIN_PART_SIZE, now))
+        .await?
+        .map_err(|e| no_such_upload(call, e, &id))?;
+    let mut r = xml_response(xml::complete_multipart(&call.object_url(&call.key), &call.bucket, &call.key, &info.etag, encoding_url(call)));
+    set(&mut r, header::ETAG, &info.etag);
+    set(&mut r, HeaderName::from_static("x-oss-hash-crc64ecma"), &info.crc64.to_string());
+    Ok(r)
+}
+
+pub fn abort(call: &Call) -> Result<Response, OssError> {
+    let id = upload_id(call)?;
+    call.state.store.abort_multipart(&call.bucket, &call.key, &id).map_err(|e| no_such_upload(call, e, &id))?;
+    Ok(empty(StatusCode::NO_CONTENT))
+}
+
+fn number(call: &Call, name: &str, default: usize, max: usize) -> Result<usize, OssError> {
+    match call.nonempty_param(name) {
+        None => Ok(default),
+        Some(v) => v
+            .parse::<usize>()
+            .ok()
+            .filter(|n| *n <= max)
+            .ok_or_else(|| OssError::invalid_argument(format!("{name} must be an integer from 0 to {max}."), name, v)),
+    }
+}
+
+pub fn list_parts(call: &Call) -> Result<Response, OssError> {
+    let id = upload_id(call)?;
+    let max = number(call, "max-parts", 1000, 1000)?;
+    let marker = number(call, "part-number-marker", 0, 10_000)? as u32;
+    let (parts, truncated) = call.state.store.list_parts(&call.bucket, &call.key, &id, marker, max).map_err(|e| no_such_upload(call, e, &id))?;
+    Ok(xml_response(xml::list_parts(&call.bucket, &call.key, &id, marker, max, truncated, &parts)))
+}
+
+pub fn list_uploads(call: &Call) -> Result<Response, OssError> {
+    let prefix = call.nonempty_param("prefix").unwrap_or("");
+    let key_marker = call.nonempty_param("key-marker").unwrap_or("");
+    let id_marker = call.nonempty_param("upload-id-marker").unwrap_or("");
+    let max = number(call, "max-uploads", 1000, 1000)?;
+    let (uploads, truncated) =
+        call.state.store.list_multipart_uploads(&call.bucket, prefix, key_marker, id_marker, max).map_err(store_err(call))?;
+    Ok(xml_response(xml::list_multipart_uploads(&call.bucket, prefix, key_marker, id_marker, max, truncated, &uploads, encoding_url(call))))
+}

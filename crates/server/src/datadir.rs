@@ -1,0 +1,184 @@
+//! The data directory: created on first start (mode 0700) with a master key, an account id and a
+//! root access key pair; everything after that is read back from it.
+//!
+//! - `DIR/master.key` — 32 random bytes (0600); the AEAD key of temporary credentials derives from it.
+//! - `DIR/root-credentials.json` — `{"AccountId","AccessKeyId","AccessKeySecret"}` (0600).
+//! - `DIR/store/` — the object store (see `stsgate_store`).
+
+use crate::secret::Secret;
+use anyhow::{bail, Context as _};
+use rand::{Rng, RngCore};
+use serde::{Deserialize, Serialize};
+use std::fs;
+use std::io::Write;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use zeroize::Zeroizing;
+
+/// Environment variables that, when both set, are the root access key.
+pub const ENV_ROOT_KEY_ID: &str = "STSGATE_ROOT_ACCESS_KEY_ID";
+pub const ENV_ROOT_KEY_SECRET: &str = "STSGATE_ROOT_ACCESS_KEY_SECRET";
+
+/// A long-term access key pair.
+#[derive(Debug, Clone)]
+pub struct AccessKey {
+    pub id: String,
+    pub secret: Secret,
+}
+
+/// What a data directory holds.
+#[derive(Debug, Clone)]
+pub struct DataDir {
+    pub path: PathBuf,
+    pub account_id: String,
+    pub root: AccessKey,
+    pub master_key: MasterKey,
+}
+
+/// The 32-byte master key.
+#[derive(Clone)]
+pub struct MasterKey(pub Zeroizing<[u8; 32]>);
+
+impl std::fmt::Debug for MasterKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MasterKey(<redacted>)")
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+struct RootCredentialsFile {
+    account_id: String,
+    access_key_id: String,
+    access_key_secret: String,
+}
+
+/// How opening went: `created` is true on the first start (the caller prints the key once).
+#[derive(Debug)]
+pub struct Opened {
+    pub dir: DataDir,
+    pub created: bool,
+}
+
+/// Opens `path`, creating it on first use. `env_root` is the root key from the environment, if set.
+pub fn open(path: &Path, env_root: Option<AccessKey>) -> anyhow::Result<Opened> {
+    let created = !path.join("master.key").exists();
+    if created {
+        create(path, env_root.as_ref())?;
+    }
+    let master_key = read_master_key(&path.join("master.key"))?;
+    let creds_path = path.join("root-credentials.json");
+    check_private(&creds_path)?;
+    let text = fs::read_to_string(&creds_path).with_context(|| format!("reading {}", creds_path.display()))?;
+    let file: RootCredentialsFile =
+        serde_json::from_str(&text).with_context(|| format!("parsing {}", creds_path.display()))?;
+    let root = env_root.unwrap_or(AccessKey { id: file.access_key_id, secret: Secret::new(file.access_key_secret) });
+    Ok(Opened { dir: DataDir { path: path.to_path_buf(), account_id: file.account_id, root, master_key }, created })
+}
+
+/// Reads the root key pair from the environment (both variables or neither).
+pub fn env_root_key() -> anyhow::Result<Option<AccessKey>> {
+    match (std::env::var(ENV_ROOT_KEY_ID).ok(), std::env::var(ENV_ROOT_KEY_SECRET).ok()) {
+        (Some(id), Some(secret)) if !id.is_empty() && !secret.is_empty() => {
+            if id.starts_with("STS.") {
+                bail!("{ENV_ROOT_KEY_ID} must not start with \"STS.\": that prefix marks temporary credentials");
+            }
+            Ok(Some(AccessKey { id, secret: Secret::new(secret) }))
+        }
+        (None, None) => Ok(None),
+        _ => bail!("set both {ENV_ROOT_KEY_ID} and {ENV_ROOT_KEY_SECRET}, or neither"),
+    }
+}
+
+fn create(path: &Path, env_root: Option<&AccessKey>) -> anyhow::Result<()> {
+    fs::create_dir_all(path).with_context(|| format!("creating data directory {}", path.display()))?;
+    fs::set_permissions(path, fs::Permissions::from_mode(0o700))?;
+    let mut rng = rand::thread_rng();
+    let root = match env_root {
+        Some(k) => k.clone(),
+        None => AccessKey { id: format!("LTAI{}", random_alnum(&mut rng, 20)), secret: Secret::new(random_alnum(&mut rng, 30)) },
+    };
+    let account_id: String = (0..16).map(|i| char::from(b'0' + rng.gen_range(if i == 0 { 1 } else { 0 }..10))).collect();
+    let file = RootCredentialsFile {
+        account_id,
+        access_key_id: root.id.clone(),
+        access_key_secret: root.secret.expose().to_string(),
+    };
+    write_private(&path.join("root-credentials.json"), serde_json::to_string_pretty(&file)?.as_bytes())?;
+    let mut key = Zeroizing::new([0u8; 32]);
+    rng.fill_bytes(key.as_mut());
+    // master.key last: its presence marks a completed first start.
+    write_private(&path.join("master.key"), key.as_ref())?;
+    Ok(())
+}
+
+/// Random characters from `[A-Za-z0-9]`.
+pub fn random_alnum(rng: &mut impl Rng, len: usize) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    (0..len).map(|_| char::from(ALPHABET[rng.gen_range(0..ALPHABET.len())])).collect()
+}
+
+/// Writes a file readable only by its owner (0600), crash-safely (temp file, fsync, rename).
+pub fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let tmp = path.with_extension("tmp");
+    let mut f = fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&tmp)?;
+    f.write_all(bytes)?;
+    f.sync_all()?;
+    fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))?;
+    Ok(())
+}
+
+fn read_master_key(path: &Path) -> anyhow::Result<MasterKey> {
+    check_private(path)?;
+    let bytes = Zeroizing::new(fs::read(path).with_context(|| format!("reading {}", path.display()))?);
+    let key: [u8; 32] = bytes
+        .as_slice()
+        .try_into()
+        .map_err(|_| anyhow::anyhow!("{} must hold exactly 32 bytes", path.display()))?;
+    Ok(MasterKey(Zeroizing::new(key)))
+}
+
+/// Refuses secret files that others can read.
+fn check_private(path: &Path) -> anyhow::Result<()> {
+    let meta = fs::metadata(path).with_context(|| format!("reading {}", path.display()))?;
+    if meta.permissions().mode() & 0o077 != 0 {
+        bail!("{} is readable by other users; run `chmod 600 {}`", path.display(), path.display());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn first_start_creates_private_files_and_second_start_reads_them() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("data");
+        let first = open(&dir, None).unwrap();
+        assert!(first.created);
+        assert!(first.dir.root.id.starts_with("LTAI"));
+        assert_eq!(first.dir.account_id.len(), 16);
+        for f in ["master.key", "root-credentials.json"] {
+            assert_eq!(fs::metadata(dir.join(f)).unwrap().permissions().mode() & 0o777, 0o600, "{f}");
+        }
+        assert_eq!(fs::metadata(&dir).unwrap().permissions().mode() & 0o777, 0o700);
+        let second = open(&dir, None).unwrap();
+        assert!(!second.created);
+        assert_eq!(second.dir.root.id, first.dir.root.id);
+        assert_eq!(second.dir.root.secret, first.dir.root.secret);
+        assert_eq!(*second.dir.master_key.0, *first.dir.master_key.0);
+    }
+
+    #[test]
+    fn env_root_key_is_used_and_world_readable_files_are_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("data");
+        let env = AccessKey { id: "LTAIenv".into(), secret: Secret::new("envsecret") };
+        let opened = open(&dir, Some(env)).unwrap();
+        assert_eq!(opened.dir.root.id, "LTAIenv");
+        fs::set_permissions(dir.join("master.key"), fs::Permissions::from_mode(0o644)).unwrap();
+        let err = open(&dir, None).unwrap_err().to_string();
+        assert!(err.contains("chmod 600"), "{err}");
+    }
+}

@@ -1,0 +1,221 @@
+//! stsgate's self-contained security token for temporary credentials.
+//!
+//! `SecurityToken = "CAIS" + base64(nonce(12) || ChaCha20-Poly1305(claims JSON))`, keyed by
+//! `HMAC-SHA256(master key, "stsgate sts-token v1")`. Any node holding the master key can verify a
+//! token without a database. The claims carry the temporary secret, so the oss face can check the
+//! request signature, plus the role, session name, policies and expiry.
+//! Pure: the current time is always a parameter.
+
+use crate::datadir::{random_alnum, MasterKey};
+use crate::secret::Secret;
+use base64::Engine as _;
+use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
+use hmac::{Hmac, Mac};
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use sha2::Sha256;
+use time::OffsetDateTime;
+use zeroize::Zeroizing;
+
+const PREFIX: &str = "CAIS";
+const AAD: &[u8] = b"stsgate-token-v1";
+
+/// What a token says.
+#[derive(Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Claims {
+    /// The temporary AccessKeyId (`STS.` …).
+    pub ak: String,
+    /// The temporary AccessKeySecret.
+    pub sk: String,
+    /// Issued at, Unix seconds.
+    pub iat: i64,
+    /// Expires at, Unix seconds.
+    pub exp: i64,
+    /// `acs:ram::<account>:role/<name>`
+    pub role_arn: String,
+    pub session_name: String,
+    /// The role's permission policy (JSON); `None` = the role allows everything.
+    pub role_policy: Option<String>,
+    /// The inline session policy (JSON), if the issuer gave one.
+    pub session_policy: Option<String>,
+}
+
+impl std::fmt::Debug for Claims {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Claims")
+            .field("ak", &self.ak)
+            .field("sk", &"<redacted>")
+            .field("iat", &self.iat)
+            .field("exp", &self.exp)
+            .field("role_arn", &self.role_arn)
+            .field("session_name", &self.session_name)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why a token was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum TokenError {
+    /// Occurs when the token was not made with this master key, was altered, or is not a token.
+    #[error("the security token is invalid")]
+    Invalid,
+    /// Occurs when the token's expiry has passed.
+    #[error("the security token has expired")]
+    Expired,
+}
+
+/// Seals and opens tokens.
+#[derive(Clone)]
+pub struct TokenKey {
+    cipher: ChaCha20Poly1305,
+}
+
+impl std::fmt::Debug for TokenKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TokenKey(<redacted>)")
+    }
+}
+
+/// A freshly minted temporary credential.
+#[derive(Debug, Clone)]
+pub struct Minted {
+    pub access_key_id: String,
+    pub access_key_secret: Secret,
+    pub security_token: String,
+    pub expiration: OffsetDateTime,
+}
+
+impl TokenKey {
+    pub fn new(master: &MasterKey) -> TokenKey {
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(master.0.as_ref()).expect("HMAC takes any key length");
+        mac.update(b"stsgate sts-token v1");
+        let mut derived = Zeroizing::new([0u8; 32]);
+        derived.copy_from_slice(&mac.finalize().into_bytes());
+        TokenKey { cipher: ChaCha20Poly1305::new(Key::from_slice(derived.as_ref())) }
+    }
+
+    /// Mints a temporary credential valid from `now` for `duration_secs`.
+    pub fn mint(
+        &self,
+        role_arn: &str,
+        session_name: &str,
+        role_policy: Option<String>,
+        session_policy: Option<String>,
+        duration_secs: i64,
+        now: OffsetDateTime,
+    ) -> Minted {
+        let mut rng = rand::thread_rng();
+        let claims = Claims {
+            ak: format!("STS.{}", random_alnum(&mut rng, 24)),
+            sk: random_alnum(&mut rng, 40),
+            iat: now.unix_timestamp(),
+            exp: now.unix_timestamp() + duration_secs,
+            role_arn: role_arn.to_string(),
+            session_name: session_name.to_string(),
+            role_policy,
+            session_policy,
+        };
+        let token = self.seal(&claims);
+        Minted {
+            access_key_id: claims.ak.clone(),
+            access_key_secret: Secret::new(claims.sk.clone()),
+            security_token: token,
+            expiration: OffsetDateTime::from_unix_timestamp(claims.exp).unwrap_or(now),
+        }
+    }
+
+    /// Encrypts claims into a token string.
+    pub fn seal(&self, claims: &Claims) -> String {
+        let plain = Zeroizing::new(serde_json::to_vec(claims).expect("claims serialize"));
+        let mut nonce = [0u8; 12];
+        rand::thread_rng().fill_bytes(&mut nonce);
+        let ct = self
+            .cipher
+            .encrypt(Nonce::from_slice(&nonce), Payload { msg: &plain, aad: AAD })
+            .expect("ChaCha20Poly1305 encryption of a small message cannot fail");
+        let mut raw = nonce.to_vec();
+        raw.extend_from_slice(&ct);
+        format!("{PREFIX}{}", base64::engine::general_purpose::STANDARD.encode(raw))
+    }
+
+    /// Decrypts and checks a token: `Invalid` if it is not ours or was altered, `Expired` if `now`
+    /// is at or past its expiry.
+    pub fn open(&self, token: &str, now: OffsetDateTime) -> Result<Claims, TokenError> {
+        let b64 = token.strip_prefix(PREFIX).ok_or(TokenError::Invalid)?;
+        let raw = base64::engine::general_purpose::STANDARD.decode(b64.trim()).map_err(|_| TokenError::Invalid)?;
+        if raw.len() < 12 + 16 {
+            return Err(TokenError::Invalid);
+        }
+        let (nonce, ct) = raw.split_at(12);
+        let plain = Zeroizing::new(
+            self.cipher
+                .decrypt(Nonce::from_slice(nonce), Payload { msg: ct, aad: AAD })
+                .map_err(|_| TokenError::Invalid)?,
+        );
+        let claims: Claims = serde_json::from_slice(&plain).map_err(|_| TokenError::Invalid)?;
+        if now.unix_timestamp() >= claims.exp {
+            return Err(TokenError::Expired);
+        }
+        Ok(claims)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn key(byte: u8) -> TokenKey {
+        TokenKey::new(&MasterKey(Zeroizing::new([byte; 32])))
+    }
+
+    fn at(secs: i64) -> OffsetDateTime {
+        OffsetDateTime::from_unix_timestamp(secs).unwrap()
+    }
+
+    #[test]
+    fn round_trip_and_expiry() {
+        let k = key(1);
+        let m = k.mint("acs:ram::1:role/app", "alice", None, Some("{}".into()), 900, at(1_700_000_000));
+        assert!(m.access_key_id.starts_with("STS."));
+        assert!(m.security_token.starts_with("CAIS"));
+        let c = k.open(&m.security_token, at(1_700_000_899)).unwrap();
+        assert_eq!(c.ak, m.access_key_id);
+        assert_eq!(c.sk, m.access_key_secret.expose());
+        assert_eq!(c.session_policy.as_deref(), Some("{}"));
+        assert_eq!(k.open(&m.security_token, at(1_700_000_900)), Err(TokenError::Expired));
+    }
+
+    #[test]
+    fn altered_or_foreign_tokens_are_invalid() {
+        let k = key(1);
+        let m = k.mint("r", "s", None, None, 900, at(0));
+        assert_eq!(key(2).open(&m.security_token, at(1)), Err(TokenError::Invalid));
+        let mut bytes = m.security_token.into_bytes();
+        let i = bytes.len() / 2;
+        bytes[i] = if bytes[i] == b'A' { b'B' } else { b'A' };
+        let altered = String::from_utf8(bytes).unwrap();
+        assert_eq!(k.open(&altered, at(1)), Err(TokenError::Invalid));
+        assert_eq!(k.open("", at(1)), Err(TokenError::Invalid));
+        assert_eq!(k.open("CAIS", at(1)), Err(TokenError::Invalid));
+    }
+
+    #[test]
+    fn debug_redacts_the_secret() {
+        let k = key(1);
+        let m = k.mint("r", "s", None, None, 900, at(0));
+        let c = k.open(&m.security_token, at(1)).unwrap();
+        assert!(!format!("{c:?}").contains(&c.sk));
+        assert!(!format!("{m:?}").contains(m.access_key_secret.expose()));
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+        #[test]
+        fn arbitrary_tokens_never_panic(s in ".*") {
+            let _ = key(3).open(&s, at(0));
+            let _ = key(3).open(&format!("CAIS{s}"), at(0));
+        }
+    }
+}
