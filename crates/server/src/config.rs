@@ -31,14 +31,19 @@ pub struct OssConfig {
 impl Config {
     /// Reads and validates a config file.
     pub fn load(path: &Path) -> anyhow::Result<Config> {
-        let text = std::fs::read_to_string(path).with_context(|| format!("reading config {}", path.display()))?;
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading config {}", path.display()))?;
         Config::parse(&text).with_context(|| format!("in config {}", path.display()))
     }
 
     pub fn parse(text: &str) -> anyhow::Result<Config> {
         let config: Config = toml::from_str(text)?;
         if let Some(region) = &config.region {
-            if region.is_empty() || !region.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
+            if region.is_empty()
+                || !region
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+            {
                 bail!("region: \"{region}\" is not a region id such as \"cn-hangzhou\"");
             }
         }
@@ -60,7 +65,10 @@ mod tests {
 
     #[test]
     fn unknown_keys_are_named() {
-        let err = format!("{:#}", Config::parse("[oss]\naddress = \"x\"\n").unwrap_err());
+        let err = format!(
+            "{:#}",
+            Config::parse("[oss]\naddress = \"x\"\n").unwrap_err()
+        );
         assert!(err.contains("unknown field `address`"), "{err}");
         let err = format!("{:#}", Config::parse("region = \"CN HZ\"\n").unwrap_err());
         assert!(err.contains("region"), "{err}");

@@ -13,25 +13,50 @@ pub const CLI_ROLE: &str = "stsgate-cli";
 /// STS's `Expiration` form: `YYYY-MM-DDThh:mm:ssZ` (no fraction; several clients parse it strictly).
 pub fn sts_time(t: OffsetDateTime) -> String {
     let t = t.to_offset(time::UtcOffset::UTC);
-    format!("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", t.year(), u8::from(t.month()), t.day(), t.hour(), t.minute(), t.second())
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
 }
 
 /// Checks a RoleSessionName: 2–64 characters of `[A-Za-z0-9.@_-]`.
 pub fn valid_session_name(name: &str) -> bool {
-    (2..=64).contains(&name.len()) && name.chars().all(|c| c.is_ascii_alphanumeric() || ".@_-".contains(c))
+    (2..=64).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || ".@_-".contains(c))
 }
 
 /// Mints credentials limited by `policy_json` for `duration_secs` (1..=43200).
-pub fn issue(dir: &DataDir, policy_json: &str, duration_secs: i64, session_name: &str, now: OffsetDateTime) -> anyhow::Result<(Minted, serde_json::Value)> {
+pub fn issue(
+    dir: &DataDir,
+    policy_json: &str,
+    duration_secs: i64,
+    session_name: &str,
+    now: OffsetDateTime,
+) -> anyhow::Result<(Minted, serde_json::Value)> {
     if !(1..=43_200).contains(&duration_secs) {
         bail!("--duration must be from 1 to 43200 seconds, got {duration_secs}");
     }
     if !valid_session_name(session_name) {
         bail!("--session-name must be 2-64 characters of letters, digits, '.', '@', '_' or '-', got {session_name:?}");
     }
-    let policy = stsgate_policy::parse(policy_json).map_err(|e| anyhow::anyhow!("the policy is invalid: {e}"))?;
+    let policy = stsgate_policy::parse(policy_json)
+        .map_err(|e| anyhow::anyhow!("the policy is invalid: {e}"))?;
     let role_arn = format!("acs:ram::{}:role/{CLI_ROLE}", dir.account_id);
-    let minted = TokenKey::new(&dir.master_key).mint(&role_arn, session_name, None, Some(policy.to_json()), duration_secs, now);
+    let minted = TokenKey::new(&dir.master_key).mint(
+        &role_arn,
+        session_name,
+        None,
+        Some(policy.to_json()),
+        duration_secs,
+        now,
+    );
     let role_id: String = dir.account_id.chars().rev().collect();
     let answer = json!({
         "RequestId": crate::aliyun::oss::request_id(),
@@ -55,7 +80,8 @@ mod tests {
 
     #[test]
     fn sts_time_has_no_fraction() {
-        let t = OffsetDateTime::from_unix_timestamp(1_700_000_000).unwrap() + time::Duration::milliseconds(123);
+        let t = OffsetDateTime::from_unix_timestamp(1_700_000_000).unwrap()
+            + time::Duration::milliseconds(123);
         assert_eq!(sts_time(t), "2023-11-14T22:13:20Z");
     }
 

@@ -69,21 +69,39 @@ pub fn open(path: &Path, env_root: Option<AccessKey>) -> anyhow::Result<Opened> 
     let master_key = read_master_key(&path.join("master.key"))?;
     let creds_path = path.join("root-credentials.json");
     check_private(&creds_path)?;
-    let text = fs::read_to_string(&creds_path).with_context(|| format!("reading {}", creds_path.display()))?;
+    let text = fs::read_to_string(&creds_path)
+        .with_context(|| format!("reading {}", creds_path.display()))?;
     let file: RootCredentialsFile =
         serde_json::from_str(&text).with_context(|| format!("parsing {}", creds_path.display()))?;
-    let root = env_root.unwrap_or(AccessKey { id: file.access_key_id, secret: Secret::new(file.access_key_secret) });
-    Ok(Opened { dir: DataDir { path: path.to_path_buf(), account_id: file.account_id, root, master_key }, created })
+    let root = env_root.unwrap_or(AccessKey {
+        id: file.access_key_id,
+        secret: Secret::new(file.access_key_secret),
+    });
+    Ok(Opened {
+        dir: DataDir {
+            path: path.to_path_buf(),
+            account_id: file.account_id,
+            root,
+            master_key,
+        },
+        created,
+    })
 }
 
 /// Reads the root key pair from the environment (both variables or neither).
 pub fn env_root_key() -> anyhow::Result<Option<AccessKey>> {
-    match (std::env::var(ENV_ROOT_KEY_ID).ok(), std::env::var(ENV_ROOT_KEY_SECRET).ok()) {
+    match (
+        std::env::var(ENV_ROOT_KEY_ID).ok(),
+        std::env::var(ENV_ROOT_KEY_SECRET).ok(),
+    ) {
         (Some(id), Some(secret)) if !id.is_empty() && !secret.is_empty() => {
             if id.starts_with("STS.") {
                 bail!("{ENV_ROOT_KEY_ID} must not start with \"STS.\": that prefix marks temporary credentials");
             }
-            Ok(Some(AccessKey { id, secret: Secret::new(secret) }))
+            Ok(Some(AccessKey {
+                id,
+                secret: Secret::new(secret),
+            }))
         }
         (None, None) => Ok(None),
         _ => bail!("set both {ENV_ROOT_KEY_ID} and {ENV_ROOT_KEY_SECRET}, or neither"),
@@ -91,20 +109,29 @@ pub fn env_root_key() -> anyhow::Result<Option<AccessKey>> {
 }
 
 fn create(path: &Path, env_root: Option<&AccessKey>) -> anyhow::Result<()> {
-    fs::create_dir_all(path).with_context(|| format!("creating data directory {}", path.display()))?;
+    fs::create_dir_all(path)
+        .with_context(|| format!("creating data directory {}", path.display()))?;
     fs::set_permissions(path, fs::Permissions::from_mode(0o700))?;
     let mut rng = rand::thread_rng();
     let root = match env_root {
         Some(k) => k.clone(),
-        None => AccessKey { id: format!("LTAI{}", random_alnum(&mut rng, 20)), secret: Secret::new(random_alnum(&mut rng, 30)) },
+        None => AccessKey {
+            id: format!("LTAI{}", random_alnum(&mut rng, 20)),
+            secret: Secret::new(random_alnum(&mut rng, 30)),
+        },
     };
-    let account_id: String = (0..16).map(|i| char::from(b'0' + rng.gen_range(if i == 0 { 1 } else { 0 }..10))).collect();
+    let account_id: String = (0..16)
+        .map(|i| char::from(b'0' + rng.gen_range(if i == 0 { 1 } else { 0 }..10)))
+        .collect();
     let file = RootCredentialsFile {
         account_id,
         access_key_id: root.id.clone(),
         access_key_secret: root.secret.expose().to_string(),
     };
-    write_private(&path.join("root-credentials.json"), serde_json::to_string_pretty(&file)?.as_bytes())?;
+    write_private(
+        &path.join("root-credentials.json"),
+        serde_json::to_string_pretty(&file)?.as_bytes(),
+    )?;
     let mut key = Zeroizing::new([0u8; 32]);
     rng.fill_bytes(key.as_mut());
     // master.key last: its presence marks a completed first start.
@@ -115,13 +142,20 @@ fn create(path: &Path, env_root: Option<&AccessKey>) -> anyhow::Result<()> {
 /// Random characters from `[A-Za-z0-9]`.
 pub fn random_alnum(rng: &mut impl Rng, len: usize) -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-    (0..len).map(|_| char::from(ALPHABET[rng.gen_range(0..ALPHABET.len())])).collect()
+    (0..len)
+        .map(|_| char::from(ALPHABET[rng.gen_range(0..ALPHABET.len())]))
+        .collect()
 }
 
 /// Writes a file readable only by its owner (0600), crash-safely (temp file, fsync, rename).
 pub fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     let tmp = path.with_extension("tmp");
-    let mut f = fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&tmp)?;
+    let mut f = fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&tmp)?;
     f.write_all(bytes)?;
     f.sync_all()?;
     fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))?;
@@ -130,7 +164,8 @@ pub fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
 
 fn read_master_key(path: &Path) -> anyhow::Result<MasterKey> {
     check_private(path)?;
-    let bytes = Zeroizing::new(fs::read(path).with_context(|| format!("reading {}", path.display()))?);
+    let bytes =
+        Zeroizing::new(fs::read(path).with_context(|| format!("reading {}", path.display()))?);
     let key: [u8; 32] = bytes
         .as_slice()
         .try_into()
@@ -142,7 +177,11 @@ fn read_master_key(path: &Path) -> anyhow::Result<MasterKey> {
 fn check_private(path: &Path) -> anyhow::Result<()> {
     let meta = fs::metadata(path).with_context(|| format!("reading {}", path.display()))?;
     if meta.permissions().mode() & 0o077 != 0 {
-        bail!("{} is readable by other users; run `chmod 600 {}`", path.display(), path.display());
+        bail!(
+            "{} is readable by other users; run `chmod 600 {}`",
+            path.display(),
+            path.display()
+        );
     }
     Ok(())
 }
@@ -160,9 +199,16 @@ mod tests {
         assert!(first.dir.root.id.starts_with("LTAI"));
         assert_eq!(first.dir.account_id.len(), 16);
         for f in ["master.key", "root-credentials.json"] {
-            assert_eq!(fs::metadata(dir.join(f)).unwrap().permissions().mode() & 0o777, 0o600, "{f}");
+            assert_eq!(
+                fs::metadata(dir.join(f)).unwrap().permissions().mode() & 0o777,
+                0o600,
+                "{f}"
+            );
         }
-        assert_eq!(fs::metadata(&dir).unwrap().permissions().mode() & 0o777, 0o700);
+        assert_eq!(
+            fs::metadata(&dir).unwrap().permissions().mode() & 0o777,
+            0o700
+        );
         let second = open(&dir, None).unwrap();
         assert!(!second.created);
         assert_eq!(second.dir.root.id, first.dir.root.id);
@@ -174,7 +220,10 @@ mod tests {
     fn env_root_key_is_used_and_world_readable_files_are_refused() {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().join("data");
-        let env = AccessKey { id: "LTAIenv".into(), secret: Secret::new("envsecret") };
+        let env = AccessKey {
+            id: "LTAIenv".into(),
+            secret: Secret::new("envsecret"),
+        };
         let opened = open(&dir, Some(env)).unwrap();
         assert_eq!(opened.dir.root.id, "LTAIenv");
         fs::set_permissions(dir.join("master.key"), fs::Permissions::from_mode(0o644)).unwrap();

@@ -68,40 +68,91 @@ enum CredsCommand {
 
 fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("STSGATE_LOG").unwrap_or_else(|_| "warn".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("STSGATE_LOG")
+                .unwrap_or_else(|_| "warn".into()),
+        )
         .with_writer(std::io::stderr)
         .init();
     match Cli::parse().command {
-        Command::Serve { data, config, oss_addr } => {
+        Command::Serve {
+            data,
+            config,
+            oss_addr,
+        } => {
             let config = match config {
                 Some(path) => Config::load(&path)?,
                 None => Config::default(),
             };
-            let data = data.or(config.data.clone()).unwrap_or_else(|| PathBuf::from("./stsgate-data"));
-            let addr = oss_addr.or(config.oss.addr).unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8702)));
-            let region = config.region.clone().unwrap_or_else(|| serve::DEFAULT_REGION.to_string());
-            tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(run_serve(data, addr, region, config.oss.enabled != Some(false)))
+            let data = data
+                .or(config.data.clone())
+                .unwrap_or_else(|| PathBuf::from("./stsgate-data"));
+            let addr = oss_addr
+                .or(config.oss.addr)
+                .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8702)));
+            let region = config
+                .region
+                .clone()
+                .unwrap_or_else(|| serve::DEFAULT_REGION.to_string());
+            tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?
+                .block_on(run_serve(
+                    data,
+                    addr,
+                    region,
+                    config.oss.enabled != Some(false),
+                ))
         }
-        Command::Creds { command: CredsCommand::Issue { data, policy, duration, session_name } } => {
+        Command::Creds {
+            command:
+                CredsCommand::Issue {
+                    data,
+                    policy,
+                    duration,
+                    session_name,
+                },
+        } => {
             if !data.join("master.key").exists() {
                 anyhow::bail!("{} is not an stsgate data directory: start `stsgate serve --data {}` once first", data.display(), data.display());
             }
             let opened = datadir::open(&data, datadir::env_root_key()?)?;
-            let text = std::fs::read_to_string(&policy).with_context(|| format!("reading policy {}", policy.display()))?;
-            let (_, answer) = creds::issue(&opened.dir, &text, duration, &session_name, time::OffsetDateTime::now_utc())?;
+            let text = std::fs::read_to_string(&policy)
+                .with_context(|| format!("reading policy {}", policy.display()))?;
+            let (_, answer) = creds::issue(
+                &opened.dir,
+                &text,
+                duration,
+                &session_name,
+                time::OffsetDateTime::now_utc(),
+            )?;
             println!("{}", serde_json::to_string_pretty(&answer)?);
             Ok(())
         }
     }
 }
 
-async fn run_serve(data: PathBuf, addr: SocketAddr, region: String, oss_enabled: bool) -> anyhow::Result<()> {
+async fn run_serve(
+    data: PathBuf,
+    addr: SocketAddr,
+    region: String,
+    oss_enabled: bool,
+) -> anyhow::Result<()> {
     let opened = datadir::open(&data, datadir::env_root_key()?)?;
     let dir = opened.dir;
     let mut out = std::io::stdout().lock();
     if opened.created {
-        writeln!(out, "created data directory {} (account {})", dir.path.display(), dir.account_id)?;
-        writeln!(out, "root access key (shown once; also in {}):", dir.path.join("root-credentials.json").display())?;
+        writeln!(
+            out,
+            "created data directory {} (account {})",
+            dir.path.display(),
+            dir.account_id
+        )?;
+        writeln!(
+            out,
+            "root access key (shown once; also in {}):",
+            dir.path.join("root-credentials.json").display()
+        )?;
         writeln!(out, "  AccessKeyId:     {}", dir.root.id)?;
         writeln!(out, "  AccessKeySecret: {}", dir.root.secret.expose())?;
     }
@@ -109,7 +160,9 @@ async fn run_serve(data: PathBuf, addr: SocketAddr, region: String, oss_enabled:
         anyhow::bail!("every face is turned off in the config: nothing to serve");
     }
     let state = serve::oss_state(&dir, &region)?;
-    let listener = TcpListener::bind(addr).await.with_context(|| format!("binding the oss face to {addr}"))?;
+    let listener = TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("binding the oss face to {addr}"))?;
     let local = listener.local_addr()?;
     writeln!(out, "oss listening on http://{local}")?;
     writeln!(

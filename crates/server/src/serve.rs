@@ -19,13 +19,23 @@ pub fn oss_state(dir: &DataDir, region: &str) -> anyhow::Result<Arc<OssState>> {
     let store = Store::open(&dir.path.join("store"))?;
     Ok(Arc::new(OssState {
         store,
-        keys: Keyring { account_id: dir.account_id.clone(), root: dir.root.clone(), tokens: TokenKey::new(&dir.master_key) },
+        keys: Keyring {
+            account_id: dir.account_id.clone(),
+            root: dir.root.clone(),
+            tokens: TokenKey::new(&dir.master_key),
+        },
         region: region.to_string(),
     }))
 }
 
 /// Serves the oss face on `listener` until `shutdown` completes.
-pub async fn run_oss(listener: TcpListener, state: Arc<OssState>, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+pub async fn run_oss(
+    listener: TcpListener,
+    state: Arc<OssState>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let app = oss::router(state).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
 }

@@ -88,11 +88,14 @@ pub struct Minted {
 
 impl TokenKey {
     pub fn new(master: &MasterKey) -> TokenKey {
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(master.0.as_ref()).expect("HMAC takes any key length");
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(master.0.as_ref())
+            .expect("HMAC takes any key length");
         mac.update(b"stsgate sts-token v1");
         let mut derived = Zeroizing::new([0u8; 32]);
         derived.copy_from_slice(&mac.finalize().into_bytes());
-        TokenKey { cipher: ChaCha20Poly1305::new(Key::from_slice(derived.as_ref())) }
+        TokenKey {
+            cipher: ChaCha20Poly1305::new(Key::from_slice(derived.as_ref())),
+        }
     }
 
     /// Mints a temporary credential valid from `now` for `duration_secs`.
@@ -132,18 +135,29 @@ impl TokenKey {
         rand::thread_rng().fill_bytes(&mut nonce);
         let ct = self
             .cipher
-            .encrypt(Nonce::from_slice(&nonce), Payload { msg: &plain, aad: AAD })
+            .encrypt(
+                Nonce::from_slice(&nonce),
+                Payload {
+                    msg: &plain,
+                    aad: AAD,
+                },
+            )
             .expect("ChaCha20Poly1305 encryption of a small message cannot fail");
         let mut raw = nonce.to_vec();
         raw.extend_from_slice(&ct);
-        format!("{PREFIX}{}", base64::engine::general_purpose::STANDARD.encode(raw))
+        format!(
+            "{PREFIX}{}",
+            base64::engine::general_purpose::STANDARD.encode(raw)
+        )
     }
 
     /// Decrypts and checks a token: `Invalid` if it is not ours or was altered, `Expired` if `now`
     /// is at or past its expiry.
     pub fn open(&self, token: &str, now: OffsetDateTime) -> Result<Claims, TokenError> {
         let b64 = token.strip_prefix(PREFIX).ok_or(TokenError::Invalid)?;
-        let raw = base64::engine::general_purpose::STANDARD.decode(b64.trim()).map_err(|_| TokenError::Invalid)?;
+        let raw = base64::engine::general_purpose::STANDARD
+            .decode(b64.trim())
+            .map_err(|_| TokenError::Invalid)?;
         if raw.len() < 12 + 16 {
             return Err(TokenError::Invalid);
         }
@@ -177,21 +191,34 @@ mod tests {
     #[test]
     fn round_trip_and_expiry() {
         let k = key(1);
-        let m = k.mint("acs:ram::1:role/app", "alice", None, Some("{}".into()), 900, at(1_700_000_000));
+        let m = k.mint(
+            "acs:ram::1:role/app",
+            "alice",
+            None,
+            Some("{}".into()),
+            900,
+            at(1_700_000_000),
+        );
         assert!(m.access_key_id.starts_with("STS."));
         assert!(m.security_token.starts_with("CAIS"));
         let c = k.open(&m.security_token, at(1_700_000_899)).unwrap();
         assert_eq!(c.ak, m.access_key_id);
         assert_eq!(c.sk, m.access_key_secret.expose());
         assert_eq!(c.session_policy.as_deref(), Some("{}"));
-        assert_eq!(k.open(&m.security_token, at(1_700_000_900)), Err(TokenError::Expired));
+        assert_eq!(
+            k.open(&m.security_token, at(1_700_000_900)),
+            Err(TokenError::Expired)
+        );
     }
 
     #[test]
     fn altered_or_foreign_tokens_are_invalid() {
         let k = key(1);
         let m = k.mint("r", "s", None, None, 900, at(0));
-        assert_eq!(key(2).open(&m.security_token, at(1)), Err(TokenError::Invalid));
+        assert_eq!(
+            key(2).open(&m.security_token, at(1)),
+            Err(TokenError::Invalid)
+        );
         let mut bytes = m.security_token.into_bytes();
         let i = bytes.len() / 2;
         bytes[i] = if bytes[i] == b'A' { b'B' } else { b'A' };

@@ -14,59 +14,56 @@
 //! The API is synchronous (rusqlite, std::fs); async callers wrap calls in `spawn_blocking` or
 //! `block_in_place`. [`Store`] is cheap to clone and safe to share between threads.
 
+mod buckets;
+mod db;
 mod error;
+mod listing;
+mod multipart;
+mod objects;
+mod recovery;
+mod staging;
 mod types;
 
 pub use error::StoreError;
+pub use staging::{FinishedBlob, Staging};
 pub use types::*;
 
 use std::path::Path;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use rusqlite::Connection;
 use time::OffsetDateTime;
+
+use staging::Dirs;
 
 /// A handle on the store (clone freely).
 #[derive(Clone)]
 pub struct Store {
-    // implementation-defined (Arc<Inner> with a Mutex<rusqlite::Connection> and paths)
+    inner: Arc<Inner>,
 }
 
-/// A staging file being written. Bytes go in with [`Staging::write`]; [`Staging::finish`] fsyncs
-/// and returns the digests. Dropping an unfinished staging deletes its file.
-pub struct Staging {
-    // implementation-defined
+/// What every clone of a [`Store`] shares.
+///
+/// Architecture Invariant: the database mutex is held only around metadata statements and
+/// cheap file-system calls (open, hard link); never around writing, copying or fsyncing bytes.
+struct Inner {
+    dirs: Dirs,
+    db: Mutex<Connection>,
 }
 
-impl Staging {
-    /// Appends bytes, updating MD5 and CRC-64/XZ.
-    pub fn write(&mut self, buf: &[u8]) -> Result<(), StoreError> {
-        todo!()
-    }
-    /// Bytes written so far.
-    pub fn len(&self) -> u64 {
-        todo!()
-    }
-    /// Flushes and fsyncs the file; returns the finished blob ready to commit.
-    pub fn finish(self) -> Result<FinishedBlob, StoreError> {
-        todo!()
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("blobs", &self.inner.dirs.blobs)
+            .finish_non_exhaustive()
     }
 }
 
-/// A fully written, fsynced staging file and its digests. Dropping it without committing
-/// deletes the file.
-pub struct FinishedBlob {
-    // implementation-defined
-}
-
-impl FinishedBlob {
-    pub fn size(&self) -> u64 {
-        todo!()
-    }
-    /// Raw MD5 of the bytes.
-    pub fn md5(&self) -> [u8; 16] {
-        todo!()
-    }
-    /// CRC-64/XZ (ECMA-182 reflected, OSS's `x-oss-hash-crc64ecma`).
-    pub fn crc64(&self) -> u64 {
-        todo!()
+impl Inner {
+    /// The connection; a panic elsewhere while holding it cannot leave a half-done transaction
+    /// (rusqlite rolls back on drop), so a poisoned lock is still usable.
+    fn db(&self) -> MutexGuard<'_, Connection> {
+        self.db.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -74,75 +71,123 @@ impl Store {
     /// Opens (creating if needed, dirs mode 0700, db file 0600) the store at `root`, runs
     /// migrations, and sweeps: every file in `tmp/`, and every blob no object or live part refers to.
     pub fn open(root: &Path) -> Result<Store, StoreError> {
-        todo!()
+        let dirs = Dirs::create(root)?;
+        let conn = db::open(&root.join("meta.sqlite3"))?;
+        recovery::sweep(&conn, &dirs)?;
+        Ok(Store {
+            inner: Arc::new(Inner {
+                dirs,
+                db: Mutex::new(conn),
+            }),
+        })
     }
 
     // ---- buckets ----
 
     /// Creates a bucket. `BucketAlreadyExists` if the name is taken. Name validity is the caller's job
     /// (see [`valid_bucket_name`]).
-    pub fn create_bucket(&self, name: &str, acl: Acl, storage_class: &str, now: OffsetDateTime) -> Result<BucketInfo, StoreError> {
-        todo!()
+    pub fn create_bucket(
+        &self,
+        name: &str,
+        acl: Acl,
+        storage_class: &str,
+        now: OffsetDateTime,
+    ) -> Result<BucketInfo, StoreError> {
+        buckets::create(&self.inner, name, acl, storage_class, now)
     }
     pub fn get_bucket(&self, name: &str) -> Result<BucketInfo, StoreError> {
-        todo!()
+        buckets::get(&self.inner, name)
     }
     /// Buckets whose names start with `prefix` and sort strictly after `marker`, in name order,
     /// at most `max` of them; the bool is "truncated".
-    pub fn list_buckets(&self, prefix: &str, marker: &str, max: usize) -> Result<(Vec<BucketInfo>, bool), StoreError> {
-        todo!()
+    pub fn list_buckets(
+        &self,
+        prefix: &str,
+        marker: &str,
+        max: usize,
+    ) -> Result<(Vec<BucketInfo>, bool), StoreError> {
+        buckets::list(&self.inner, prefix, marker, max)
     }
     /// `NoSuchBucket`; `BucketNotEmpty` if it holds objects or in-progress multipart uploads.
     pub fn delete_bucket(&self, name: &str) -> Result<(), StoreError> {
-        todo!()
+        buckets::delete(&self.inner, name)
     }
     pub fn set_bucket_acl(&self, name: &str, acl: Acl) -> Result<(), StoreError> {
-        todo!()
+        buckets::set_acl(&self.inner, name, acl)
     }
     /// Stores the bucket's CORS rules (replacing all), or removes them with `None`.
     pub fn set_bucket_cors(&self, name: &str, cors: Option<&CorsConfig>) -> Result<(), StoreError> {
-        todo!()
+        buckets::set_cors(&self.inner, name, cors)
     }
     /// `Ok(None)` when the bucket has no CORS configuration.
     pub fn get_bucket_cors(&self, name: &str) -> Result<Option<CorsConfig>, StoreError> {
-        todo!()
+        buckets::get_cors(&self.inner, name)
     }
 
     // ---- objects ----
 
     /// A new staging file in `tmp/`.
     pub fn staging(&self) -> Result<Staging, StoreError> {
-        todo!()
+        Staging::create(&self.inner.dirs.tmp)
     }
 
     /// Makes `blob` the content of `bucket/key` (one transaction), replacing any old version.
     /// `forbid_overwrite` → `ObjectAlreadyExists` when the key exists. The ETag is
     /// `"` + uppercase hex MD5 + `"`. `NoSuchBucket` if the bucket is gone.
-    pub fn put_object(&self, bucket: &str, key: &str, blob: FinishedBlob, meta: ObjectMeta, forbid_overwrite: bool, now: OffsetDateTime) -> Result<ObjectInfo, StoreError> {
-        todo!()
+    pub fn put_object(
+        &self,
+        bucket: &str,
+        key: &str,
+        blob: FinishedBlob,
+        meta: ObjectMeta,
+        forbid_overwrite: bool,
+        now: OffsetDateTime,
+    ) -> Result<ObjectInfo, StoreError> {
+        objects::put(&self.inner, bucket, key, blob, meta, forbid_overwrite, now)
     }
 
     /// Metadata of an object: `NoSuchBucket`, `NoSuchKey`.
     pub fn head_object(&self, bucket: &str, key: &str) -> Result<ObjectInfo, StoreError> {
-        todo!()
+        objects::head(&self.inner, bucket, key)
     }
 
     /// Metadata plus an open read handle positioned at 0. The handle stays valid even if the key is
     /// overwritten or deleted meanwhile (unix unlink semantics).
-    pub fn open_object(&self, bucket: &str, key: &str) -> Result<(ObjectInfo, std::fs::File), StoreError> {
-        todo!()
+    pub fn open_object(
+        &self,
+        bucket: &str,
+        key: &str,
+    ) -> Result<(ObjectInfo, std::fs::File), StoreError> {
+        objects::open(&self.inner, bucket, key)
     }
 
     /// Deletes the key; `Ok(false)` if it did not exist (idempotent). `NoSuchBucket` if no bucket.
     pub fn delete_object(&self, bucket: &str, key: &str) -> Result<bool, StoreError> {
-        todo!()
+        objects::delete(&self.inner, bucket, key)
     }
 
     /// Copies src to dst (possibly the same key, possibly across buckets). `meta: None` keeps the
     /// source metadata (COPY), `Some` replaces it (REPLACE). The copy shares no file with the
     /// source (hard link or byte copy into a new blob). Returns the new object's info.
-    pub fn copy_object(&self, src_bucket: &str, src_key: &str, dst_bucket: &str, dst_key: &str, meta: Option<ObjectMeta>, forbid_overwrite: bool, now: OffsetDateTime) -> Result<ObjectInfo, StoreError> {
-        todo!()
+    #[allow(clippy::too_many_arguments)]
+    pub fn copy_object(
+        &self,
+        src_bucket: &str,
+        src_key: &str,
+        dst_bucket: &str,
+        dst_key: &str,
+        meta: Option<ObjectMeta>,
+        forbid_overwrite: bool,
+        now: OffsetDateTime,
+    ) -> Result<ObjectInfo, StoreError> {
+        objects::copy(
+            &self.inner,
+            (src_bucket, src_key),
+            (dst_bucket, dst_key),
+            meta,
+            forbid_overwrite,
+            now,
+        )
     }
 
     /// Lists keys in byte order. `prefix` filters; `after` is exclusive (marker / start-after /
@@ -150,20 +195,47 @@ impl Store {
     /// prefix roll up into common prefixes (each counts toward `max_keys`, and a common prefix
     /// ≤ `after` is skipped). `max_keys` 0 returns nothing but `is_truncated` tells whether
     /// anything matches. Must scale to large buckets (SQL range scans, not loading every key).
-    pub fn list_objects(&self, bucket: &str, prefix: &str, delimiter: &str, after: &str, max_keys: usize) -> Result<Listing, StoreError> {
-        todo!()
+    pub fn list_objects(
+        &self,
+        bucket: &str,
+        prefix: &str,
+        delimiter: &str,
+        after: &str,
+        max_keys: usize,
+    ) -> Result<Listing, StoreError> {
+        listing::list(&self.inner, bucket, prefix, delimiter, after, max_keys)
     }
 
     // ---- multipart ----
 
     /// Starts an upload; returns a 32-char uppercase hex upload id. `NoSuchBucket`.
-    pub fn initiate_multipart(&self, bucket: &str, key: &str, meta: ObjectMeta, now: OffsetDateTime) -> Result<String, StoreError> {
-        todo!()
+    pub fn initiate_multipart(
+        &self,
+        bucket: &str,
+        key: &str,
+        meta: ObjectMeta,
+        now: OffsetDateTime,
+    ) -> Result<String, StoreError> {
+        multipart::initiate(&self.inner, bucket, key, &meta, now)
     }
     /// Stores (or replaces) part `part_number` (1..=10000). `NoSuchUpload` if the id does not
     /// belong to bucket/key.
-    pub fn upload_part(&self, bucket: &str, key: &str, upload_id: &str, part_number: u32, blob: FinishedBlob, now: OffsetDateTime) -> Result<PartInfo, StoreError> {
-        todo!()
+    pub fn upload_part(
+        &self,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+        part_number: u32,
+        blob: FinishedBlob,
+        now: OffsetDateTime,
+    ) -> Result<PartInfo, StoreError> {
+        multipart::upload_part(
+            &self.inner,
+            (bucket, key, upload_id),
+            part_number,
+            blob,
+            now,
+        )
     }
     /// Completes the upload with the listed parts. Checks: part numbers strictly ascending
     /// (`InvalidPartOrder`), each part exists with the given ETag (quotes optional, case-insensitive)
@@ -173,34 +245,78 @@ impl Store {
     /// upload. ETag = `"` + uppercase hex MD5(concat of part MD5s) + `-` + count + `"`; CRC64 is of
     /// the whole object; object type `Multipart`. A crash leaves the upload intact or the object
     /// complete.
-    pub fn complete_multipart(&self, bucket: &str, key: &str, upload_id: &str, parts: &[(u32, String)], min_part_size: u64, now: OffsetDateTime) -> Result<ObjectInfo, StoreError> {
-        todo!()
+    pub fn complete_multipart(
+        &self,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+        parts: &[(u32, String)],
+        min_part_size: u64,
+        now: OffsetDateTime,
+    ) -> Result<ObjectInfo, StoreError> {
+        multipart::complete(
+            &self.inner,
+            (bucket, key, upload_id),
+            parts,
+            min_part_size,
+            now,
+        )
     }
     /// Deletes the upload and its parts. `NoSuchUpload`.
-    pub fn abort_multipart(&self, bucket: &str, key: &str, upload_id: &str) -> Result<(), StoreError> {
-        todo!()
+    pub fn abort_multipart(
+        &self,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+    ) -> Result<(), StoreError> {
+        multipart::abort(&self.inner, bucket, key, upload_id)
     }
     /// Parts with number > `marker`, ascending, at most `max`; bool = truncated.
-    pub fn list_parts(&self, bucket: &str, key: &str, upload_id: &str, marker: u32, max: usize) -> Result<(Vec<PartInfo>, bool), StoreError> {
-        todo!()
+    pub fn list_parts(
+        &self,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+        marker: u32,
+        max: usize,
+    ) -> Result<(Vec<PartInfo>, bool), StoreError> {
+        multipart::list_parts(&self.inner, (bucket, key, upload_id), marker, max)
     }
     /// In-progress uploads in (key, upload id) order after the (key_marker, upload_id_marker) pair,
     /// filtered by `prefix`, at most `max`; bool = truncated.
-    pub fn list_multipart_uploads(&self, bucket: &str, prefix: &str, key_marker: &str, upload_id_marker: &str, max: usize) -> Result<(Vec<UploadInfo>, bool), StoreError> {
-        todo!()
+    pub fn list_multipart_uploads(
+        &self,
+        bucket: &str,
+        prefix: &str,
+        key_marker: &str,
+        upload_id_marker: &str,
+        max: usize,
+    ) -> Result<(Vec<UploadInfo>, bool), StoreError> {
+        multipart::list_uploads(
+            &self.inner,
+            bucket,
+            prefix,
+            (key_marker, upload_id_marker),
+            max,
+        )
     }
     /// The metadata given at initiation. `NoSuchUpload`.
-    pub fn upload_meta(&self, bucket: &str, key: &str, upload_id: &str) -> Result<ObjectMeta, StoreError> {
-        todo!()
+    pub fn upload_meta(
+        &self,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+    ) -> Result<ObjectMeta, StoreError> {
+        multipart::upload_meta(&self.inner, bucket, key, upload_id)
     }
 }
 
 /// OSS bucket name rule: 3–63 chars of `[a-z0-9-]`, starting and ending with a letter or digit.
 pub fn valid_bucket_name(name: &str) -> bool {
-    todo!()
+    buckets::valid_bucket_name(name)
 }
 
 /// OSS object key rule: 1–1023 bytes of UTF-8 (already guaranteed by `&str`), not starting with `/` or `\`.
 pub fn valid_object_key(key: &str) -> bool {
-    todo!()
+    buckets::valid_object_key(key)
 }

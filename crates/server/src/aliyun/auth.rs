@@ -44,16 +44,27 @@ pub struct Signed<'a> {
 
 impl Signed<'_> {
     fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
     fn param(&self, name: &str) -> Option<&str> {
-        self.query.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 }
 
 /// Authenticates the request. Returns the caller and the index (in `targets`) of the addressing
 /// reading whose signature verified (0 for anonymous requests).
-pub fn authenticate(keys: &Keyring, req: &Signed, targets: &[Target], now: OffsetDateTime) -> Result<(Principal, usize), OssError> {
+pub fn authenticate(
+    keys: &Keyring,
+    req: &Signed,
+    targets: &[Target],
+    now: OffsetDateTime,
+) -> Result<(Principal, usize), OssError> {
     if let Some(header) = req.header("authorization") {
         let header = header.trim();
         if header.starts_with("OSS4-HMAC-SHA256") {
@@ -77,7 +88,13 @@ pub fn authenticate(keys: &Keyring, req: &Signed, targets: &[Target], now: Offse
     Ok((Principal::Anonymous, 0))
 }
 
-fn v1_header(keys: &Keyring, req: &Signed, targets: &[Target], header: &str, now: OffsetDateTime) -> Result<(Principal, usize), OssError> {
+fn v1_header(
+    keys: &Keyring,
+    req: &Signed,
+    targets: &[Target],
+    header: &str,
+    now: OffsetDateTime,
+) -> Result<(Principal, usize), OssError> {
     let (ak, provided) = oss_v1::parse_authorization(header).ok_or_else(|| {
         OssError::invalid_argument(
             "Authorization header is invalid: expected \"OSS <AccessKeyId>:<Signature>\".",
@@ -93,7 +110,9 @@ fn v1_header(keys: &Keyring, req: &Signed, targets: &[Target], header: &str, now
         .map(OffsetDateTime::from)
         .map_err(|_| OssError::access_denied(format!("Invalid date \"{date}\": use RFC 1123 GMT, e.g. \"Wed, 28 Dec 2022 10:27:41 GMT\".")))?;
     check_skew(when, now)?;
-    let token = req.header("x-oss-security-token").or_else(|| req.header("security-token"));
+    let token = req
+        .header("x-oss-security-token")
+        .or_else(|| req.header("security-token"));
     let (principal, secret) = resolve(keys, &ak, token, now)?;
     let canonical_headers = oss_v1::canonical_oss_headers(req.headers);
     let md5 = req.header("content-md5").unwrap_or("");
@@ -101,27 +120,52 @@ fn v1_header(keys: &Keyring, req: &Signed, targets: &[Target], header: &str, now
     let mut first = None;
     for (i, t) in targets.iter().enumerate() {
         let resource = oss_v1::canonical_resource(t.bucket.as_deref(), t.key.as_deref(), req.query);
-        let sts = oss_v1::string_to_sign(req.method, md5, content_type, date, &canonical_headers, &resource);
+        let sts = oss_v1::string_to_sign(
+            req.method,
+            md5,
+            content_type,
+            date,
+            &canonical_headers,
+            &resource,
+        );
         if ct_eq(oss_v1::sign(&secret, &sts).as_bytes(), provided.as_bytes()) {
             return Ok((principal, i));
         }
         first.get_or_insert(sts);
     }
-    Err(signature_mismatch(&ak, &provided, &first.unwrap_or_default(), None))
+    Err(signature_mismatch(
+        &ak,
+        &provided,
+        &first.unwrap_or_default(),
+        None,
+    ))
 }
 
-fn v1_query(keys: &Keyring, req: &Signed, targets: &[Target], now: OffsetDateTime) -> Result<(Principal, usize), OssError> {
+fn v1_query(
+    keys: &Keyring,
+    req: &Signed,
+    targets: &[Target],
+    now: OffsetDateTime,
+) -> Result<(Principal, usize), OssError> {
     let missing = |name: &str| {
         OssError::access_denied(format!("The presigned URL lacks the {name} parameter; it needs OSSAccessKeyId, Expires and Signature."))
     };
-    let ak = req.param("OSSAccessKeyId").ok_or_else(|| missing("OSSAccessKeyId"))?;
+    let ak = req
+        .param("OSSAccessKeyId")
+        .ok_or_else(|| missing("OSSAccessKeyId"))?;
     let expires = req.param("Expires").ok_or_else(|| missing("Expires"))?;
     let provided = req.param("Signature").ok_or_else(|| missing("Signature"))?;
     let expires_at = expires
         .parse::<i64>()
         .ok()
         .and_then(|s| OffsetDateTime::from_unix_timestamp(s).ok())
-        .ok_or_else(|| OssError::invalid_argument("Expires must be a Unix time in seconds.", "Expires", expires))?;
+        .ok_or_else(|| {
+            OssError::invalid_argument(
+                "Expires must be a Unix time in seconds.",
+                "Expires",
+                expires,
+            )
+        })?;
     if now > expires_at {
         return Err(expired(expires_at, now));
     }
@@ -132,16 +176,34 @@ fn v1_query(keys: &Keyring, req: &Signed, targets: &[Target], now: OffsetDateTim
     let mut first = None;
     for (i, t) in targets.iter().enumerate() {
         let resource = oss_v1::canonical_resource(t.bucket.as_deref(), t.key.as_deref(), req.query);
-        let sts = oss_v1::string_to_sign(req.method, md5, content_type, expires, &canonical_headers, &resource);
+        let sts = oss_v1::string_to_sign(
+            req.method,
+            md5,
+            content_type,
+            expires,
+            &canonical_headers,
+            &resource,
+        );
         if ct_eq(oss_v1::sign(&secret, &sts).as_bytes(), provided.as_bytes()) {
             return Ok((principal, i));
         }
         first.get_or_insert(sts);
     }
-    Err(signature_mismatch(ak, provided, &first.unwrap_or_default(), None))
+    Err(signature_mismatch(
+        ak,
+        provided,
+        &first.unwrap_or_default(),
+        None,
+    ))
 }
 
-fn v4_header(keys: &Keyring, req: &Signed, targets: &[Target], header: &str, now: OffsetDateTime) -> Result<(Principal, usize), OssError> {
+fn v4_header(
+    keys: &Keyring,
+    req: &Signed,
+    targets: &[Target],
+    header: &str,
+    now: OffsetDateTime,
+) -> Result<(Principal, usize), OssError> {
     let auth = oss_v4::Authorization::parse(header).ok_or_else(|| {
         OssError::invalid_argument(
             "Authorization header is invalid: expected \"OSS4-HMAC-SHA256 Credential=<ak>/<date>/<region>/oss/aliyun_v4_request,Signature=<hex>\".",
@@ -149,22 +211,45 @@ fn v4_header(keys: &Keyring, req: &Signed, targets: &[Target], header: &str, now
             header,
         )
     })?;
-    let x_oss_date = req
-        .header("x-oss-date")
-        .ok_or_else(|| OssError::access_denied("V4 requests must carry an x-oss-date header (YYYYMMDDTHHMMSSZ)."))?;
+    let x_oss_date = req.header("x-oss-date").ok_or_else(|| {
+        OssError::access_denied("V4 requests must carry an x-oss-date header (YYYYMMDDTHHMMSSZ).")
+    })?;
     let when = parse_v4_date(x_oss_date)?;
     check_skew(when, now)?;
     check_scope_date(&auth.credential, x_oss_date)?;
-    let token = req.header("x-oss-security-token").or_else(|| req.header("security-token"));
+    let token = req
+        .header("x-oss-security-token")
+        .or_else(|| req.header("security-token"));
     let (principal, secret) = resolve(keys, &auth.credential.access_key_id, token, now)?;
-    let hashed = req.header("x-oss-content-sha256").unwrap_or("UNSIGNED-PAYLOAD");
-    verify_v4(req, targets, &auth.credential, &auth.additional_headers, req.query, hashed, x_oss_date, &secret, &auth.signature)
-        .map(|i| (principal, i))
+    let hashed = req
+        .header("x-oss-content-sha256")
+        .unwrap_or("UNSIGNED-PAYLOAD");
+    verify_v4(
+        req,
+        targets,
+        &auth.credential,
+        &auth.additional_headers,
+        req.query,
+        hashed,
+        x_oss_date,
+        &secret,
+        &auth.signature,
+    )
+    .map(|i| (principal, i))
 }
 
-fn v4_query(keys: &Keyring, req: &Signed, targets: &[Target], now: OffsetDateTime) -> Result<(Principal, usize), OssError> {
-    let missing = |name: &str| OssError::access_denied(format!("The V4 presigned URL lacks the {name} parameter."));
-    let version = req.param("x-oss-signature-version").ok_or_else(|| missing("x-oss-signature-version"))?;
+fn v4_query(
+    keys: &Keyring,
+    req: &Signed,
+    targets: &[Target],
+    now: OffsetDateTime,
+) -> Result<(Principal, usize), OssError> {
+    let missing = |name: &str| {
+        OssError::access_denied(format!("The V4 presigned URL lacks the {name} parameter."))
+    };
+    let version = req
+        .param("x-oss-signature-version")
+        .ok_or_else(|| missing("x-oss-signature-version"))?;
     if version != "OSS4-HMAC-SHA256" {
         return Err(OssError::invalid_argument(
             "x-oss-signature-version must be OSS4-HMAC-SHA256.",
@@ -172,7 +257,9 @@ fn v4_query(keys: &Keyring, req: &Signed, targets: &[Target], now: OffsetDateTim
             version,
         ));
     }
-    let credential_text = req.param("x-oss-credential").ok_or_else(|| missing("x-oss-credential"))?;
+    let credential_text = req
+        .param("x-oss-credential")
+        .ok_or_else(|| missing("x-oss-credential"))?;
     let credential = oss_v4::Credential::parse(credential_text).ok_or_else(|| {
         OssError::invalid_argument(
             "x-oss-credential must be <AccessKeyId>/<YYYYMMDD>/<region>/oss/aliyun_v4_request.",
@@ -180,29 +267,67 @@ fn v4_query(keys: &Keyring, req: &Signed, targets: &[Target], now: OffsetDateTim
             credential_text,
         )
     })?;
-    let x_oss_date = req.param("x-oss-date").ok_or_else(|| missing("x-oss-date"))?;
-    let expires = req.param("x-oss-expires").ok_or_else(|| missing("x-oss-expires"))?;
-    let provided = req.param("x-oss-signature").ok_or_else(|| missing("x-oss-signature"))?;
+    let x_oss_date = req
+        .param("x-oss-date")
+        .ok_or_else(|| missing("x-oss-date"))?;
+    let expires = req
+        .param("x-oss-expires")
+        .ok_or_else(|| missing("x-oss-expires"))?;
+    let provided = req
+        .param("x-oss-signature")
+        .ok_or_else(|| missing("x-oss-signature"))?;
     let when = parse_v4_date(x_oss_date)?;
     check_scope_date(&credential, x_oss_date)?;
     let seconds = expires
         .parse::<i64>()
         .ok()
         .filter(|s| (1..=MAX_V4_EXPIRES).contains(s))
-        .ok_or_else(|| OssError::invalid_argument("x-oss-expires must be whole seconds between 1 and 604800.", "x-oss-expires", expires))?;
+        .ok_or_else(|| {
+            OssError::invalid_argument(
+                "x-oss-expires must be whole seconds between 1 and 604800.",
+                "x-oss-expires",
+                expires,
+            )
+        })?;
     if when - now > MAX_SKEW {
         return Err(skewed(when, now));
     }
     if now > when + Duration::seconds(seconds) {
         return Err(expired(when + Duration::seconds(seconds), now));
     }
-    let (principal, secret) = resolve(keys, &credential.access_key_id, req.param("x-oss-security-token"), now)?;
+    let (principal, secret) = resolve(
+        keys,
+        &credential.access_key_id,
+        req.param("x-oss-security-token"),
+        now,
+    )?;
     let additional: Vec<String> = req
         .param("x-oss-additional-headers")
-        .map(|s| s.split(';').filter(|h| !h.is_empty()).map(|h| h.to_ascii_lowercase()).collect())
+        .map(|s| {
+            s.split(';')
+                .filter(|h| !h.is_empty())
+                .map(|h| h.to_ascii_lowercase())
+                .collect()
+        })
         .unwrap_or_default();
-    let query: Vec<(String, String)> = req.query.iter().filter(|(k, _)| k != "x-oss-signature").cloned().collect();
-    verify_v4(req, targets, &credential, &additional, &query, "UNSIGNED-PAYLOAD", x_oss_date, &secret, provided).map(|i| (principal, i))
+    let query: Vec<(String, String)> = req
+        .query
+        .iter()
+        .filter(|(k, _)| k != "x-oss-signature")
+        .cloned()
+        .collect();
+    verify_v4(
+        req,
+        targets,
+        &credential,
+        &additional,
+        &query,
+        "UNSIGNED-PAYLOAD",
+        x_oss_date,
+        &secret,
+        provided,
+    )
+    .map(|i| (principal, i))
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -217,24 +342,49 @@ fn verify_v4(
     secret: &str,
     provided: &str,
 ) -> Result<usize, OssError> {
-    let key = oss_v4::signing_key(secret, &credential.date, &credential.region, &credential.product);
+    let key = oss_v4::signing_key(
+        secret,
+        &credential.date,
+        &credential.region,
+        &credential.product,
+    );
     let scope = credential.scope();
     let mut first = None;
     for (i, t) in targets.iter().enumerate() {
-        let (canonical, _) =
-            oss_v4::canonical_request(req.method, t.bucket.as_deref(), t.key.as_deref(), query, req.headers, additional, hashed);
+        let (canonical, _) = oss_v4::canonical_request(
+            req.method,
+            t.bucket.as_deref(),
+            t.key.as_deref(),
+            query,
+            req.headers,
+            additional,
+            hashed,
+        );
         let sts = oss_v4::string_to_sign(x_oss_date, &scope, &canonical);
-        if ct_eq(oss_v4::signature(&key, &sts).as_bytes(), provided.as_bytes()) {
+        if ct_eq(
+            oss_v4::signature(&key, &sts).as_bytes(),
+            provided.as_bytes(),
+        ) {
             return Ok(i);
         }
         first.get_or_insert((sts, canonical));
     }
     let (sts, canonical) = first.unwrap_or_default();
-    Err(signature_mismatch(&credential.access_key_id, provided, &sts, Some(&canonical)))
+    Err(signature_mismatch(
+        &credential.access_key_id,
+        provided,
+        &sts,
+        Some(&canonical),
+    ))
 }
 
 /// Finds the secret for an access key id: the root key, or the secret sealed in a security token.
-pub fn resolve(keys: &Keyring, ak: &str, token: Option<&str>, now: OffsetDateTime) -> Result<(Principal, String), OssError> {
+pub fn resolve(
+    keys: &Keyring,
+    ak: &str,
+    token: Option<&str>,
+    now: OffsetDateTime,
+) -> Result<(Principal, String), OssError> {
     if ak == keys.root.id && token.is_none() {
         return Ok((Principal::Root, keys.root.secret.expose().to_string()));
     }
@@ -308,10 +458,21 @@ fn parse_v4_date(s: &str) -> Result<OffsetDateTime, OssError> {
     let format = format_description!("[year][month][day]T[hour][minute][second]Z");
     PrimitiveDateTime::parse(s, format)
         .map(PrimitiveDateTime::assume_utc)
-        .map_err(|_| OssError::invalid_argument("x-oss-date must be YYYYMMDDTHHMMSSZ (UTC).", "x-oss-date", s))
+        .map_err(|_| {
+            OssError::invalid_argument(
+                "x-oss-date must be YYYYMMDDTHHMMSSZ (UTC).",
+                "x-oss-date",
+                s,
+            )
+        })
 }
 
-pub fn signature_mismatch(ak: &str, provided: &str, string_to_sign: &str, canonical_request: Option<&str>) -> OssError {
+pub fn signature_mismatch(
+    ak: &str,
+    provided: &str,
+    string_to_sign: &str,
+    canonical_request: Option<&str>,
+) -> OssError {
     let bytes: Vec<String> = string_to_sign.bytes().map(|b| format!("{b:02x}")).collect();
     let mut e = OssError::new(
         StatusCode::FORBIDDEN,

@@ -20,7 +20,10 @@ pub fn targets(host: Option<&str>, raw_path: &str) -> Result<Vec<Target>, PathEr
     match host.and_then(virtual_host_bucket) {
         Some(bucket) => {
             let key = path.strip_prefix('/').unwrap_or(&path);
-            let vhost = Target { bucket: Some(bucket), key: (!key.is_empty()).then(|| key.to_string()) };
+            let vhost = Target {
+                bucket: Some(bucket),
+                key: (!key.is_empty()).then(|| key.to_string()),
+            };
             if path_style.bucket.as_deref() == vhost.bucket.as_deref() && path_style != vhost {
                 Ok(vec![vhost, path_style])
             } else {
@@ -38,14 +41,20 @@ pub struct PathError;
 fn path_style(path: &str) -> Target {
     let rest = path.strip_prefix('/').unwrap_or(path);
     if rest.is_empty() {
-        return Target { bucket: None, key: None };
+        return Target {
+            bucket: None,
+            key: None,
+        };
     }
     match rest.split_once('/') {
         Some((bucket, key)) => Target {
             bucket: Some(bucket.to_string()),
             key: (!key.is_empty()).then(|| key.to_string()),
         },
-        None => Target { bucket: Some(rest.to_string()), key: None },
+        None => Target {
+            bucket: Some(rest.to_string()),
+            key: None,
+        },
     }
 }
 
@@ -58,7 +67,8 @@ fn virtual_host_bucket(host: &str) -> Option<String> {
     }
     .to_ascii_lowercase();
     let (label, suffix) = name.split_once('.')?;
-    let is_service = (suffix.starts_with("oss") && suffix.ends_with(".aliyuncs.com")) || suffix == "localhost";
+    let is_service =
+        (suffix.starts_with("oss") && suffix.ends_with(".aliyuncs.com")) || suffix == "localhost";
     (is_service && !label.starts_with("oss-") && !label.is_empty()).then(|| label.to_string())
 }
 
@@ -108,20 +118,40 @@ pub enum OpError {
 /// Sub-resources the oss face understands or tolerates; any other OSS sub-resource is refused as
 /// not implemented instead of being mistaken for a plain GET/PUT.
 const KNOWN: &[&str] = &[
-    "acl", "cors", "bucketInfo", "location", "uploads", "delete", "uploadId", "partNumber", "objectMeta",
-    "continuation-token", "security-token", "response-content-type", "response-content-language",
-    "response-expires", "response-cache-control", "response-content-disposition", "response-content-encoding",
+    "acl",
+    "cors",
+    "bucketInfo",
+    "location",
+    "uploads",
+    "delete",
+    "uploadId",
+    "partNumber",
+    "objectMeta",
+    "continuation-token",
+    "security-token",
+    "response-content-type",
+    "response-content-language",
+    "response-expires",
+    "response-cache-control",
+    "response-content-disposition",
+    "response-content-encoding",
 ];
 
 impl Op {
     /// Parses the operation from the method, the target and the decoded query.
-    pub fn parse(method: &str, target: &Target, query: &[(String, String)], has_copy_source: bool) -> Result<Op, OpError> {
+    pub fn parse(
+        method: &str,
+        target: &Target,
+        query: &[(String, String)],
+        has_copy_source: bool,
+    ) -> Result<Op, OpError> {
         let has = |name: &str| query.iter().any(|(k, _)| k == name);
-        if let Some((name, _)) = query
-            .iter()
-            .find(|(k, _)| stsgate_signing::oss_v1::is_sub_resource(k) && !KNOWN.contains(&k.as_str()))
-        {
-            return Err(OpError::NotImplemented(format!("the '{name}' sub-resource")));
+        if let Some((name, _)) = query.iter().find(|(k, _)| {
+            stsgate_signing::oss_v1::is_sub_resource(k) && !KNOWN.contains(&k.as_str())
+        }) {
+            return Err(OpError::NotImplemented(format!(
+                "the '{name}' sub-resource"
+            )));
         }
         let op = match (&target.bucket, &target.key) {
             (None, _) => match method {
@@ -137,7 +167,9 @@ impl Op {
                 "GET" if has("bucketInfo") => Op::GetBucketInfo,
                 "GET" if has("location") => Op::GetBucketLocation,
                 "GET" if has("uploads") => Op::ListMultipartUploads,
-                "GET" if query.iter().any(|(k, v)| k == "list-type" && v == "2") => Op::ListObjectsV2,
+                "GET" if query.iter().any(|(k, v)| k == "list-type" && v == "2") => {
+                    Op::ListObjectsV2
+                }
                 "GET" => Op::ListObjects,
                 "HEAD" => Op::HeadBucket,
                 "DELETE" if has("cors") => Op::DeleteBucketCors,
@@ -164,7 +196,9 @@ impl Op {
                 "DELETE" => Op::DeleteObject,
                 "POST" if has("uploads") => Op::InitiateMultipartUpload,
                 "POST" if has("uploadId") => Op::CompleteMultipartUpload,
-                "POST" if has("append") => return Err(OpError::NotImplemented("AppendObject".into())),
+                "POST" if has("append") => {
+                    return Err(OpError::NotImplemented("AppendObject".into()))
+                }
                 _ => return Err(OpError::MethodNotAllowed("Object")),
             },
         };
@@ -204,7 +238,14 @@ impl Op {
 
     /// True for operations a public-read ACL grants to anyone.
     pub fn is_public_read(self) -> bool {
-        matches!(self, Op::GetObject | Op::HeadObject | Op::GetObjectMeta | Op::ListObjects | Op::ListObjectsV2)
+        matches!(
+            self,
+            Op::GetObject
+                | Op::HeadObject
+                | Op::GetObjectMeta
+                | Op::ListObjects
+                | Op::ListObjectsV2
+        )
     }
 
     /// True for object writes a public-read-write ACL grants to anyone.
@@ -250,6 +291,22 @@ impl Op {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+        /// Arbitrary hosts, paths, methods and queries never panic (an empty bucket name such as
+        /// the one in `//` is refused later as InvalidBucketName).
+        #[test]
+        fn arbitrary_requests_never_panic(host in ".{0,40}", path in "/[a-z0-9%/.+-]{0,40}|.{0,40}", method in "GET|PUT|POST|DELETE|HEAD|[A-Z]{0,7}", query in ".{0,40}", copy: bool) {
+            if let Ok(ts) = targets(Some(&host), &path) {
+                prop_assert!(!ts.is_empty());
+                for t in &ts {
+                    let _ = Op::parse(&method, t, &q(&query), copy);
+                }
+            }
+        }
+    }
 
     fn q(s: &str) -> Vec<(String, String)> {
         stsgate_signing::encode::decode_query(s)
@@ -259,41 +316,279 @@ mod tests {
     #[test]
     fn route_table() {
         let table: &[(&str, &str, &str, bool, Op, &str)] = &[
-            ("GET", "127.0.0.1", "/?prefix=&marker=&max-keys=100", false, Op::ListBuckets, "oss:ListBuckets"),
-            ("PUT", "127.0.0.1", "/b/", false, Op::PutBucket, "oss:PutBucket"),
-            ("PUT", "127.0.0.1", "/b", false, Op::PutBucket, "oss:PutBucket"),
-            ("DELETE", "127.0.0.1", "/b/", false, Op::DeleteBucket, "oss:DeleteBucket"),
-            ("HEAD", "127.0.0.1", "/b/", false, Op::HeadBucket, "oss:GetBucketInfo"),
-            ("GET", "127.0.0.1", "/b/?bucketInfo", false, Op::GetBucketInfo, "oss:GetBucketInfo"),
-            ("GET", "127.0.0.1", "/b/?location", false, Op::GetBucketLocation, "oss:GetBucketLocation"),
-            ("GET", "127.0.0.1", "/b/?acl", false, Op::GetBucketAcl, "oss:GetBucketAcl"),
-            ("PUT", "127.0.0.1", "/b/?acl", false, Op::PutBucketAcl, "oss:PutBucketAcl"),
-            ("PUT", "127.0.0.1", "/b/?cors", false, Op::PutBucketCors, "oss:PutBucketCors"),
-            ("GET", "127.0.0.1", "/b/?cors", false, Op::GetBucketCors, "oss:GetBucketCors"),
-            ("DELETE", "127.0.0.1", "/b/?cors", false, Op::DeleteBucketCors, "oss:DeleteBucketCors"),
-            ("GET", "127.0.0.1", "/b/?prefix=&encoding-type=url", false, Op::ListObjects, "oss:ListObjects"),
-            ("GET", "127.0.0.1", "/b/?list-type=2&continuation-token=", false, Op::ListObjectsV2, "oss:ListObjects"),
-            ("GET", "127.0.0.1", "/b/?uploads", false, Op::ListMultipartUploads, "oss:ListMultipartUploads"),
-            ("POST", "127.0.0.1", "/b/?delete=&encoding-type=url", false, Op::DeleteMultipleObjects, "oss:DeleteObject"),
-            ("POST", "127.0.0.1", "/b/", false, Op::PostObject, "oss:PutObject"),
-            ("PUT", "127.0.0.1", "/b/k", false, Op::PutObject, "oss:PutObject"),
-            ("PUT", "127.0.0.1", "/b/k", true, Op::CopyObject, "oss:PutObject"),
-            ("GET", "127.0.0.1", "/b/k", false, Op::GetObject, "oss:GetObject"),
-            ("HEAD", "127.0.0.1", "/b/k", false, Op::HeadObject, "oss:GetObject"),
-            ("HEAD", "127.0.0.1", "/b/k?objectMeta", false, Op::GetObjectMeta, "oss:GetObject"),
-            ("GET", "127.0.0.1", "/b/k?objectMeta", false, Op::GetObjectMeta, "oss:GetObject"),
-            ("DELETE", "127.0.0.1", "/b/k", false, Op::DeleteObject, "oss:DeleteObject"),
-            ("GET", "127.0.0.1", "/b/k?acl", false, Op::GetObjectAcl, "oss:GetObjectAcl"),
-            ("PUT", "127.0.0.1", "/b/k?acl", false, Op::PutObjectAcl, "oss:PutObjectAcl"),
-            ("POST", "127.0.0.1", "/b/k?uploads=", false, Op::InitiateMultipartUpload, "oss:PutObject"),
-            ("PUT", "127.0.0.1", "/b/k?uploadId=U&partNumber=1", false, Op::UploadPart, "oss:PutObject"),
-            ("POST", "127.0.0.1", "/b/k?uploadId=U", false, Op::CompleteMultipartUpload, "oss:PutObject"),
-            ("DELETE", "127.0.0.1", "/b/k?uploadId=U", false, Op::AbortMultipartUpload, "oss:AbortMultipartUpload"),
-            ("GET", "127.0.0.1", "/b/k?uploadId=U", false, Op::ListParts, "oss:ListParts"),
+            (
+                "GET",
+                "127.0.0.1",
+                "/?prefix=&marker=&max-keys=100",
+                false,
+                Op::ListBuckets,
+                "oss:ListBuckets",
+            ),
+            (
+                "PUT",
+                "127.0.0.1",
+                "/b/",
+                false,
+                Op::PutBucket,
+                "oss:PutBucket",
+            ),
+            (
+                "PUT",
+                "127.0.0.1",
+                "/b",
+                false,
+                Op::PutBucket,
+                "oss:PutBucket",
+            ),
+            (
+                "DELETE",
+                "127.0.0.1",
+                "/b/",
+                false,
+                Op::DeleteBucket,
+                "oss:DeleteBucket",
+            ),
+            (
+                "HEAD",
+                "127.0.0.1",
+                "/b/",
+                false,
+                Op::HeadBucket,
+                "oss:GetBucketInfo",
+            ),
+            (
+                "GET",
+                "127.0.0.1",
+                "/b/?bucketInfo",
+                false,
+                Op::GetBucketInfo,
+                "oss:GetBucketInfo",
+            ),
+            (
+                "GET",
+                "127.0.0.1",
+                "/b/?location",
+                false,
+                Op::GetBucketLocation,
+                "oss:GetBucketLocation",
+            ),
+            (
+                "GET",
+                "127.0.0.1",
+                "/b/?acl",
+                false,
+                Op::GetBucketAcl,
+                "oss:GetBucketAcl",
+            ),
+            (
+                "PUT",
+                "127.0.0.1",
+                "/b/?acl",
+                false,
+                Op::PutBucketAcl,
+                "oss:PutBucketAcl",
+            ),
+            (
+                "PUT",
+                "127.0.0.1",
+                "/b/?cors",
+                false,
+                Op::PutBucketCors,
+                "oss:PutBucketCors",
+            ),
+            (
+                "GET",
+                "127.0.0.1",
+                "/b/?cors",
+                false,
+                Op::GetBucketCors,
+                "oss:GetBucketCors",
+            ),
+            (
+                "DELETE",
+                "127.0.0.1",
+                "/b/?cors",
+                false,
+                Op::DeleteBucketCors,
+                "oss:DeleteBucketCors",
+            ),
+            (
+                "GET",
+                "127.0.0.1",
+                "/b/?prefix=&encoding-type=url",
+                false,
+                Op::ListObjects,
+                "oss:ListObjects",
+            ),
+            (
+                "GET",
+                "127.0.0.1",
+                "/b/?list-type=2&continuation-token=",
+                false,
+                Op::ListObjectsV2,
+                "oss:ListObjects",
+            ),
+            (
+                "GET",
+                "127.0.0.1",
+                "/b/?uploads",
+                false,
+                Op::ListMultipartUploads,
+                "oss:ListMultipartUploads",
+            ),
+            (
+                "POST",
+                "127.0.0.1",
+                "/b/?delete=&encoding-type=url",
+                false,
+                Op::DeleteMultipleObjects,
+                "oss:DeleteObject",
+            ),
+            (
+                "POST",
+                "127.0.0.1",
+                "/b/",
+                false,
+                Op::PostObject,
+                "oss:PutObject",
+            ),
+            (
+                "PUT",
+                "127.0.0.1",
+                "/b/k",
+                false,
+                Op::PutObject,
+                "oss:PutObject",
+            ),
+            (
+                "PUT",
+                "127.0.0.1",
+                "/b/k",
+                true,
+                Op::CopyObject,
+                "oss:PutObject",
+            ),
+            (
+                "GET",
+                "127.0.0.1",
+                "/b/k",
+                false,
+                Op::GetObject,
+                "oss:GetObject",
+            ),
+            (
+                "HEAD",
+                "127.0.0.1",
+                "/b/k",
+                false,
+                Op::HeadObject,
+                "oss:GetObject",
+            ),
+            (
+                "HEAD",
+                "127.0.0.1",
+                "/b/k?objectMeta",
+                false,
+                Op::GetObjectMeta,
+                "oss:GetObject",
+            ),
+            (
+                "GET",
+                "127.0.0.1",
+                "/b/k?objectMeta",
+                false,
+                Op::GetObjectMeta,
+                "oss:GetObject",
+            ),
+            (
+                "DELETE",
+                "127.0.0.1",
+                "/b/k",
+                false,
+                Op::DeleteObject,
+                "oss:DeleteObject",
+            ),
+            (
+                "GET",
+                "127.0.0.1",
+                "/b/k?acl",
+                false,
+                Op::GetObjectAcl,
+                "oss:GetObjectAcl",
+            ),
+            (
+                "PUT",
+                "127.0.0.1",
+                "/b/k?acl",
+                false,
+                Op::PutObjectAcl,
+                "oss:PutObjectAcl",
+            ),
+            (
+                "POST",
+                "127.0.0.1",
+                "/b/k?uploads=",
+                false,
+                Op::InitiateMultipartUpload,
+                "oss:PutObject",
+            ),
+            (
+                "PUT",
+                "127.0.0.1",
+                "/b/k?uploadId=U&partNumber=1",
+                false,
+                Op::UploadPart,
+                "oss:PutObject",
+            ),
+            (
+                "POST",
+                "127.0.0.1",
+                "/b/k?uploadId=U",
+                false,
+                Op::CompleteMultipartUpload,
+                "oss:PutObject",
+            ),
+            (
+                "DELETE",
+                "127.0.0.1",
+                "/b/k?uploadId=U",
+                false,
+                Op::AbortMultipartUpload,
+                "oss:AbortMultipartUpload",
+            ),
+            (
+                "GET",
+                "127.0.0.1",
+                "/b/k?uploadId=U",
+                false,
+                Op::ListParts,
+                "oss:ListParts",
+            ),
             // virtual-hosted (ali-oss against an IP endpoint)
-            ("PUT", "b.oss-cn-hangzhou.aliyuncs.com", "/k", false, Op::PutObject, "oss:PutObject"),
-            ("GET", "b.oss-cn-hangzhou.aliyuncs.com:80", "/?list-type=2", false, Op::ListObjectsV2, "oss:ListObjects"),
-            ("GET", "oss-cn-hangzhou.aliyuncs.com", "/", false, Op::ListBuckets, "oss:ListBuckets"),
+            (
+                "PUT",
+                "b.oss-cn-hangzhou.aliyuncs.com",
+                "/k",
+                false,
+                Op::PutObject,
+                "oss:PutObject",
+            ),
+            (
+                "GET",
+                "b.oss-cn-hangzhou.aliyuncs.com:80",
+                "/?list-type=2",
+                false,
+                Op::ListObjectsV2,
+                "oss:ListObjects",
+            ),
+            (
+                "GET",
+                "oss-cn-hangzhou.aliyuncs.com",
+                "/",
+                false,
+                Op::ListBuckets,
+                "oss:ListBuckets",
+            ),
         ];
         for (method, host, uri, copy, op, action) in table {
             let (path, query) = uri.split_once('?').unwrap_or((uri, ""));
@@ -306,8 +601,14 @@ mod tests {
     #[test]
     fn addressing() {
         let t = |host, path| targets(Some(host), path).unwrap();
-        let target = |b: &str, k: Option<&str>| Target { bucket: Some(b.into()), key: k.map(Into::into) };
-        assert_eq!(t("127.0.0.1:8702", "/b/users%2Falice%2F..%2Fbob%2Fx"), vec![target("b", Some("users/alice/../bob/x"))]);
+        let target = |b: &str, k: Option<&str>| Target {
+            bucket: Some(b.into()),
+            key: k.map(Into::into),
+        };
+        assert_eq!(
+            t("127.0.0.1:8702", "/b/users%2Falice%2F..%2Fbob%2Fx"),
+            vec![target("b", Some("users/alice/../bob/x"))]
+        );
         assert_eq!(t("localhost", "/b/a%252F"), vec![target("b", Some("a%2F"))]);
         assert_eq!(t("b.localhost:9", "/k/x"), vec![target("b", Some("k/x"))]);
         // sldEnable: bucket host and /bucket/key path: both readings, host first
@@ -315,7 +616,13 @@ mod tests {
             t("b.oss-cn-hangzhou.aliyuncs.com", "/b/k"),
             vec![target("b", Some("b/k")), target("b", Some("k"))]
         );
-        assert_eq!(t("127.0.0.1", "/"), vec![Target { bucket: None, key: None }]);
+        assert_eq!(
+            t("127.0.0.1", "/"),
+            vec![Target {
+                bucket: None,
+                key: None
+            }]
+        );
         assert!(targets(None, "/b/%FF").is_err());
     }
 
@@ -324,10 +631,18 @@ mod tests {
         let t = targets(None, "/b/").unwrap();
         assert_eq!(
             Op::parse("GET", &t[0], &q("lifecycle"), false),
-            Err(OpError::NotImplemented("the 'lifecycle' sub-resource".into()))
+            Err(OpError::NotImplemented(
+                "the 'lifecycle' sub-resource".into()
+            ))
         );
-        assert_eq!(Op::parse("PATCH", &t[0], &[], false), Err(OpError::MethodNotAllowed("Bucket")));
+        assert_eq!(
+            Op::parse("PATCH", &t[0], &[], false),
+            Err(OpError::MethodNotAllowed("Bucket"))
+        );
         let t = targets(None, "/").unwrap();
-        assert_eq!(Op::parse("PUT", &t[0], &[], false), Err(OpError::MethodNotAllowed("Service")));
+        assert_eq!(
+            Op::parse("PUT", &t[0], &[], false),
+            Err(OpError::MethodNotAllowed("Service"))
+        );
     }
 }

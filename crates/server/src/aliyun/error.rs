@@ -21,8 +21,19 @@ pub struct OssError {
 }
 
 impl OssError {
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>, ec: &'static str) -> OssError {
-        OssError { status, code, message: message.into(), extra: Vec::new(), ec }
+    pub fn new(
+        status: StatusCode,
+        code: &'static str,
+        message: impl Into<String>,
+        ec: &'static str,
+    ) -> OssError {
+        OssError {
+            status,
+            code,
+            message: message.into(),
+            extra: Vec::new(),
+            ec,
+        }
     }
 
     pub fn with(mut self, name: &'static str, value: impl Into<String>) -> OssError {
@@ -31,12 +42,22 @@ impl OssError {
     }
 
     pub fn access_denied(message: impl Into<String>) -> OssError {
-        OssError::new(StatusCode::FORBIDDEN, "AccessDenied", message, "0003-00000001")
+        OssError::new(
+            StatusCode::FORBIDDEN,
+            "AccessDenied",
+            message,
+            "0003-00000001",
+        )
     }
     pub fn invalid_argument(message: impl Into<String>, name: &str, value: &str) -> OssError {
-        OssError::new(StatusCode::BAD_REQUEST, "InvalidArgument", message, "0017-00000001")
-            .with("ArgumentName", name)
-            .with("ArgumentValue", value)
+        OssError::new(
+            StatusCode::BAD_REQUEST,
+            "InvalidArgument",
+            message,
+            "0017-00000001",
+        )
+        .with("ArgumentName", name)
+        .with("ArgumentValue", value)
     }
     pub fn invalid_access_key_id(ak: &str) -> OssError {
         OssError::new(
@@ -48,12 +69,22 @@ impl OssError {
         .with("OSSAccessKeyId", ak)
     }
     pub fn no_such_bucket(bucket: &str) -> OssError {
-        OssError::new(StatusCode::NOT_FOUND, "NoSuchBucket", "The specified bucket does not exist.", "0015-00000101")
-            .with("BucketName", bucket)
+        OssError::new(
+            StatusCode::NOT_FOUND,
+            "NoSuchBucket",
+            "The specified bucket does not exist.",
+            "0015-00000101",
+        )
+        .with("BucketName", bucket)
     }
     pub fn no_such_key(key: &str) -> OssError {
-        OssError::new(StatusCode::NOT_FOUND, "NoSuchKey", "The specified key does not exist.", "0026-00000001")
-            .with("Key", key)
+        OssError::new(
+            StatusCode::NOT_FOUND,
+            "NoSuchKey",
+            "The specified key does not exist.",
+            "0026-00000001",
+        )
+        .with("Key", key)
     }
     pub fn no_such_upload(upload_id: &str) -> OssError {
         OssError::new(
@@ -177,7 +208,14 @@ impl OssError {
 
     /// Renders the error. `head`: no body, XML in `x-oss-err` (base64), as OSS does for HEAD.
     pub fn into_response(self, request_id: &str, host_id: &str, head: bool) -> Response {
-        let body = xml::error(self.code, &self.message, request_id, host_id, &self.extra, self.ec);
+        let body = xml::error(
+            self.code,
+            &self.message,
+            request_id,
+            host_id,
+            &self.extra,
+            self.ec,
+        );
         let mut builder = Response::builder()
             .status(self.status)
             .header("x-oss-ec", self.ec)
@@ -189,7 +227,10 @@ impl OssError {
             }
             builder.body(Body::empty()).unwrap_or_default()
         } else {
-            builder.header(http::header::CONTENT_LENGTH, body.len()).body(Body::from(body)).unwrap_or_default()
+            builder
+                .header(http::header::CONTENT_LENGTH, body.len())
+                .body(Body::from(body))
+                .unwrap_or_default()
         }
     }
 }

@@ -20,16 +20,17 @@ pub struct XmlError(pub String);
 
 /// `2024-01-01T00:00:00.000Z`
 pub fn iso8601_ms(t: OffsetDateTime) -> String {
+    // OSS always sends whole seconds with a `.000` fraction, and oss2's parser
+    // (`utils._ISO8601_RE`) accepts nothing else.
     let t = t.to_offset(time::UtcOffset::UTC);
     format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.000Z",
         t.year(),
         u8::from(t.month()),
         t.day(),
         t.hour(),
         t.minute(),
         t.second(),
-        t.millisecond()
     )
 }
 
@@ -940,11 +941,11 @@ mod tests {
         assert_eq!(iso8601_ms(T0), "2024-01-01T00:00:00.000Z");
         assert_eq!(
             iso8601_ms(datetime!(2022-12-28 10:27:41.123456 UTC)),
-            "2022-12-28T10:27:41.123Z"
+            "2022-12-28T10:27:41.000Z"
         );
         assert_eq!(
             iso8601_ms(datetime!(2022-12-28 18:27:41.5 +08:00)),
-            "2022-12-28T10:27:41.500Z"
+            "2022-12-28T10:27:41.000Z"
         );
         assert_eq!(
             rfc1123(datetime!(2022-12-28 10:27:41 UTC)),

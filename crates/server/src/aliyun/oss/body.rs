@@ -40,12 +40,19 @@ pub async fn stage_stream<E: std::fmt::Display>(
     max: u64,
 ) -> Result<FinishedBlob, OssError> {
     let store = store.clone();
-    let mut staging: Staging = blocking(move || store.staging()).await?.map_err(|e| OssError::from_store(e, "", ""))?;
+    let mut staging: Staging = blocking(move || store.staging())
+        .await?
+        .map_err(|e| OssError::from_store(e, "", ""))?;
     let mut buf: Vec<u8> = Vec::with_capacity(WRITE_CHUNK);
     let mut total: u64 = 0;
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(|e| {
-            OssError::new(StatusCode::BAD_REQUEST, "IncompleteBody", format!("The request body ended early: {e}"), "0016-00000301")
+            OssError::new(
+                StatusCode::BAD_REQUEST,
+                "IncompleteBody",
+                format!("The request body ended early: {e}"),
+                "0016-00000301",
+            )
         })?;
         total += chunk.len() as u64;
         if total > max {
@@ -59,10 +66,15 @@ pub async fn stage_stream<E: std::fmt::Display>(
     if !buf.is_empty() {
         (staging, _) = write_chunk(staging, buf).await?;
     }
-    blocking(move || staging.finish()).await?.map_err(|e| OssError::from_store(e, "", ""))
+    blocking(move || staging.finish())
+        .await?
+        .map_err(|e| OssError::from_store(e, "", ""))
 }
 
-async fn write_chunk(mut staging: Staging, mut buf: Vec<u8>) -> Result<(Staging, Vec<u8>), OssError> {
+async fn write_chunk(
+    mut staging: Staging,
+    mut buf: Vec<u8>,
+) -> Result<(Staging, Vec<u8>), OssError> {
     blocking(move || {
         let r = staging.write(&buf);
         buf.clear();
@@ -78,12 +90,18 @@ pub async fn read_small(body: Body, max: usize) -> Result<Bytes, OssError> {
         .collect()
         .await
         .map(|c| c.to_bytes())
-        .map_err(|_| OssError::malformed_xml(&format!("the request body is larger than {max} bytes or ended early")))
+        .map_err(|_| {
+            OssError::malformed_xml(&format!(
+                "the request body is larger than {max} bytes or ended early"
+            ))
+        })
 }
 
 /// Checks `Content-MD5` (base64 of the raw digest) against the bytes received.
 pub fn check_content_md5(headers: &HeaderMap, md5: &[u8; 16]) -> Result<(), OssError> {
-    let Some(value) = headers.get("content-md5") else { return Ok(()) };
+    let Some(value) = headers.get("content-md5") else {
+        return Ok(());
+    };
     let expected = String::from_utf8_lossy(value.as_bytes()).trim().to_string();
     let actual = base64::engine::general_purpose::STANDARD.encode(md5);
     if expected != actual {
@@ -105,24 +123,34 @@ pub fn meta_from_headers(call: &Call) -> Result<ObjectMeta, OssError> {
     let h = |name: &str| call.header(name).filter(|v| !v.is_empty());
     let acl = match h("x-oss-object-acl") {
         None => None,
-        Some(v) => Some(
-            Acl::parse(&v)
-                .ok_or_else(|| OssError::invalid_argument("x-oss-object-acl must be default, private, public-read or public-read-write.", "x-oss-object-acl", &v))?,
-        ),
+        Some(v) => Some(Acl::parse(&v).ok_or_else(|| {
+            OssError::invalid_argument(
+                "x-oss-object-acl must be default, private, public-read or public-read-write.",
+                "x-oss-object-acl",
+                &v,
+            )
+        })?),
     };
     let mut user_meta: Vec<(String, String)> = call
         .headers
         .iter()
         .filter_map(|(k, v)| {
-            k.as_str()
-                .strip_prefix("x-oss-meta-")
-                .map(|name| (name.to_string(), String::from_utf8_lossy(v.as_bytes()).trim().to_string()))
+            k.as_str().strip_prefix("x-oss-meta-").map(|name| {
+                (
+                    name.to_string(),
+                    String::from_utf8_lossy(v.as_bytes()).trim().to_string(),
+                )
+            })
         })
         .collect();
     user_meta.sort();
     let total: usize = user_meta.iter().map(|(k, v)| k.len() + v.len()).sum();
     if total > 8 * 1024 {
-        return Err(OssError::invalid_argument("User metadata (x-oss-meta-*) may total at most 8 KB.", "x-oss-meta-*", ""));
+        return Err(OssError::invalid_argument(
+            "User metadata (x-oss-meta-*) may total at most 8 KB.",
+            "x-oss-meta-*",
+            "",
+        ));
     }
     Ok(ObjectMeta {
         content_type: h("content-type"),

@@ -17,9 +17,11 @@ fn bucket_acl(call: &Call) -> Result<Acl, OssError> {
     match call.header("x-oss-acl").filter(|v| !v.is_empty()) {
         None => Ok(Acl::Private),
         Some(v) => match Acl::parse(&v) {
-            Some(Acl::Default) | None => {
-                Err(OssError::invalid_argument("x-oss-acl must be private, public-read or public-read-write.", "x-oss-acl", &v))
-            }
+            Some(Acl::Default) | None => Err(OssError::invalid_argument(
+                "x-oss-acl must be private, public-read or public-read-write.",
+                "x-oss-acl",
+                &v,
+            )),
             Some(acl) => Ok(acl),
         },
     }
@@ -29,7 +31,10 @@ pub async fn put_bucket(call: &Call, body: Body) -> Result<Response, OssError> {
     let acl = bucket_acl(call)?;
     let bytes = read_small(body, MAX_XML_BODY).await?;
     let storage_class = storage_class_from(&bytes).unwrap_or_else(|| "Standard".to_string());
-    call.state.store.create_bucket(&call.bucket, acl, &storage_class, call.now).map_err(store_err(call))?;
+    call.state
+        .store
+        .create_bucket(&call.bucket, acl, &storage_class, call.now)
+        .map_err(store_err(call))?;
     let mut r = empty(StatusCode::OK);
     set(&mut r, http::header::LOCATION, &format!("/{}", call.bucket));
     Ok(r)
@@ -41,62 +46,118 @@ fn storage_class_from(body: &[u8]) -> Option<String> {
     let start = text.find("<StorageClass>")? + "<StorageClass>".len();
     let end = start + text[start..].find("</StorageClass>")?;
     let class = text[start..end].trim();
-    ["Standard", "IA", "Archive", "ColdArchive", "DeepColdArchive"].contains(&class).then(|| class.to_string())
+    [
+        "Standard",
+        "IA",
+        "Archive",
+        "ColdArchive",
+        "DeepColdArchive",
+    ]
+    .contains(&class)
+    .then(|| class.to_string())
 }
 
 pub fn delete_bucket(call: &Call) -> Result<Response, OssError> {
-    call.state.store.delete_bucket(&call.bucket).map_err(store_err(call))?;
+    call.state
+        .store
+        .delete_bucket(&call.bucket)
+        .map_err(store_err(call))?;
     Ok(empty(StatusCode::NO_CONTENT))
 }
 
 pub fn head_bucket(call: &Call) -> Result<Response, OssError> {
-    call.state.store.get_bucket(&call.bucket).map_err(store_err(call))?;
+    call.state
+        .store
+        .get_bucket(&call.bucket)
+        .map_err(store_err(call))?;
     Ok(empty(StatusCode::OK))
 }
 
 pub fn get_bucket_info(call: &Call) -> Result<Response, OssError> {
-    let info = call.state.store.get_bucket(&call.bucket).map_err(store_err(call))?;
-    Ok(xml_response(xml::bucket_info(&info, &call.state.keys.account_id, &call.state.region())))
+    let info = call
+        .state
+        .store
+        .get_bucket(&call.bucket)
+        .map_err(store_err(call))?;
+    Ok(xml_response(xml::bucket_info(
+        &info,
+        &call.state.keys.account_id,
+        &call.state.region(),
+    )))
 }
 
 pub fn get_bucket_location(call: &Call) -> Result<Response, OssError> {
-    call.state.store.get_bucket(&call.bucket).map_err(store_err(call))?;
+    call.state
+        .store
+        .get_bucket(&call.bucket)
+        .map_err(store_err(call))?;
     Ok(xml_response(xml::location(&call.state.region())))
 }
 
 pub fn get_bucket_acl(call: &Call) -> Result<Response, OssError> {
-    let info = call.state.store.get_bucket(&call.bucket).map_err(store_err(call))?;
-    Ok(xml_response(xml::access_control_policy(&call.state.keys.account_id, info.acl.as_str())))
+    let info = call
+        .state
+        .store
+        .get_bucket(&call.bucket)
+        .map_err(store_err(call))?;
+    Ok(xml_response(xml::access_control_policy(
+        &call.state.keys.account_id,
+        info.acl.as_str(),
+    )))
 }
 
 pub fn put_bucket_acl(call: &Call) -> Result<Response, OssError> {
     let acl = bucket_acl(call)?;
-    call.state.store.set_bucket_acl(&call.bucket, acl).map_err(store_err(call))?;
+    call.state
+        .store
+        .set_bucket_acl(&call.bucket, acl)
+        .map_err(store_err(call))?;
     Ok(empty(StatusCode::OK))
 }
 
 pub async fn put_bucket_cors(call: &Call, body: Body) -> Result<Response, OssError> {
     let bytes = read_small(body, MAX_XML_BODY).await?;
     let config = xml::parse_cors(&bytes).map_err(|e| OssError::malformed_xml(&e.0))?;
-    call.state.store.set_bucket_cors(&call.bucket, Some(&config)).map_err(store_err(call))?;
+    call.state
+        .store
+        .set_bucket_cors(&call.bucket, Some(&config))
+        .map_err(store_err(call))?;
     Ok(empty(StatusCode::OK))
 }
 
 pub fn get_bucket_cors(call: &Call) -> Result<Response, OssError> {
-    match call.state.store.get_bucket_cors(&call.bucket).map_err(store_err(call))? {
+    match call
+        .state
+        .store
+        .get_bucket_cors(&call.bucket)
+        .map_err(store_err(call))?
+    {
         Some(config) => Ok(xml_response(xml::cors(&config))),
-        None => Err(OssError::new(StatusCode::NOT_FOUND, "NoSuchCORSConfiguration", "The CORS Configuration does not exist.", "0010-00000002")
-            .with("BucketName", &call.bucket)),
+        None => Err(OssError::new(
+            StatusCode::NOT_FOUND,
+            "NoSuchCORSConfiguration",
+            "The CORS Configuration does not exist.",
+            "0010-00000002",
+        )
+        .with("BucketName", &call.bucket)),
     }
 }
 
 pub fn delete_bucket_cors(call: &Call) -> Result<Response, OssError> {
-    call.state.store.set_bucket_cors(&call.bucket, None).map_err(store_err(call))?;
+    call.state
+        .store
+        .set_bucket_cors(&call.bucket, None)
+        .map_err(store_err(call))?;
     Ok(empty(StatusCode::NO_CONTENT))
 }
 
 fn bad_request(message: &str) -> OssError {
-    OssError::new(StatusCode::BAD_REQUEST, "BadRequest", message, "0003-00000001")
+    OssError::new(
+        StatusCode::BAD_REQUEST,
+        "BadRequest",
+        message,
+        "0003-00000001",
+    )
 }
 
 fn forbidden() -> OssError {
@@ -109,13 +170,29 @@ fn forbidden() -> OssError {
 }
 
 /// `OPTIONS` preflight: unauthenticated, answered from the bucket's CORS rules.
-pub fn preflight(state: &OssState, target: &Target, headers: &HeaderMap) -> Result<Response, OssError> {
-    let text = |name: &str| headers.get(name).map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
-    let origin = text("origin").ok_or_else(|| bad_request("Insufficient information. Origin request header needed."))?;
-    let method = text("access-control-request-method")
-        .ok_or_else(|| bad_request("Insufficient information. Request Access-Control-Request-Method header needed."))?;
-    let requested = text("access-control-request-headers").map(|v| cors::split_request_headers(&v)).unwrap_or_default();
-    let Some(bucket) = &target.bucket else { return Err(forbidden()) };
+pub fn preflight(
+    state: &OssState,
+    target: &Target,
+    headers: &HeaderMap,
+) -> Result<Response, OssError> {
+    let text = |name: &str| {
+        headers
+            .get(name)
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+    };
+    let origin = text("origin")
+        .ok_or_else(|| bad_request("Insufficient information. Origin request header needed."))?;
+    let method = text("access-control-request-method").ok_or_else(|| {
+        bad_request(
+            "Insufficient information. Request Access-Control-Request-Method header needed.",
+        )
+    })?;
+    let requested = text("access-control-request-headers")
+        .map(|v| cors::split_request_headers(&v))
+        .unwrap_or_default();
+    let Some(bucket) = &target.bucket else {
+        return Err(forbidden());
+    };
     let config = match state.store.get_bucket_cors(bucket) {
         Ok(Some(c)) => c,
         Ok(None) => return Err(forbidden()),
@@ -124,7 +201,10 @@ pub fn preflight(state: &OssState, target: &Target, headers: &HeaderMap) -> Resu
     let rule = cors::find_rule(&config, &origin, &method, &requested).ok_or_else(forbidden)?;
     let mut r = empty(StatusCode::OK);
     for (name, value) in cors::preflight_headers(&config, rule, &origin, &requested).headers {
-        if let (Ok(n), Ok(v)) = (HeaderName::from_bytes(name.as_bytes()), HeaderValue::from_str(&value)) {
+        if let (Ok(n), Ok(v)) = (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(&value),
+        ) {
             r.headers_mut().insert(n, v);
         }
     }
@@ -140,7 +220,10 @@ mod tests {
         let body = b"<CreateBucketConfiguration><StorageClass>IA</StorageClass></CreateBucketConfiguration>";
         assert_eq!(storage_class_from(body).as_deref(), Some("IA"));
         assert_eq!(storage_class_from(b""), None);
-        assert_eq!(storage_class_from(b"<StorageClass>Bogus</StorageClass>"), None);
+        assert_eq!(
+            storage_class_from(b"<StorageClass>Bogus</StorageClass>"),
+            None
+        );
         assert_eq!(storage_class_from(b"</StorageClass><StorageClass>"), None);
     }
 }

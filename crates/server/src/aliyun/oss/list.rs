@@ -18,7 +18,13 @@ fn max_keys(call: &Call, name: &str, default: usize) -> Result<usize, OssError> 
             .parse::<usize>()
             .ok()
             .filter(|n| *n <= MAX_MAX_KEYS)
-            .ok_or_else(|| OssError::invalid_argument(format!("{name} must be an integer from 0 to 1000."), name, v)),
+            .ok_or_else(|| {
+                OssError::invalid_argument(
+                    format!("{name} must be an integer from 0 to 1000."),
+                    name,
+                    v,
+                )
+            }),
     }
 }
 
@@ -26,7 +32,11 @@ fn encoding_url(call: &Call) -> Result<bool, OssError> {
     match call.nonempty_param("encoding-type") {
         None => Ok(false),
         Some("url") => Ok(true),
-        Some(other) => Err(OssError::invalid_argument("encoding-type must be url.", "encoding-type", other)),
+        Some(other) => Err(OssError::invalid_argument(
+            "encoding-type must be url.",
+            "encoding-type",
+            other,
+        )),
     }
 }
 
@@ -34,8 +44,14 @@ pub fn list_buckets(call: &Call) -> Result<Response, OssError> {
     let prefix = call.nonempty_param("prefix").unwrap_or("");
     let marker = call.nonempty_param("marker").unwrap_or("");
     let max = max_keys(call, "max-keys", DEFAULT_MAX_KEYS)?;
-    let (buckets, truncated) = call.state.store.list_buckets(prefix, marker, max).map_err(store_err(call))?;
-    let next = truncated.then(|| buckets.last().map(|b| b.name.clone())).flatten();
+    let (buckets, truncated) = call
+        .state
+        .store
+        .list_buckets(prefix, marker, max)
+        .map_err(store_err(call))?;
+    let next = truncated
+        .then(|| buckets.last().map(|b| b.name.clone()))
+        .flatten();
     Ok(xml_response(xml::list_buckets(
         &call.state.keys.account_id,
         &buckets,
@@ -59,9 +75,21 @@ pub fn list_objects_v1(call: &Call) -> Result<Response, OssError> {
     let listing = call
         .state
         .store
-        .list_objects(&call.bucket, params.prefix, params.delimiter, marker, params.max_keys)
+        .list_objects(
+            &call.bucket,
+            params.prefix,
+            params.delimiter,
+            marker,
+            params.max_keys,
+        )
         .map_err(store_err(call))?;
-    Ok(xml_response(xml::list_objects_v1(&call.bucket, &params, marker, &listing, &call.state.keys.account_id)))
+    Ok(xml_response(xml::list_objects_v1(
+        &call.bucket,
+        &params,
+        marker,
+        &listing,
+        &call.state.keys.account_id,
+    )))
 }
 
 /// Continuation tokens are the last key returned, base64url-encoded (opaque to clients).
@@ -70,7 +98,9 @@ pub fn encode_token(last: &str) -> String {
 }
 
 pub fn decode_token(token: &str) -> Option<String> {
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(token.as_bytes()).ok()?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(token.as_bytes())
+        .ok()?;
     String::from_utf8(bytes).ok()
 }
 
@@ -84,17 +114,32 @@ pub fn list_objects_v2(call: &Call) -> Result<Response, OssError> {
     let token = call.nonempty_param("continuation-token");
     let start_after = call.nonempty_param("start-after");
     let after = match token {
-        Some(t) => decode_token(t)
-            .ok_or_else(|| OssError::invalid_argument("The continuation-token is not one this server issued.", "continuation-token", t))?,
+        Some(t) => decode_token(t).ok_or_else(|| {
+            OssError::invalid_argument(
+                "The continuation-token is not one this server issued.",
+                "continuation-token",
+                t,
+            )
+        })?,
         None => start_after.unwrap_or("").to_string(),
     };
     let fetch_owner = call.param("fetch-owner") == Some("true");
     let listing = call
         .state
         .store
-        .list_objects(&call.bucket, params.prefix, params.delimiter, &after, params.max_keys)
+        .list_objects(
+            &call.bucket,
+            params.prefix,
+            params.delimiter,
+            &after,
+            params.max_keys,
+        )
         .map_err(store_err(call))?;
-    let next = listing.next_marker.as_deref().filter(|_| listing.is_truncated).map(encode_token);
+    let next = listing
+        .next_marker
+        .as_deref()
+        .filter(|_| listing.is_truncated)
+        .map(encode_token);
     Ok(xml_response(xml::list_objects_v2(
         &call.bucket,
         &params,

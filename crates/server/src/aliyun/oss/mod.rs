@@ -38,7 +38,11 @@ pub struct OssState {
 
 impl OssState {
     pub fn region(&self) -> Region<'_> {
-        Region { id: &self.region, extranet: "oss-cn-hangzhou.aliyuncs.com", intranet: "oss-cn-hangzhou-internal.aliyuncs.com" }
+        Region {
+            id: &self.region,
+            extranet: "oss-cn-hangzhou.aliyuncs.com",
+            intranet: "oss-cn-hangzhou-internal.aliyuncs.com",
+        }
     }
 }
 
@@ -66,12 +70,17 @@ pub struct Call {
 impl Call {
     /// A header value as text (lossy for non-UTF-8 bytes).
     pub fn header(&self, name: &str) -> Option<String> {
-        self.headers.get(name).map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+        self.headers
+            .get(name)
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
     }
 
     /// A query parameter, decoded; `None` when absent.
     pub fn param(&self, name: &str) -> Option<&str> {
-        self.query.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 
     /// A query parameter that is present and non-empty (`marker=` means "unset", as in oss2).
@@ -80,20 +89,42 @@ impl Call {
     }
 
     /// Checks that the caller may do `action` on `bucket`/`key` (`key: None` = bucket level).
-    pub fn authorize(&self, op: Op, action: &str, bucket: &str, key: Option<&str>) -> Result<(), OssError> {
+    pub fn authorize(
+        &self,
+        op: Op,
+        action: &str,
+        bucket: &str,
+        key: Option<&str>,
+    ) -> Result<(), OssError> {
         let resource = match (bucket, key) {
-            ("", _) => format!("acs:oss:{}:{}:*", self.state.region, self.state.keys.account_id),
-            (b, None) => format!("acs:oss:{}:{}:{b}", self.state.region, self.state.keys.account_id),
-            (b, Some(k)) => format!("acs:oss:{}:{}:{b}/{k}", self.state.region, self.state.keys.account_id),
+            ("", _) => format!(
+                "acs:oss:{}:{}:*",
+                self.state.region, self.state.keys.account_id
+            ),
+            (b, None) => format!(
+                "acs:oss:{}:{}:{b}",
+                self.state.region, self.state.keys.account_id
+            ),
+            (b, Some(k)) => format!(
+                "acs:oss:{}:{}:{b}/{k}",
+                self.state.region, self.state.keys.account_id
+            ),
         };
         let decision = match &self.principal {
             Principal::Root => return Ok(()),
             Principal::Temporary(claims) => {
                 let mut policies = Vec::new();
-                for text in [&claims.role_policy, &claims.session_policy].into_iter().flatten() {
+                for text in [&claims.role_policy, &claims.session_policy]
+                    .into_iter()
+                    .flatten()
+                {
                     match stsgate_policy::parse(text) {
                         Ok(p) => policies.push(p),
-                        Err(e) => return Err(OssError::access_denied(format!("The credential's policy is invalid: {e}"))),
+                        Err(e) => {
+                            return Err(OssError::access_denied(format!(
+                                "The credential's policy is invalid: {e}"
+                            )))
+                        }
                     }
                 }
                 let context = Context {
@@ -109,14 +140,25 @@ impl Call {
                 if refs.is_empty() {
                     Decision::Allow
                 } else {
-                    stsgate_policy::evaluate_all(&refs, &stsgate_policy::Request { action, resource: &resource, context: &context })
+                    stsgate_policy::evaluate_all(
+                        &refs,
+                        &stsgate_policy::Request {
+                            action,
+                            resource: &resource,
+                            context: &context,
+                        },
+                    )
                 }
             }
             Principal::Anonymous => Decision::ImplicitDeny,
         };
         match decision {
             Decision::Allow => Ok(()),
-            Decision::ExplicitDeny => Err(denied(action, &resource, "an explicit Deny in the credential's policy")),
+            Decision::ExplicitDeny => Err(denied(
+                action,
+                &resource,
+                "an explicit Deny in the credential's policy",
+            )),
             Decision::ImplicitDeny => {
                 if !bucket.is_empty() && self.acl_allows(op, bucket, key)? {
                     return Ok(());
@@ -134,7 +176,15 @@ impl Call {
 
     /// Whether the bucket's (or object's) canned ACL grants `op` to anyone.
     fn acl_allows(&self, op: Op, bucket: &str, key: Option<&str>) -> Result<bool, OssError> {
-        let bucket_acl = self.state.store.get_bucket(bucket).map_err(|e| OssError::from_store(e, bucket, ""))?.acl;
+        if !op.is_public_read() && !op.is_public_write() {
+            return Ok(false);
+        }
+        let bucket_acl = self
+            .state
+            .store
+            .get_bucket(bucket)
+            .map_err(|e| OssError::from_store(e, bucket, ""))?
+            .acl;
         let mut acl = bucket_acl;
         if let (Some(k), true) = (key, op.is_public_read()) {
             if let Ok(info) = self.state.store.head_object(bucket, k) {
@@ -152,12 +202,19 @@ impl Call {
 
     /// `Location` style URL of an object, as OSS reports it.
     pub fn object_url(&self, key: &str) -> String {
-        format!("http://{}.{}/{}", self.bucket, self.state.region().extranet, stsgate_signing::encode::v4enc(key, true))
+        format!(
+            "http://{}.{}/{}",
+            self.bucket,
+            self.state.region().extranet,
+            stsgate_signing::encode::v4enc(key, true)
+        )
     }
 }
 
 fn list_param(op: Op, call: &Call, name: &str) -> Option<String> {
-    matches!(op, Op::ListObjects | Op::ListObjectsV2).then(|| call.param(name).map(str::to_string)).flatten()
+    matches!(op, Op::ListObjects | Op::ListObjectsV2)
+        .then(|| call.param(name).map(str::to_string))
+        .flatten()
 }
 
 fn denied(action: &str, resource: &str, why: &str) -> OssError {
@@ -169,7 +226,9 @@ fn denied(action: &str, resource: &str, why: &str) -> OssError {
 /// A fresh OSS-style request id: 24 uppercase hex digits.
 pub fn request_id() -> String {
     let mut rng = rand::thread_rng();
-    (0..24).map(|_| char::from(b"0123456789ABCDEF"[rng.gen_range(0..16)])).collect()
+    (0..24)
+        .map(|_| char::from(b"0123456789ABCDEF"[rng.gen_range(0..16)]))
+        .collect()
 }
 
 /// The entry point of every oss-face request.
@@ -183,7 +242,11 @@ pub async fn handle(State(state): State<Arc<OssState>>, req: Request) -> Respons
         .and_then(|v| v.to_str().ok())
         .unwrap_or("localhost")
         .to_string();
-    let origin = req.headers().get(http::header::ORIGIN).and_then(|v| v.to_str().ok()).map(str::to_string);
+    let origin = req
+        .headers()
+        .get(http::header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
     let is_options = req.method() == Method::OPTIONS;
     let mut cors_bucket = None;
     let result = if req.uri().path() == "/-/healthz" {
@@ -193,7 +256,10 @@ pub async fn handle(State(state): State<Arc<OssState>>, req: Request) -> Respons
     };
     let mut response = result.unwrap_or_else(|e| e.into_response(&request_id, &host_id, head));
     let h = response.headers_mut();
-    h.insert("x-oss-request-id", HeaderValue::from_str(&request_id).unwrap_or(HeaderValue::from_static("0")));
+    h.insert(
+        "x-oss-request-id",
+        HeaderValue::from_str(&request_id).unwrap_or(HeaderValue::from_static("0")),
+    );
     h.insert(http::header::SERVER, HeaderValue::from_static("AliyunOSS"));
     if let Ok(v) = HeaderValue::from_str(&xml::rfc1123(now)) {
         h.insert(http::header::DATE, v);
@@ -208,8 +274,14 @@ pub async fn handle(State(state): State<Arc<OssState>>, req: Request) -> Respons
 }
 
 fn add_actual_cors(state: &OssState, bucket: &str, origin: &str, response: &mut Response) {
-    let Ok(Some(config)) = state.store.get_bucket_cors(bucket) else { return };
-    let method = response.extensions().get::<Method>().cloned().unwrap_or(Method::GET);
+    let Ok(Some(config)) = state.store.get_bucket_cors(bucket) else {
+        return;
+    };
+    let method = response
+        .extensions()
+        .get::<Method>()
+        .cloned()
+        .unwrap_or(Method::GET);
     if let Some(rule) = cors::find_rule(&config, origin, method.as_str(), &[]) {
         for (name, value) in cors::actual_headers(&config, rule, origin).headers {
             if let Ok(v) = HeaderValue::from_str(&value) {
@@ -231,12 +303,26 @@ async fn dispatch(
     let header_list: Vec<(String, String)> = parts
         .headers
         .iter()
-        .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+        .map(|(k, v)| {
+            (
+                k.as_str().to_string(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
         .collect();
     let query = stsgate_signing::encode::decode_query(parts.uri.query().unwrap_or(""));
-    let host = parts.headers.get(http::header::HOST).and_then(|v| v.to_str().ok()).or(parts.uri.host());
+    let host = parts
+        .headers
+        .get(http::header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .or(parts.uri.host());
     let targets = endpoint::targets(host, parts.uri.path()).map_err(|_| {
-        OssError::new(StatusCode::BAD_REQUEST, "InvalidURI", "The request path is not valid percent-encoded UTF-8.", "0016-00000001")
+        OssError::new(
+            StatusCode::BAD_REQUEST,
+            "InvalidURI",
+            "The request path is not valid percent-encoded UTF-8.",
+            "0016-00000001",
+        )
     })?;
     if let Some(b) = &targets[0].bucket {
         *cors_bucket = Some(b.clone());
@@ -244,7 +330,11 @@ async fn dispatch(
     if parts.method == Method::OPTIONS {
         return bucket::preflight(&state, &targets[0], &parts.headers);
     }
-    let signed = Signed { method: &method, headers: &header_list, query: &query };
+    let signed = Signed {
+        method: &method,
+        headers: &header_list,
+        query: &query,
+    };
     let (principal, chosen) = auth::authenticate(&state.keys, &signed, &targets, now)?;
     let Target { bucket, key } = targets[chosen].clone();
     *cors_bucket = bucket.clone();
@@ -259,11 +349,23 @@ async fn dispatch(
         }
     }
     let has_copy_source = parts.headers.contains_key("x-oss-copy-source");
-    let op = Op::parse(&method, &Target { bucket: bucket.clone(), key: key.clone() }, &query, has_copy_source).map_err(|e| match e {
+    let op = Op::parse(
+        &method,
+        &Target {
+            bucket: bucket.clone(),
+            key: key.clone(),
+        },
+        &query,
+        has_copy_source,
+    )
+    .map_err(|e| match e {
         OpError::MethodNotAllowed(kind) => OssError::method_not_allowed(&method, kind),
         OpError::NotImplemented(what) => OssError::not_implemented(&what),
     })?;
-    let source_ip = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
+    let source_ip = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
     let call = Call {
         state,
         principal,
@@ -313,7 +415,9 @@ async fn dispatch(
         Op::AbortMultipartUpload => multipart::abort(&call),
         Op::ListParts => multipart::list_parts(&call),
     }?;
-    response.extensions_mut().insert(Method::from_bytes(method.as_bytes()).unwrap_or(Method::GET));
+    response
+        .extensions_mut()
+        .insert(Method::from_bytes(method.as_bytes()).unwrap_or(Method::GET));
     Ok(response)
 }
 
@@ -329,7 +433,11 @@ pub fn xml_response(body: String) -> Response {
 
 /// An empty answer with a status.
 pub fn empty(status: StatusCode) -> Response {
-    Response::builder().status(status).header(http::header::CONTENT_LENGTH, 0).body(Body::empty()).unwrap_or_default()
+    Response::builder()
+        .status(status)
+        .header(http::header::CONTENT_LENGTH, 0)
+        .body(Body::empty())
+        .unwrap_or_default()
 }
 
 /// Maps a store error for the call's bucket and key.
@@ -338,6 +446,10 @@ pub fn store_err(call: &Call) -> impl Fn(stsgate_store::StoreError) -> OssError 
 }
 
 /// Runs blocking store work off the async threads.
-pub async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, OssError> {
-    tokio::task::spawn_blocking(f).await.map_err(|e| OssError::internal(&format!("blocking task failed: {e}")))
+pub async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, OssError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| OssError::internal(&format!("blocking task failed: {e}")))
 }

@@ -27,8 +27,17 @@ fn encoding_url(call: &Call) -> bool {
 
 pub fn initiate(call: &Call) -> Result<Response, OssError> {
     let meta = meta_from_headers(call)?;
-    let id = call.state.store.initiate_multipart(&call.bucket, &call.key, meta, call.now).map_err(store_err(call))?;
-    Ok(xml_response(xml::initiate_multipart(&call.bucket, &call.key, &id, encoding_url(call))))
+    let id = call
+        .state
+        .store
+        .initiate_multipart(&call.bucket, &call.key, meta, call.now)
+        .map_err(store_err(call))?;
+    Ok(xml_response(xml::initiate_multipart(
+        &call.bucket,
+        &call.key,
+        &id,
+        encoding_url(call),
+    )))
 }
 
 pub async fn upload_part(call: &Call, body: Body) -> Result<Response, OssError> {
@@ -38,18 +47,37 @@ pub async fn upload_part(call: &Call, body: Body) -> Result<Response, OssError> 
         .parse::<u32>()
         .ok()
         .filter(|n| (1..=10_000).contains(n))
-        .ok_or_else(|| OssError::invalid_argument("partNumber must be an integer from 1 to 10000.", "partNumber", number_text))?;
+        .ok_or_else(|| {
+            OssError::invalid_argument(
+                "partNumber must be an integer from 1 to 10000.",
+                "partNumber",
+                number_text,
+            )
+        })?;
     // Refuse unknown uploads before accepting bytes.
-    call.state.store.upload_meta(&call.bucket, &call.key, &id).map_err(|e| no_such_upload(call, e, &id))?;
+    call.state
+        .store
+        .upload_meta(&call.bucket, &call.key, &id)
+        .map_err(|e| no_such_upload(call, e, &id))?;
     let blob = stage(&call.state.store, body, MAX_PART_SIZE).await?;
     check_content_md5(&call.headers, &blob.md5())?;
-    let (store, bucket, key, now, id2) = (call.state.store.clone(), call.bucket.clone(), call.key.clone(), call.now, id.clone());
+    let (store, bucket, key, now, id2) = (
+        call.state.store.clone(),
+        call.bucket.clone(),
+        call.key.clone(),
+        call.now,
+        id.clone(),
+    );
     let part = blocking(move || store.upload_part(&bucket, &key, &id2, number, blob, now))
         .await?
         .map_err(|e| no_such_upload(call, e, &id))?;
     let mut r = empty(StatusCode::OK);
     set(&mut r, header::ETAG, &part.etag);
-    set(&mut r, HeaderName::from_static("x-oss-hash-crc64ecma"), &part.crc64.to_string());
+    set(
+        &mut r,
+        HeaderName::from_static("x-oss-hash-crc64ecma"),
+        &part.crc64.to_string(),
+    );
     Ok(r)
 }
 
@@ -62,27 +90,53 @@ fn no_such_upload(call: &Call, e: stsgate_store::StoreError, id: &str) -> OssErr
 
 pub async fn complete(call: &Call, body: Body) -> Result<Response, OssError> {
     let id = upload_id(call)?;
-    let complete_all = call.header("x-oss-complete-all").is_some_and(|v| v.eq_ignore_ascii_case("yes"));
+    let complete_all = call
+        .header("x-oss-complete-all")
+        .is_some_and(|v| v.eq_ignore_ascii_case("yes"));
     let parts: Vec<(u32, String)> = if complete_all {
-        let (parts, _) = call.state.store.list_parts(&call.bucket, &call.key, &id, 0, 10_000).map_err(|e| no_such_upload(call, e, &id))?;
+        let (parts, _) = call
+            .state
+            .store
+            .list_parts(&call.bucket, &call.key, &id, 0, 10_000)
+            .map_err(|e| no_such_upload(call, e, &id))?;
         parts.into_iter().map(|p| (p.part_number, p.etag)).collect()
     } else {
         let bytes = read_small(body, MAX_XML_BODY).await?;
         xml::parse_complete_multipart(&bytes).map_err(|e| OssError::malformed_xml(&e.0))?
     };
-    let (store, bucket, key, now, id2) = (call.state.store.clone(), call.bucket.clone(), call.key.clone(), call.now, id.clone());
-    let info = blocking(move || store.complete_multipart(&bucket, &key, &id2, &parts, MIN_PART_SIZE, now))
-        .await?
-        .map_err(|e| no_such_upload(call, e, &id))?;
-    let mut r = xml_response(xml::complete_multipart(&call.object_url(&call.key), &call.bucket, &call.key, &info.etag, encoding_url(call)));
+    let (store, bucket, key, now, id2) = (
+        call.state.store.clone(),
+        call.bucket.clone(),
+        call.key.clone(),
+        call.now,
+        id.clone(),
+    );
+    let info =
+        blocking(move || store.complete_multipart(&bucket, &key, &id2, &parts, MIN_PART_SIZE, now))
+            .await?
+            .map_err(|e| no_such_upload(call, e, &id))?;
+    let mut r = xml_response(xml::complete_multipart(
+        &call.object_url(&call.key),
+        &call.bucket,
+        &call.key,
+        &info.etag,
+        encoding_url(call),
+    ));
     set(&mut r, header::ETAG, &info.etag);
-    set(&mut r, HeaderName::from_static("x-oss-hash-crc64ecma"), &info.crc64.to_string());
+    set(
+        &mut r,
+        HeaderName::from_static("x-oss-hash-crc64ecma"),
+        &info.crc64.to_string(),
+    );
     Ok(r)
 }
 
 pub fn abort(call: &Call) -> Result<Response, OssError> {
     let id = upload_id(call)?;
-    call.state.store.abort_multipart(&call.bucket, &call.key, &id).map_err(|e| no_such_upload(call, e, &id))?;
+    call.state
+        .store
+        .abort_multipart(&call.bucket, &call.key, &id)
+        .map_err(|e| no_such_upload(call, e, &id))?;
     Ok(empty(StatusCode::NO_CONTENT))
 }
 
@@ -93,7 +147,13 @@ fn number(call: &Call, name: &str, default: usize, max: usize) -> Result<usize, 
             .parse::<usize>()
             .ok()
             .filter(|n| *n <= max)
-            .ok_or_else(|| OssError::invalid_argument(format!("{name} must be an integer from 0 to {max}."), name, v)),
+            .ok_or_else(|| {
+                OssError::invalid_argument(
+                    format!("{name} must be an integer from 0 to {max}."),
+                    name,
+                    v,
+                )
+            }),
     }
 }
 
@@ -101,8 +161,20 @@ pub fn list_parts(call: &Call) -> Result<Response, OssError> {
     let id = upload_id(call)?;
     let max = number(call, "max-parts", 1000, 1000)?;
     let marker = number(call, "part-number-marker", 0, 10_000)? as u32;
-    let (parts, truncated) = call.state.store.list_parts(&call.bucket, &call.key, &id, marker, max).map_err(|e| no_such_upload(call, e, &id))?;
-    Ok(xml_response(xml::list_parts(&call.bucket, &call.key, &id, marker, max, truncated, &parts)))
+    let (parts, truncated) = call
+        .state
+        .store
+        .list_parts(&call.bucket, &call.key, &id, marker, max)
+        .map_err(|e| no_such_upload(call, e, &id))?;
+    Ok(xml_response(xml::list_parts(
+        &call.bucket,
+        &call.key,
+        &id,
+        marker,
+        max,
+        truncated,
+        &parts,
+    )))
 }
 
 pub fn list_uploads(call: &Call) -> Result<Response, OssError> {
@@ -110,7 +182,19 @@ pub fn list_uploads(call: &Call) -> Result<Response, OssError> {
     let key_marker = call.nonempty_param("key-marker").unwrap_or("");
     let id_marker = call.nonempty_param("upload-id-marker").unwrap_or("");
     let max = number(call, "max-uploads", 1000, 1000)?;
-    let (uploads, truncated) =
-        call.state.store.list_multipart_uploads(&call.bucket, prefix, key_marker, id_marker, max).map_err(store_err(call))?;
-    Ok(xml_response(xml::list_multipart_uploads(&call.bucket, prefix, key_marker, id_marker, max, truncated, &uploads, encoding_url(call))))
+    let (uploads, truncated) = call
+        .state
+        .store
+        .list_multipart_uploads(&call.bucket, prefix, key_marker, id_marker, max)
+        .map_err(store_err(call))?;
+    Ok(xml_response(xml::list_multipart_uploads(
+        &call.bucket,
+        prefix,
+        key_marker,
+        id_marker,
+        max,
+        truncated,
+        &uploads,
+        encoding_url(call),
+    )))
 }

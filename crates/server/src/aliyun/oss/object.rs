@@ -1,7 +1,9 @@
 //! Object operations: PutObject, GetObject/HeadObject (ranges, conditions, overrides),
 //! GetObjectMeta, DeleteObject, DeleteMultipleObjects, CopyObject, Get/PutObjectAcl.
 
-use super::body::{check_content_md5, meta_from_headers, read_small, stage, MAX_OBJECT_SIZE, MAX_XML_BODY};
+use super::body::{
+    check_content_md5, meta_from_headers, read_small, stage, MAX_OBJECT_SIZE, MAX_XML_BODY,
+};
 use super::{blocking, empty, store_err, xml_response, Call};
 use crate::aliyun::endpoint::Op;
 use crate::aliyun::error::OssError;
@@ -18,16 +20,33 @@ use tokio_util::io::ReaderStream;
 
 pub async fn put_object(call: &Call, body: Body) -> Result<Response, OssError> {
     let meta = meta_from_headers(call)?;
-    let forbid = call.header("x-oss-forbid-overwrite").is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    let forbid = call
+        .header("x-oss-forbid-overwrite")
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"));
     let blob = stage(&call.state.store, body, MAX_OBJECT_SIZE).await?;
     check_content_md5(&call.headers, &blob.md5())?;
     let md5 = blob.md5();
-    let (store, bucket, key, now) = (call.state.store.clone(), call.bucket.clone(), call.key.clone(), call.now);
-    let info = blocking(move || store.put_object(&bucket, &key, blob, meta, forbid, now)).await?.map_err(store_err(call))?;
+    let (store, bucket, key, now) = (
+        call.state.store.clone(),
+        call.bucket.clone(),
+        call.key.clone(),
+        call.now,
+    );
+    let info = blocking(move || store.put_object(&bucket, &key, blob, meta, forbid, now))
+        .await?
+        .map_err(store_err(call))?;
     let mut r = empty(StatusCode::OK);
     set(&mut r, header::ETAG, &info.etag);
-    set(&mut r, HeaderName::from_static("x-oss-hash-crc64ecma"), &info.crc64.to_string());
-    set(&mut r, HeaderName::from_static("content-md5"), &base64::engine::general_purpose::STANDARD.encode(md5));
+    set(
+        &mut r,
+        HeaderName::from_static("x-oss-hash-crc64ecma"),
+        &info.crc64.to_string(),
+    );
+    set(
+        &mut r,
+        HeaderName::from_static("content-md5"),
+        &base64::engine::general_purpose::STANDARD.encode(md5),
+    );
     Ok(r)
 }
 
@@ -51,7 +70,10 @@ pub enum RangeError {
 /// range of a multi-range header is honoured (as OSS does). With `standard`, an end beyond the
 /// object is clipped; OSS's legacy behaviour ignores such a range altogether.
 pub fn parse_range(value: &str, size: u64, standard: bool) -> Result<ByteRange, RangeError> {
-    let spec = value.trim().strip_prefix("bytes=").ok_or(RangeError::Invalid)?;
+    let spec = value
+        .trim()
+        .strip_prefix("bytes=")
+        .ok_or(RangeError::Invalid)?;
     let first = spec.split(',').next().unwrap_or("").trim();
     let (a, b) = first.split_once('-').ok_or(RangeError::Invalid)?;
     let num = |s: &str| s.trim().parse::<u64>().map_err(|_| RangeError::Invalid);
@@ -62,7 +84,10 @@ pub fn parse_range(value: &str, size: u64, standard: bool) -> Result<ByteRange, 
             if n == 0 || size == 0 {
                 return Err(RangeError::Unsatisfiable);
             }
-            Ok(ByteRange { start: size.saturating_sub(n), end: size - 1 })
+            Ok(ByteRange {
+                start: size.saturating_sub(n),
+                end: size - 1,
+            })
         }
         (false, open) => {
             let start = num(a)?;
@@ -77,16 +102,33 @@ pub fn parse_range(value: &str, size: u64, standard: bool) -> Result<ByteRange, 
             if end >= size && !standard && !open {
                 return Err(RangeError::Invalid);
             }
-            Ok(ByteRange { start, end: end.min(size - 1) })
+            Ok(ByteRange {
+                start,
+                end: end.min(size - 1),
+            })
         }
     }
 }
 
 /// Evaluates If-Match / If-None-Match / If-Modified-Since / If-Unmodified-Since (RFC 7232 order).
 fn check_conditions(call: &Call, info: &ObjectInfo) -> Result<(), OssError> {
-    let etag_matches = |list: &str| list.split(',').any(|t| { let t = t.trim(); t == "*" || t.trim_matches('"').eq_ignore_ascii_case(info.etag.trim_matches('"')) });
-    let date = |name: &str| call.header(name).and_then(|v| httpdate::parse_http_date(&v).ok()).map(time::OffsetDateTime::from);
-    let modified = info.last_modified.replace_nanosecond(0).unwrap_or(info.last_modified);
+    let etag_matches = |list: &str| {
+        list.split(',').any(|t| {
+            let t = t.trim();
+            t == "*"
+                || t.trim_matches('"')
+                    .eq_ignore_ascii_case(info.etag.trim_matches('"'))
+        })
+    };
+    let date = |name: &str| {
+        call.header(name)
+            .and_then(|v| httpdate::parse_http_date(&v).ok())
+            .map(time::OffsetDateTime::from)
+    };
+    let modified = info
+        .last_modified
+        .replace_nanosecond(0)
+        .unwrap_or(info.last_modified);
     if let Some(v) = call.header("if-match") {
         if !etag_matches(&v) {
             return Err(precondition_failed("If-Match"));
@@ -109,28 +151,60 @@ fn check_conditions(call: &Call, info: &ObjectInfo) -> Result<(), OssError> {
 }
 
 fn precondition_failed(condition: &str) -> OssError {
-    OssError::new(StatusCode::PRECONDITION_FAILED, "PreconditionFailed", "At least one of the pre-conditions you specified did not hold.", "0026-00000104")
-        .with("Condition", condition)
+    OssError::new(
+        StatusCode::PRECONDITION_FAILED,
+        "PreconditionFailed",
+        "At least one of the pre-conditions you specified did not hold.",
+        "0026-00000104",
+    )
+    .with("Condition", condition)
 }
 
 fn not_modified(info: &ObjectInfo) -> OssError {
     // Rendered as a bare 304 by `get_object`.
-    OssError::new(StatusCode::NOT_MODIFIED, "NotModified", info.etag.clone(), "0026-00000105")
-        .with("LastModified", xml::rfc1123(info.last_modified))
+    OssError::new(
+        StatusCode::NOT_MODIFIED,
+        "NotModified",
+        info.etag.clone(),
+        "0026-00000105",
+    )
+    .with("LastModified", xml::rfc1123(info.last_modified))
 }
 
 /// The headers that describe an object (GET, HEAD).
 fn object_headers(r: &mut Response, info: &ObjectInfo) {
     let m = &info.meta;
-    set(r, header::CONTENT_TYPE, m.content_type.as_deref().unwrap_or("application/octet-stream"));
+    set(
+        r,
+        header::CONTENT_TYPE,
+        m.content_type
+            .as_deref()
+            .unwrap_or("application/octet-stream"),
+    );
     set(r, header::ETAG, &info.etag);
     set(r, header::LAST_MODIFIED, &xml::rfc1123(info.last_modified));
     set(r, header::ACCEPT_RANGES, "bytes");
-    set(r, HeaderName::from_static("x-oss-object-type"), info.object_type.as_str());
-    set(r, HeaderName::from_static("x-oss-storage-class"), m.storage_class.as_deref().unwrap_or("Standard"));
-    set(r, HeaderName::from_static("x-oss-hash-crc64ecma"), &info.crc64.to_string());
+    set(
+        r,
+        HeaderName::from_static("x-oss-object-type"),
+        info.object_type.as_str(),
+    );
+    set(
+        r,
+        HeaderName::from_static("x-oss-storage-class"),
+        m.storage_class.as_deref().unwrap_or("Standard"),
+    );
+    set(
+        r,
+        HeaderName::from_static("x-oss-hash-crc64ecma"),
+        &info.crc64.to_string(),
+    );
     if let Some(md5) = info.md5 {
-        set(r, HeaderName::from_static("content-md5"), &base64::engine::general_purpose::STANDARD.encode(md5));
+        set(
+            r,
+            HeaderName::from_static("content-md5"),
+            &base64::engine::general_purpose::STANDARD.encode(md5),
+        );
     }
     for (name, value) in [
         (header::CACHE_CONTROL, &m.cache_control),
@@ -151,24 +225,44 @@ fn object_headers(r: &mut Response, info: &ObjectInfo) {
 }
 
 pub async fn get_object(call: &Call, head: bool) -> Result<Response, OssError> {
-    let (store, bucket, key) = (call.state.store.clone(), call.bucket.clone(), call.key.clone());
-    let (info, mut file) = blocking(move || store.open_object(&bucket, &key)).await?.map_err(store_err(call))?;
+    let (store, bucket, key) = (
+        call.state.store.clone(),
+        call.bucket.clone(),
+        call.key.clone(),
+    );
+    let (info, mut file) = blocking(move || store.open_object(&bucket, &key))
+        .await?
+        .map_err(store_err(call))?;
     match check_conditions(call, &info) {
         Ok(()) => {}
         Err(e) if e.status == StatusCode::NOT_MODIFIED => {
             let mut r = empty(StatusCode::NOT_MODIFIED);
             set(&mut r, header::ETAG, &info.etag);
-            set(&mut r, header::LAST_MODIFIED, &xml::rfc1123(info.last_modified));
+            set(
+                &mut r,
+                header::LAST_MODIFIED,
+                &xml::rfc1123(info.last_modified),
+            );
             return Ok(r);
         }
         Err(e) => return Err(e),
     }
-    let standard = call.header("x-oss-range-behavior").is_some_and(|v| v.eq_ignore_ascii_case("standard"));
-    let range = match call.header("range").map(|v| parse_range(&v, info.size, standard)) {
+    let standard = call
+        .header("x-oss-range-behavior")
+        .is_some_and(|v| v.eq_ignore_ascii_case("standard"));
+    let range = match call
+        .header("range")
+        .map(|v| parse_range(&v, info.size, standard))
+    {
         None | Some(Err(RangeError::Invalid)) => None,
         Some(Err(RangeError::Unsatisfiable)) if standard => {
-            return Err(OssError::new(StatusCode::RANGE_NOT_SATISFIABLE, "InvalidRange", "The requested range cannot be satisfied.", "0026-00000106")
-                .with("ActualObjectSize", info.size.to_string()))
+            return Err(OssError::new(
+                StatusCode::RANGE_NOT_SATISFIABLE,
+                "InvalidRange",
+                "The requested range cannot be satisfied.",
+                "0026-00000106",
+            )
+            .with("ActualObjectSize", info.size.to_string()))
         }
         Some(Err(RangeError::Unsatisfiable)) => None,
         Some(Ok(r)) => Some(r),
@@ -177,15 +271,23 @@ pub async fn get_object(call: &Call, head: bool) -> Result<Response, OssError> {
     let mut r = if head {
         Response::new(Body::empty())
     } else {
-        file.seek(SeekFrom::Start(start)).map_err(|e| OssError::internal(&format!("seek: {e}")))?;
+        file.seek(SeekFrom::Start(start))
+            .map_err(|e| OssError::internal(&format!("seek: {e}")))?;
         let reader = tokio::fs::File::from_std(file).take(len);
-        Response::new(Body::from_stream(ReaderStream::with_capacity(reader, 256 * 1024)))
+        Response::new(Body::from_stream(ReaderStream::with_capacity(
+            reader,
+            256 * 1024,
+        )))
     };
     object_headers(&mut r, &info);
     set(&mut r, header::CONTENT_LENGTH, &len.to_string());
     if let Some(range) = range {
         *r.status_mut() = StatusCode::PARTIAL_CONTENT;
-        set(&mut r, header::CONTENT_RANGE, &format!("bytes {}-{}/{}", range.start, range.end, info.size));
+        set(
+            &mut r,
+            header::CONTENT_RANGE,
+            &format!("bytes {}-{}/{}", range.start, range.end, info.size),
+        );
         r.headers_mut().remove("x-oss-hash-crc64ecma");
         r.headers_mut().remove("content-md5");
     }
@@ -205,41 +307,79 @@ pub async fn get_object(call: &Call, head: bool) -> Result<Response, OssError> {
 }
 
 pub fn get_object_meta(call: &Call) -> Result<Response, OssError> {
-    let info = call.state.store.head_object(&call.bucket, &call.key).map_err(store_err(call))?;
+    let info = call
+        .state
+        .store
+        .head_object(&call.bucket, &call.key)
+        .map_err(store_err(call))?;
     let mut r = empty(StatusCode::OK);
     set(&mut r, header::ETAG, &info.etag);
     set(&mut r, header::CONTENT_LENGTH, &info.size.to_string());
-    set(&mut r, header::LAST_MODIFIED, &xml::rfc1123(info.last_modified));
-    set(&mut r, HeaderName::from_static("x-oss-hash-crc64ecma"), &info.crc64.to_string());
-    set(&mut r, HeaderName::from_static("x-oss-last-access-time"), &xml::rfc1123(info.last_modified));
+    set(
+        &mut r,
+        header::LAST_MODIFIED,
+        &xml::rfc1123(info.last_modified),
+    );
+    set(
+        &mut r,
+        HeaderName::from_static("x-oss-hash-crc64ecma"),
+        &info.crc64.to_string(),
+    );
+    set(
+        &mut r,
+        HeaderName::from_static("x-oss-last-access-time"),
+        &xml::rfc1123(info.last_modified),
+    );
     Ok(r)
 }
 
 pub fn delete_object(call: &Call) -> Result<Response, OssError> {
-    call.state.store.delete_object(&call.bucket, &call.key).map_err(store_err(call))?;
+    call.state
+        .store
+        .delete_object(&call.bucket, &call.key)
+        .map_err(store_err(call))?;
     Ok(empty(StatusCode::NO_CONTENT))
 }
 
 pub async fn delete_multiple(call: &Call, body: Body) -> Result<Response, OssError> {
     if call.header("content-md5").is_none() {
-        return Err(OssError::new(StatusCode::BAD_REQUEST, "MissingArgument", "DeleteMultipleObjects requires a Content-MD5 header.", "0016-00000502")
-            .with("ArgumentName", "Content-MD5"));
+        return Err(OssError::new(
+            StatusCode::BAD_REQUEST,
+            "MissingArgument",
+            "DeleteMultipleObjects requires a Content-MD5 header.",
+            "0016-00000502",
+        )
+        .with("ArgumentName", "Content-MD5"));
     }
     let bytes = read_small(body, MAX_XML_BODY).await?;
     let digest: [u8; 16] = <::md5::Md5 as ::md5::Digest>::digest(&bytes).into();
     check_content_md5(&call.headers, &digest)?;
     let (quiet, keys) = xml::parse_delete(&bytes).map_err(|e| OssError::malformed_xml(&e.0))?;
-    call.state.store.get_bucket(&call.bucket).map_err(store_err(call))?;
+    call.state
+        .store
+        .get_bucket(&call.bucket)
+        .map_err(store_err(call))?;
     for key in &keys {
-        call.authorize(Op::DeleteMultipleObjects, "oss:DeleteObject", &call.bucket, Some(key))?;
+        call.authorize(
+            Op::DeleteMultipleObjects,
+            "oss:DeleteObject",
+            &call.bucket,
+            Some(key),
+        )?;
     }
     let mut deleted = Vec::new();
     for key in keys {
-        call.state.store.delete_object(&call.bucket, &key).map_err(store_err(call))?;
+        call.state
+            .store
+            .delete_object(&call.bucket, &key)
+            .map_err(store_err(call))?;
         deleted.push(key);
     }
     let encoding_url = call.param("encoding-type") == Some("url");
-    Ok(xml_response(xml::delete_result(if quiet { &[] } else { &deleted }, encoding_url)))
+    Ok(xml_response(xml::delete_result(
+        if quiet { &[] } else { &deleted },
+        encoding_url,
+    )))
 }
 
 pub async fn copy_object(call: &Call) -> Result<Response, OssError> {
@@ -251,31 +391,71 @@ pub async fn copy_object(call: &Call) -> Result<Response, OssError> {
         .split_once('/')
         .filter(|(b, k)| !b.is_empty() && !k.is_empty())
         .map(|(b, k)| (b.to_string(), k.to_string()))
-        .ok_or_else(|| OssError::invalid_argument("x-oss-copy-source must be /<bucket>/<url-encoded key>.", "x-oss-copy-source", &source))?;
+        .ok_or_else(|| {
+            OssError::invalid_argument(
+                "x-oss-copy-source must be /<bucket>/<url-encoded key>.",
+                "x-oss-copy-source",
+                &source,
+            )
+        })?;
     call.authorize(Op::GetObject, "oss:GetObject", &src_bucket, Some(&src_key))?;
-    let src = call.state.store.head_object(&src_bucket, &src_key).map_err(|e| OssError::from_store(e, &src_bucket, &src_key))?;
+    let src = call
+        .state
+        .store
+        .head_object(&src_bucket, &src_key)
+        .map_err(|e| OssError::from_store(e, &src_bucket, &src_key))?;
     check_copy_conditions(call, &src)?;
     let replace = match call.header("x-oss-metadata-directive").as_deref() {
         None | Some("COPY") => false,
         Some("REPLACE") => true,
-        Some(other) => return Err(OssError::invalid_argument("x-oss-metadata-directive must be COPY or REPLACE.", "x-oss-metadata-directive", other)),
+        Some(other) => {
+            return Err(OssError::invalid_argument(
+                "x-oss-metadata-directive must be COPY or REPLACE.",
+                "x-oss-metadata-directive",
+                other,
+            ))
+        }
     };
-    let meta = if replace { Some(meta_from_headers(call)?) } else { None };
-    let forbid = call.header("x-oss-forbid-overwrite").is_some_and(|v| v.eq_ignore_ascii_case("true"));
-    let (store, bucket, key, now) = (call.state.store.clone(), call.bucket.clone(), call.key.clone(), call.now);
-    let info = blocking(move || store.copy_object(&src_bucket, &src_key, &bucket, &key, meta, forbid, now))
-        .await?
-        .map_err(store_err(call))?;
+    let meta = if replace {
+        Some(meta_from_headers(call)?)
+    } else {
+        None
+    };
+    let forbid = call
+        .header("x-oss-forbid-overwrite")
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    let (store, bucket, key, now) = (
+        call.state.store.clone(),
+        call.bucket.clone(),
+        call.key.clone(),
+        call.now,
+    );
+    let info = blocking(move || {
+        store.copy_object(&src_bucket, &src_key, &bucket, &key, meta, forbid, now)
+    })
+    .await?
+    .map_err(store_err(call))?;
     let mut r = xml_response(xml::copy_object_result(&info.etag, info.last_modified));
     set(&mut r, header::ETAG, &info.etag);
-    set(&mut r, HeaderName::from_static("x-oss-hash-crc64ecma"), &info.crc64.to_string());
+    set(
+        &mut r,
+        HeaderName::from_static("x-oss-hash-crc64ecma"),
+        &info.crc64.to_string(),
+    );
     Ok(r)
 }
 
 fn check_copy_conditions(call: &Call, src: &ObjectInfo) -> Result<(), OssError> {
     let etag = src.etag.trim_matches('"');
-    let date = |name: &str| call.header(name).and_then(|v| httpdate::parse_http_date(&v).ok()).map(time::OffsetDateTime::from);
-    let modified = src.last_modified.replace_nanosecond(0).unwrap_or(src.last_modified);
+    let date = |name: &str| {
+        call.header(name)
+            .and_then(|v| httpdate::parse_http_date(&v).ok())
+            .map(time::OffsetDateTime::from)
+    };
+    let modified = src
+        .last_modified
+        .replace_nanosecond(0)
+        .unwrap_or(src.last_modified);
     if let Some(v) = call.header("x-oss-copy-source-if-match") {
         if !v.trim().trim_matches('"').eq_ignore_ascii_case(etag) {
             return Err(precondition_failed("x-oss-copy-source-if-match"));
@@ -300,20 +480,43 @@ fn check_copy_conditions(call: &Call, src: &ObjectInfo) -> Result<(), OssError> 
 }
 
 pub fn get_object_acl(call: &Call) -> Result<Response, OssError> {
-    let info = call.state.store.head_object(&call.bucket, &call.key).map_err(store_err(call))?;
+    let info = call
+        .state
+        .store
+        .head_object(&call.bucket, &call.key)
+        .map_err(store_err(call))?;
     let grant = info.meta.acl.unwrap_or(Acl::Default);
-    Ok(xml_response(xml::access_control_policy(&call.state.keys.account_id, grant.as_str())))
+    Ok(xml_response(xml::access_control_policy(
+        &call.state.keys.account_id,
+        grant.as_str(),
+    )))
 }
 
 pub async fn put_object_acl(call: &Call) -> Result<Response, OssError> {
     let value = call.header("x-oss-object-acl").unwrap_or_default();
-    let acl = Acl::parse(&value)
-        .ok_or_else(|| OssError::invalid_argument("x-oss-object-acl must be default, private, public-read or public-read-write.", "x-oss-object-acl", &value))?;
-    let info = call.state.store.head_object(&call.bucket, &call.key).map_err(store_err(call))?;
+    let acl = Acl::parse(&value).ok_or_else(|| {
+        OssError::invalid_argument(
+            "x-oss-object-acl must be default, private, public-read or public-read-write.",
+            "x-oss-object-acl",
+            &value,
+        )
+    })?;
+    let info = call
+        .state
+        .store
+        .head_object(&call.bucket, &call.key)
+        .map_err(store_err(call))?;
     let mut meta = info.meta;
     meta.acl = Some(acl);
-    let (store, bucket, key, now) = (call.state.store.clone(), call.bucket.clone(), call.key.clone(), call.now);
-    blocking(move || store.copy_object(&bucket, &key, &bucket, &key, Some(meta), false, now)).await?.map_err(store_err(call))?;
+    let (store, bucket, key, now) = (
+        call.state.store.clone(),
+        call.bucket.clone(),
+        call.key.clone(),
+        call.now,
+    );
+    blocking(move || store.copy_object(&bucket, &key, &bucket, &key, Some(meta), false, now))
+        .await?
+        .map_err(store_err(call))?;
     Ok(empty(StatusCode::OK))
 }
 
@@ -324,14 +527,28 @@ pub fn set(r: &mut Response, name: HeaderName, value: &str) {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+        /// Any Range header on any size either is refused or names bytes inside the object.
+        #[test]
+        fn ranges_stay_inside_the_object(value in "(bytes=)?[0-9 ,-]{0,12}|.{0,20}", size in 0u64..1000, standard: bool) {
+            if let Ok(r) = parse_range(&value, size, standard) {
+                prop_assert!(r.start <= r.end && r.end < size, "{value} on {size}: {r:?}");
+            }
+        }
+    }
 
     fn check(value: &str, size: u64, standard: bool, expected: Result<(u64, u64), RangeError>) {
         let got = parse_range(value, size, standard).map(|r| (r.start, r.end));
-        assert_eq!(got, expected, "{value} on {size} bytes (standard={standard})");
+        assert_eq!(
+            got, expected,
+            "{value} on {size} bytes (standard={standard})"
+        );
     }
 
     #[test]

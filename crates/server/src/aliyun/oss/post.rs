@@ -27,14 +27,26 @@ fn bad(code: &'static str, message: &str) -> OssError {
 
 pub async fn post_object(call: &Call, body: Body) -> Result<Response, OssError> {
     let content_type = call.header("content-type").unwrap_or_default();
-    let boundary = multer::parse_boundary(&content_type)
-        .map_err(|_| bad("RequestIsNotMultiPartContent", "Bucket POST must be of the enclosure-type multipart/form-data."))?;
+    let boundary = multer::parse_boundary(&content_type).map_err(|_| {
+        bad(
+            "RequestIsNotMultiPartContent",
+            "Bucket POST must be of the enclosure-type multipart/form-data.",
+        )
+    })?;
     let mut form = multer::Multipart::new(body.into_data_stream(), boundary);
     let mut fields: Vec<(String, String)> = Vec::new();
-    let malformed = |e: multer::Error| bad("MalformedPOSTRequest", &format!("The body of your POST request is not well-formed multipart/form-data: {e}"));
+    let malformed = |e: multer::Error| {
+        bad(
+            "MalformedPOSTRequest",
+            &format!("The body of your POST request is not well-formed multipart/form-data: {e}"),
+        )
+    };
     loop {
         let Some(mut field) = form.next_field().await.map_err(malformed)? else {
-            return Err(bad("InvalidArgument", "The form has no file field: the file must be the last field, named \"file\"."));
+            return Err(bad(
+                "InvalidArgument",
+                "The form has no file field: the file must be the last field, named \"file\".",
+            ));
         };
         let name = field.name().unwrap_or("").to_ascii_lowercase();
         if name == "file" {
@@ -42,13 +54,22 @@ pub async fn post_object(call: &Call, body: Body) -> Result<Response, OssError> 
             let part_type = field.content_type().map(|m| m.to_string());
             let (principal, policy) = authenticate_form(call, &fields)?;
             let key = form_key(&fields, &file_name)?;
-            let scoped = Call { principal, ..clone_call(call) };
+            let scoped = Call {
+                principal,
+                ..clone_call(call)
+            };
             scoped.authorize(Op::PostObject, "oss:PutObject", &call.bucket, Some(&key))?;
             let range = policy.as_ref().and_then(PostPolicy::content_length_range);
             let max = range.map_or(MAX_OBJECT_SIZE, |(_, max)| max.min(MAX_OBJECT_SIZE));
-            let blob = stage_stream(&call.state.store, &mut field, max).await.map_err(|e| {
-                if e.code == "EntityTooLarge" { entity_too_large(max) } else { e }
-            })?;
+            let blob = stage_stream(&call.state.store, &mut field, max)
+                .await
+                .map_err(|e| {
+                    if e.code == "EntityTooLarge" {
+                        entity_too_large(max)
+                    } else {
+                        e
+                    }
+                })?;
             if let Some((min, _)) = range {
                 if blob.size() < min {
                     return Err(bad("EntityTooSmall", &format!("Your proposed upload is smaller than the minimum allowed by the policy ({min} bytes).")));
@@ -57,7 +78,10 @@ pub async fn post_object(call: &Call, body: Body) -> Result<Response, OssError> 
             drop(field);
             if let Ok(Some(extra)) = form.next_field().await {
                 if extra.name().is_some_and(|n| n.eq_ignore_ascii_case("file")) {
-                    return Err(bad("IncorrectNumberOfFilesInPOSTRequest", "POST requires exactly one file upload per request."));
+                    return Err(bad(
+                        "IncorrectNumberOfFilesInPOSTRequest",
+                        "POST requires exactly one file upload per request.",
+                    ));
                 }
             }
             return store_file(call, &fields, key, part_type, blob).await;
@@ -69,7 +93,10 @@ pub async fn post_object(call: &Call, body: Body) -> Result<Response, OssError> 
         while let Some(chunk) = field.chunk().await.map_err(malformed)? {
             value.extend_from_slice(&chunk);
             if value.len() > MAX_FIELD {
-                return Err(bad("FieldItemTooLong", &format!("The form field \"{name}\" is longer than {MAX_FIELD} bytes.")));
+                return Err(bad(
+                    "FieldItemTooLong",
+                    &format!("The form field \"{name}\" is longer than {MAX_FIELD} bytes."),
+                ));
             }
         }
         fields.push((name, String::from_utf8_lossy(&value).into_owned()));
@@ -77,7 +104,10 @@ pub async fn post_object(call: &Call, body: Body) -> Result<Response, OssError> 
 }
 
 fn field<'a>(fields: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    fields
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
 }
 
 fn clone_call(call: &Call) -> Call {
@@ -97,47 +127,95 @@ fn clone_call(call: &Call) -> Call {
 }
 
 /// Verifies the form's signature over its policy; returns the caller and the parsed policy.
-fn authenticate_form(call: &Call, fields: &[(String, String)]) -> Result<(Principal, Option<PostPolicy>), OssError> {
+fn authenticate_form(
+    call: &Call,
+    fields: &[(String, String)],
+) -> Result<(Principal, Option<PostPolicy>), OssError> {
     let keys = &call.state.keys;
     let policy_text = field(fields, "policy");
-    let needs_policy = || OssError::invalid_argument("A signed form upload needs a \"policy\" field.", "policy", "");
+    let needs_policy = || {
+        OssError::invalid_argument(
+            "A signed form upload needs a \"policy\" field.",
+            "policy",
+            "",
+        )
+    };
     let (principal, policy_b64) = if let Some(provided) = field(fields, "x-oss-signature") {
         let credential_text = field(fields, "x-oss-credential").unwrap_or("");
         let credential = oss_v4::Credential::parse(credential_text).ok_or_else(|| {
-            OssError::invalid_argument("x-oss-credential must be <AccessKeyId>/<YYYYMMDD>/<region>/oss/aliyun_v4_request.", "x-oss-credential", credential_text)
+            OssError::invalid_argument(
+                "x-oss-credential must be <AccessKeyId>/<YYYYMMDD>/<region>/oss/aliyun_v4_request.",
+                "x-oss-credential",
+                credential_text,
+            )
         })?;
         let policy = policy_text.ok_or_else(needs_policy)?;
-        let (principal, secret) = auth::resolve(keys, &credential.access_key_id, field(fields, "x-oss-security-token"), call.now)?;
-        let expected = post_sig::v4_signature(&secret, &credential.date, &credential.region, &credential.product, policy);
+        let (principal, secret) = auth::resolve(
+            keys,
+            &credential.access_key_id,
+            field(fields, "x-oss-security-token"),
+            call.now,
+        )?;
+        let expected = post_sig::v4_signature(
+            &secret,
+            &credential.date,
+            &credential.region,
+            &credential.product,
+            policy,
+        );
         if !ct_eq(expected.as_bytes(), provided.as_bytes()) {
-            return Err(auth::signature_mismatch(&credential.access_key_id, provided, policy, None));
+            return Err(auth::signature_mismatch(
+                &credential.access_key_id,
+                provided,
+                policy,
+                None,
+            ));
         }
         (principal, Some(policy))
     } else if let Some(ak) = field(fields, "ossaccesskeyid") {
         let policy = policy_text.ok_or_else(needs_policy)?;
         let provided = field(fields, "signature").unwrap_or("");
-        let (principal, secret) = auth::resolve(keys, ak, field(fields, "x-oss-security-token"), call.now)?;
-        if !ct_eq(post_sig::v1_signature(&secret, policy).as_bytes(), provided.as_bytes()) {
+        let (principal, secret) =
+            auth::resolve(keys, ak, field(fields, "x-oss-security-token"), call.now)?;
+        if !ct_eq(
+            post_sig::v1_signature(&secret, policy).as_bytes(),
+            provided.as_bytes(),
+        ) {
             return Err(auth::signature_mismatch(ak, provided, policy, None));
         }
         (principal, Some(policy))
     } else {
         (Principal::Anonymous, policy_text)
     };
-    let Some(b64) = policy_b64 else { return Ok((principal, None)) };
+    let Some(b64) = policy_b64 else {
+        return Ok((principal, None));
+    };
     let policy = PostPolicy::parse_base64(b64).map_err(|e| {
-        OssError::new(StatusCode::BAD_REQUEST, "InvalidPolicyDocument", format!("Invalid Policy: {e}"), "0016-00000602")
+        OssError::new(
+            StatusCode::BAD_REQUEST,
+            "InvalidPolicyDocument",
+            format!("Invalid Policy: {e}"),
+            "0016-00000602",
+        )
     })?;
     let mut with_bucket = fields.to_vec();
     with_bucket.push(("bucket".to_string(), call.bucket.clone()));
-    policy.check_fields(&with_bucket, call.now).map_err(|e| OssError::access_denied(e.to_string()))?;
+    policy
+        .check_fields(&with_bucket, call.now)
+        .map_err(|e| OssError::access_denied(e.to_string()))?;
     Ok((principal, Some(policy)))
 }
 
 fn form_key(fields: &[(String, String)], file_name: &str) -> Result<String, OssError> {
     let key = field(fields, "key")
         .filter(|k| !k.is_empty())
-        .ok_or_else(|| OssError::invalid_argument("The form needs a \"key\" field naming the object.", "key", ""))?
+        .ok_or_else(|| {
+            OssError::invalid_argument(
+                "The form needs a \"key\" field naming the object.",
+                "key",
+                "",
+            )
+        })?
         .replace("${filename}", file_name);
     if !stsgate_store::valid_object_key(&key) {
         return Err(OssError::invalid_object_name(&key));
@@ -152,10 +230,20 @@ async fn store_file(
     part_type: Option<String>,
     blob: stsgate_store::FinishedBlob,
 ) -> Result<Response, OssError> {
-    let f = |name: &str| field(fields, name).filter(|v| !v.is_empty()).map(str::to_string);
+    let f = |name: &str| {
+        field(fields, name)
+            .filter(|v| !v.is_empty())
+            .map(str::to_string)
+    };
     let acl = match f("x-oss-object-acl") {
         None => None,
-        Some(v) => Some(Acl::parse(&v).ok_or_else(|| OssError::invalid_argument("x-oss-object-acl is not a valid ACL.", "x-oss-object-acl", &v))?),
+        Some(v) => Some(Acl::parse(&v).ok_or_else(|| {
+            OssError::invalid_argument(
+                "x-oss-object-acl is not a valid ACL.",
+                "x-oss-object-acl",
+                &v,
+            )
+        })?),
     };
     let meta = ObjectMeta {
         content_type: f("content-type").or(part_type),
@@ -165,8 +253,13 @@ async fn store_file(
         content_language: None,
         expires: f("expires"),
         user_meta: {
-            let mut m: Vec<(String, String)> =
-                fields.iter().filter_map(|(k, v)| k.strip_prefix("x-oss-meta-").map(|n| (n.to_string(), v.clone()))).collect();
+            let mut m: Vec<(String, String)> = fields
+                .iter()
+                .filter_map(|(k, v)| {
+                    k.strip_prefix("x-oss-meta-")
+                        .map(|n| (n.to_string(), v.clone()))
+                })
+                .collect();
             m.sort();
             m
         },
@@ -174,7 +267,12 @@ async fn store_file(
         storage_class: f("x-oss-storage-class"),
     };
     let forbid = f("x-oss-forbid-overwrite").is_some_and(|v| v.eq_ignore_ascii_case("true"));
-    let (store, bucket, k, now) = (call.state.store.clone(), call.bucket.clone(), key.clone(), call.now);
+    let (store, bucket, k, now) = (
+        call.state.store.clone(),
+        call.bucket.clone(),
+        key.clone(),
+        call.now,
+    );
     let info = blocking(move || store.put_object(&bucket, &k, blob, meta, forbid, now))
         .await?
         .map_err(|e| OssError::from_store(e, &call.bucket, &key))?;
@@ -182,12 +280,26 @@ async fn store_file(
         let sep = if redirect.contains('?') { '&' } else { '?' };
         let enc = stsgate_signing::encode::pe;
         let mut r = empty(StatusCode::SEE_OTHER);
-        set(&mut r, header::LOCATION, &format!("{redirect}{sep}bucket={}&key={}&etag={}", enc(&call.bucket), enc(&key), enc(info.etag.trim_matches('"'))));
+        set(
+            &mut r,
+            header::LOCATION,
+            &format!(
+                "{redirect}{sep}bucket={}&key={}&etag={}",
+                enc(&call.bucket),
+                enc(&key),
+                enc(info.etag.trim_matches('"'))
+            ),
+        );
         r
     } else {
         match f("success_action_status").as_deref() {
             Some("201") => {
-                let mut r = xml_response(xml::post_response(&call.bucket, &call.object_url(&key), &key, &info.etag));
+                let mut r = xml_response(xml::post_response(
+                    &call.bucket,
+                    &call.object_url(&key),
+                    &key,
+                    &info.etag,
+                ));
                 *r.status_mut() = StatusCode::CREATED;
                 r
             }
@@ -196,6 +308,10 @@ async fn store_file(
         }
     };
     set(&mut r, header::ETAG, &info.etag);
-    set(&mut r, HeaderName::from_static("x-oss-hash-crc64ecma"), &info.crc64.to_string());
+    set(
+        &mut r,
+        HeaderName::from_static("x-oss-hash-crc64ecma"),
+        &info.crc64.to_string(),
+    );
     Ok(r)
 }

@@ -1,0 +1,9 @@
+//! Integration tests of the store, one binary, shared helpers in `common`.
+
+mod buckets;
+mod common;
+mod listing;
+mod multipart;
+mod objects;
+mod prop;
+mod recovery;
