@@ -30,6 +30,7 @@ import requests
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 LISTEN_RE = re.compile(r"^oss listening on (http://(\d+\.\d+\.\d+\.\d+):(\d+))\s*$")
+STS_LISTEN_RE = re.compile(r"^sts listening on (http://(\d+\.\d+\.\d+\.\d+):(\d+))\s*$")
 START_TIMEOUT = float(os.environ.get("STSGATE_START_TIMEOUT", "30"))
 REGION = "cn-hangzhou"
 _LIVE = []  # every Server ever started, killed at session end whatever happened
@@ -64,13 +65,17 @@ class Server:
         self.endpoint = None
         self.host = None
         self.port = None
+        self.sts_endpoint = None  # http://IP:PORT of the sts face
+        self.sts_port = None
 
     # ---- lifecycle -------------------------------------------------------------------
     def start(self, timeout: float = START_TIMEOUT):
         _LIVE.append(self)
+        self.endpoint = self.sts_endpoint = None
         self._stderr = open(self.stderr_path, "wb")
         self.proc = subprocess.Popen(
-            [self.bin, "serve", "--data", str(self.data_dir), "--oss-addr", "127.0.0.1:0"],
+            [self.bin, "serve", "--data", str(self.data_dir), "--oss-addr", "127.0.0.1:0",
+             "--sts-addr", "127.0.0.1:0"],
             stdout=subprocess.PIPE,
             stderr=self._stderr,
             stdin=subprocess.DEVNULL,
@@ -90,7 +95,7 @@ class Server:
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                self._fail_start(f"no 'oss listening on' line within {timeout}s")
+                self._fail_start(f"no 'oss/sts listening on' lines within {timeout}s")
             try:
                 line = lines.get(timeout=remaining)
             except queue.Empty:
@@ -101,6 +106,10 @@ class Server:
             m = LISTEN_RE.match(line)
             if m:
                 self.endpoint, self.host, self.port = m.group(1), m.group(2), int(m.group(3))
+            m = STS_LISTEN_RE.match(line)
+            if m:
+                self.sts_endpoint, self.sts_port = m.group(1), int(m.group(3))
+            if self.endpoint and self.sts_endpoint:
                 return self
 
     def _fail_start(self, why):

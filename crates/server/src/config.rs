@@ -16,6 +16,19 @@ pub struct Config {
     /// The oss face.
     #[serde(default)]
     pub oss: OssConfig,
+    /// The sts face.
+    #[serde(default)]
+    pub sts: StsConfig,
+}
+
+/// `[sts]`
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StsConfig {
+    /// Listen address (default `127.0.0.1:8701`; port 0 picks a free port).
+    pub addr: Option<SocketAddr>,
+    /// `false` turns the sts face off.
+    pub enabled: Option<bool>,
 }
 
 /// `[oss]`
@@ -61,6 +74,8 @@ mod tests {
         let c = Config::parse(text).unwrap();
         assert_eq!(c.region.as_deref(), Some("cn-hangzhou"));
         assert_eq!(c.oss.addr, Some("127.0.0.1:8702".parse().unwrap()));
+        assert_eq!(c.sts.addr, Some("127.0.0.1:8701".parse().unwrap()));
+        assert_eq!(c.sts.enabled, Some(true));
     }
 
     #[test]

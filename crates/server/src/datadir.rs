@@ -4,6 +4,7 @@
 //! - `DIR/master.key` — 32 random bytes (0600); the AEAD key of temporary credentials derives from it.
 //! - `DIR/root-credentials.json` — `{"AccountId","AccessKeyId","AccessKeySecret"}` (0600).
 //! - `DIR/store/` — the object store (see `stsgate_store`).
+//! - `DIR/iam.sqlite3` — roles and nonces of the sts face (see [`crate::iam`]).
 
 use crate::secret::Secret;
 use anyhow::{bail, Context as _};
@@ -86,6 +87,38 @@ pub fn open(path: &Path, env_root: Option<AccessKey>) -> anyhow::Result<Opened> 
         },
         created,
     })
+}
+
+/// Holds `DIR/lock` exclusively for as long as it lives.
+#[derive(Debug)]
+pub struct DirLock(#[allow(dead_code)] fs::File);
+
+/// Creates `path` if needed (0700) and takes its exclusive lock; fails at once, naming the
+/// directory, if another stsgate holds it.
+pub fn lock(path: &Path) -> anyhow::Result<DirLock> {
+    if !path.exists() {
+        fs::create_dir_all(path)
+            .with_context(|| format!("creating data directory {}", path.display()))?;
+        fs::set_permissions(path, fs::Permissions::from_mode(0o700))?;
+    }
+    let lock_path = path.join("lock");
+    let file = fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .mode(0o600)
+        .open(&lock_path)
+        .with_context(|| format!("opening {}", lock_path.display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(DirLock(file)),
+        Err(fs::TryLockError::WouldBlock) => bail!(
+            "{} is in use by another stsgate server; stop it first or give this one its own --data",
+            path.display()
+        ),
+        Err(fs::TryLockError::Error(e)) => {
+            Err(e).with_context(|| format!("locking {}", lock_path.display()))
+        }
+    }
 }
 
 /// Reads the root key pair from the environment (both variables or neither).
@@ -214,6 +247,17 @@ mod tests {
         assert_eq!(second.dir.root.id, first.dir.root.id);
         assert_eq!(second.dir.root.secret, first.dir.root.secret);
         assert_eq!(*second.dir.master_key.0, *first.dir.master_key.0);
+    }
+
+    #[test]
+    fn a_data_directory_is_locked_by_one_server_at_a_time() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("data");
+        let first = lock(&dir).unwrap();
+        let err = lock(&dir).unwrap_err().to_string();
+        assert!(err.contains("in use by another stsgate"), "{err}");
+        drop(first);
+        lock(&dir).unwrap();
     }
 
     #[test]

@@ -2,7 +2,8 @@
 //!
 //! - [`datadir`] — the data directory (master key, account, root key) created at first start.
 //! - [`token`] — self-contained, AEAD-sealed security tokens of temporary credentials.
-//! - [`aliyun`] — the Alibaba Cloud dialect (the oss face).
+//! - [`aliyun`] — the Alibaba Cloud dialect (the oss and sts faces).
+//! - [`iam`] — roles and signature nonces of the sts face (SQLite).
 //! - [`config`] — `stsgate.toml`.
 //! - [`serve`] — binds the faces and runs them until shutdown.
 //! - [`secret`] — the redacting, zeroizing secret string.
@@ -11,6 +12,7 @@ pub mod aliyun;
 pub mod config;
 pub mod creds;
 pub mod datadir;
+pub mod iam;
 pub mod secret;
 pub mod serve;
 pub mod token;

@@ -6,6 +6,7 @@ use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use stsgate::config::Config;
+use stsgate::iam::{Iam, Role};
 use stsgate::{creds, datadir, serve};
 use tokio::net::TcpListener;
 
@@ -22,7 +23,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the server (the oss face) on a data directory, creating it on first start.
+    /// Run the server (the oss and sts faces) on a data directory, creating it on first start.
     ///
     /// The first start creates DIR (mode 0700) with a master key and a root access key, writes the
     /// key to DIR/root-credentials.json (mode 0600) and prints it once. Set
@@ -37,6 +38,20 @@ enum Command {
         /// Address of the oss face [default: 127.0.0.1:8702]; port 0 picks a free port
         #[arg(long, value_name = "ADDR")]
         oss_addr: Option<SocketAddr>,
+        /// Address of the sts face (Alibaba STS AssumeRole) [default: 127.0.0.1:8701]; port 0
+        /// picks a free port
+        #[arg(long, value_name = "ADDR")]
+        sts_addr: Option<SocketAddr>,
+    },
+    /// Roles of the sts face: who may assume them, with what permission, for how long.
+    ///
+    /// A role is acs:ram::<AccountId>:role/<NAME>. AssumeRole with a trusted access key returns
+    /// credentials whose permission is the role's policy intersected with the request's Policy.
+    /// The first start creates role `app` (full OSS access, trusted: the root key, 1 hour).
+    /// Changes apply to a running server at once.
+    Role {
+        #[command(subcommand)]
+        command: RoleCommand,
     },
     /// Temporary credentials.
     Creds {
@@ -66,6 +81,58 @@ enum CredsCommand {
     },
 }
 
+#[derive(Subcommand)]
+enum RoleCommand {
+    /// Create a role.
+    ///
+    /// Example: stsgate role create --data ./stsgate-data --name uploader --policy uploader.json
+    ///          --max-duration 7200 --trust LTAI...
+    Create {
+        /// Data directory of the server
+        #[arg(long, value_name = "DIR", default_value = "./stsgate-data")]
+        data: PathBuf,
+        /// Role name: 1-64 of [A-Za-z0-9.-] (case-insensitive)
+        #[arg(long, value_name = "NAME")]
+        name: String,
+        /// RAM policy JSON file: the most the role's sessions may do [default: full OSS access]
+        #[arg(long, value_name = "FILE")]
+        policy: Option<PathBuf>,
+        /// Longest session in seconds (3600 to 43200)
+        #[arg(long, value_name = "SECONDS", default_value_t = 3600)]
+        max_duration: i64,
+        /// Access key id allowed to assume the role (repeatable) [default: the root key]
+        #[arg(long, value_name = "AK")]
+        trust: Vec<String>,
+    },
+    /// Allow more access key ids to assume an existing role.
+    Trust {
+        /// Data directory of the server
+        #[arg(long, value_name = "DIR", default_value = "./stsgate-data")]
+        data: PathBuf,
+        /// Role name
+        #[arg(long, value_name = "NAME")]
+        name: String,
+        /// Access key id to trust (repeatable)
+        #[arg(long, value_name = "AK", required = true)]
+        key: Vec<String>,
+    },
+    /// List roles as JSON lines: Arn, Name, MaxSessionDuration, Trusted, Policy.
+    List {
+        /// Data directory of the server
+        #[arg(long, value_name = "DIR", default_value = "./stsgate-data")]
+        data: PathBuf,
+    },
+    /// Delete a role (credentials already issued stay valid until they expire).
+    Delete {
+        /// Data directory of the server
+        #[arg(long, value_name = "DIR", default_value = "./stsgate-data")]
+        data: PathBuf,
+        /// Role name
+        #[arg(long, value_name = "NAME")]
+        name: String,
+    },
+}
+
 fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -79,6 +146,7 @@ fn main() -> anyhow::Result<()> {
             data,
             config,
             oss_addr,
+            sts_addr,
         } => {
             let config = match config {
                 Some(path) => Config::load(&path)?,
@@ -90,6 +158,9 @@ fn main() -> anyhow::Result<()> {
             let addr = oss_addr
                 .or(config.oss.addr)
                 .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8702)));
+            let sts_addr = sts_addr
+                .or(config.sts.addr)
+                .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8701)));
             let region = config
                 .region
                 .clone()
@@ -97,12 +168,12 @@ fn main() -> anyhow::Result<()> {
             tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()?
-                .block_on(run_serve(
+                .block_on(run_serve(Faces {
                     data,
-                    addr,
                     region,
-                    config.oss.enabled != Some(false),
-                ))
+                    oss: (config.oss.enabled != Some(false)).then_some(addr),
+                    sts: (config.sts.enabled != Some(false)).then_some(sts_addr),
+                }))
         }
         Command::Creds {
             command:
@@ -129,16 +200,99 @@ fn main() -> anyhow::Result<()> {
             println!("{}", serde_json::to_string_pretty(&answer)?);
             Ok(())
         }
+        Command::Role { command } => role(command),
     }
 }
 
-async fn run_serve(
+/// Opens the roles database of an existing data directory.
+fn open_iam(data: &std::path::Path) -> anyhow::Result<(datadir::DataDir, Iam)> {
+    if !data.join("master.key").exists() {
+        anyhow::bail!(
+            "{} is not an stsgate data directory: start `stsgate serve --data {}` once first",
+            data.display(),
+            data.display()
+        );
+    }
+    let dir = datadir::open(data, datadir::env_root_key()?)?.dir;
+    let iam = Iam::open(&dir.path, &dir.root.id)?;
+    Ok((dir, iam))
+}
+
+fn role(command: RoleCommand) -> anyhow::Result<()> {
+    match command {
+        RoleCommand::Create {
+            data,
+            name,
+            policy,
+            max_duration,
+            trust,
+        } => {
+            let (dir, iam) = open_iam(&data)?;
+            let policy = match policy {
+                Some(path) => std::fs::read_to_string(&path)
+                    .with_context(|| format!("reading policy {}", path.display()))?,
+                None => stsgate::iam::DEFAULT_ROLE_POLICY.to_string(),
+            };
+            let trusted = match trust.is_empty() {
+                true => vec![dir.root.id.clone()],
+                false => trust,
+            };
+            let role = Role {
+                name,
+                policy,
+                trusted,
+                max_session: max_duration,
+            };
+            iam.create(&role)?;
+            println!("created role {}", role.arn(&dir.account_id));
+        }
+        RoleCommand::Trust { data, name, key } => {
+            let (_, iam) = open_iam(&data)?;
+            if !iam.trust(&name, &key)? {
+                anyhow::bail!(
+                    "no role named {name:?} (see: stsgate role list --data {})",
+                    data.display()
+                );
+            }
+        }
+        RoleCommand::List { data } => {
+            let (dir, iam) = open_iam(&data)?;
+            for role in iam.list()? {
+                let line = serde_json::json!({
+                    "Arn": role.arn(&dir.account_id),
+                    "Name": role.name,
+                    "MaxSessionDuration": role.max_session,
+                    "Trusted": role.trusted,
+                    "Policy": role.policy,
+                });
+                println!("{line}");
+            }
+        }
+        RoleCommand::Delete { data, name } => {
+            let (_, iam) = open_iam(&data)?;
+            if !iam.delete(&name)? {
+                anyhow::bail!(
+                    "no role named {name:?} (see: stsgate role list --data {})",
+                    data.display()
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// What `serve` runs: each face's address, or `None` when the config turns it off.
+struct Faces {
     data: PathBuf,
-    addr: SocketAddr,
     region: String,
-    oss_enabled: bool,
-) -> anyhow::Result<()> {
-    let opened = datadir::open(&data, datadir::env_root_key()?)?;
+    oss: Option<SocketAddr>,
+    sts: Option<SocketAddr>,
+}
+
+async fn run_serve(faces: Faces) -> anyhow::Result<()> {
+    // One server per data directory: a second one would sweep the first one's uploads.
+    let _lock = datadir::lock(&faces.data)?;
+    let opened = datadir::open(&faces.data, datadir::env_root_key()?)?;
     let dir = opened.dir;
     let mut out = std::io::stdout().lock();
     if opened.created {
@@ -156,23 +310,65 @@ async fn run_serve(
         writeln!(out, "  AccessKeyId:     {}", dir.root.id)?;
         writeln!(out, "  AccessKeySecret: {}", dir.root.secret.expose())?;
     }
-    if !oss_enabled {
+    if faces.oss.is_none() && faces.sts.is_none() {
         anyhow::bail!("every face is turned off in the config: nothing to serve");
     }
-    let state = serve::oss_state(&dir, &region)?;
-    let listener = TcpListener::bind(addr)
-        .await
-        .with_context(|| format!("binding the oss face to {addr}"))?;
-    let local = listener.local_addr()?;
-    writeln!(out, "oss listening on http://{local}")?;
-    writeln!(
-        out,
-        "next: point an OSS SDK at it, e.g. python: oss2.Bucket(oss2.Auth(AK, SECRET), 'http://{local}', 'my-bucket').create_bucket()\n      or issue scoped credentials: stsgate creds issue --data {} --policy policy.json",
-        dir.path.display()
-    )?;
-    out.flush()?;
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let mut tasks = tokio::task::JoinSet::new();
+    // Bind every face before touching the store, so a busy port fails before any start-up work.
+    let oss_listener = match faces.oss {
+        Some(addr) => Some(
+            TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("binding the oss face to {addr}"))?,
+        ),
+        None => None,
+    };
+    let sts_listener = match faces.sts {
+        Some(addr) => Some(
+            TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("binding the sts face to {addr}"))?,
+        ),
+        None => None,
+    };
+    if let Some(listener) = oss_listener {
+        let state = serve::oss_state(&dir, &faces.region)?;
+        let local = listener.local_addr()?;
+        writeln!(out, "oss listening on http://{local}")?;
+        writeln!(
+            out,
+            "next: point an OSS SDK at it, e.g. python: oss2.Bucket(oss2.Auth(AK, SECRET), 'http://{local}', 'my-bucket').create_bucket()\n      or issue scoped credentials: stsgate creds issue --data {} --policy policy.json",
+            dir.path.display()
+        )?;
+        out.flush()?;
+        let stop = shutdown.clone().cancelled_owned();
+        tasks.spawn(async move { serve::run_oss(listener, state, stop).await });
+    }
+    if let Some(listener) = sts_listener {
+        let state = serve::sts_state(&dir)?;
+        let local = listener.local_addr()?;
+        writeln!(out, "sts listening on http://{local}")?;
+        writeln!(
+            out,
+            "      AssumeRole there with the root key and RoleArn acs:ram::{}:role/app (see: stsgate role --help)",
+            dir.account_id
+        )?;
+        out.flush()?;
+        let stop = shutdown.clone().cancelled_owned();
+        tasks.spawn(async move { serve::run_sts(listener, state, stop).await });
+    }
     drop(out);
-    serve::run_oss(listener, state, shutdown_signal()).await?;
+    let signal = shutdown.clone();
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        signal.cancel();
+    });
+    while let Some(done) = tasks.join_next().await {
+        // One face failing stops the others too.
+        shutdown.cancel();
+        done??;
+    }
     Ok(())
 }
 

@@ -1,9 +1,11 @@
-//! Binds and runs the faces. `run_oss` takes an already-bound listener, so tests bind
-//! `127.0.0.1:0` and the binary binds the configured address.
+//! Binds and runs the faces. `run_oss` and `run_sts` take an already-bound listener, so tests
+//! bind `127.0.0.1:0` and the binary binds the configured address.
 
 use crate::aliyun::auth::Keyring;
 use crate::aliyun::oss::{self, OssState};
+use crate::aliyun::sts::{self, StsState};
 use crate::datadir::DataDir;
+use crate::iam::Iam;
 use crate::token::TokenKey;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -26,6 +28,29 @@ pub fn oss_state(dir: &DataDir, region: &str) -> anyhow::Result<Arc<OssState>> {
         },
         region: region.to_string(),
     }))
+}
+
+/// Builds the sts face's state: the keys and `DIR/iam.sqlite3` (created with role `app`).
+pub fn sts_state(dir: &DataDir) -> anyhow::Result<Arc<StsState>> {
+    Ok(Arc::new(StsState {
+        keys: Keyring {
+            account_id: dir.account_id.clone(),
+            root: dir.root.clone(),
+            tokens: TokenKey::new(&dir.master_key),
+        },
+        iam: Iam::open(&dir.path, &dir.root.id)?,
+    }))
+}
+
+/// Serves the sts face on `listener` until `shutdown` completes.
+pub async fn run_sts(
+    listener: TcpListener,
+    state: Arc<StsState>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, sts::router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
 }
 
 /// Serves the oss face on `listener` until `shutdown` completes.

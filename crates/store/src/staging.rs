@@ -7,17 +7,28 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufWriter, Read, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use std::thread::{self, JoinHandle};
 
-use crc::{Crc, CRC_64_XZ};
 use md5::{Digest as _, Md5};
 
 use crate::StoreError;
 
-/// CRC-64/XZ, the checksum OSS sends as `x-oss-hash-crc64ecma`.
-static CRC64: Crc<u64> = Crc::<u64>::new(&CRC_64_XZ);
-
-/// Write buffer of a staging file, and read buffer of stream copies.
+/// Write buffer of a staging file.
 const BUF_SIZE: usize = 128 * 1024;
+
+/// Read buffer of [`Staging::copy_from`] (CopyObject, CompleteMultipartUpload): large enough for
+/// the MD5 to run beside the write (see `PARALLEL_HASH_MIN`).
+const COPY_BUF_SIZE: usize = 1024 * 1024;
+
+/// From this size on, [`Staging::write`] computes the MD5 on a second thread while it writes the
+/// bytes and computes the CRC-64 on the calling one. MD5 cannot be split and is the slowest step
+/// (~450 MiB/s); below this size a thread costs more than it saves.
+const PARALLEL_HASH_MIN: usize = 256 * 1024;
+
+/// Every this many bytes written, a background thread asks the kernel to write the file's dirty
+/// pages to disk (`fdatasync` on a duplicate descriptor), so the disk works while the upload is
+/// still being received and the final fsync in [`Staging::finish`] has little left to do.
+const WRITEBACK_EVERY: u64 = 8 * 1024 * 1024;
 
 /// A staging file being written. Bytes go in with [`Staging::write`]; [`Staging::finish`] fsyncs
 /// and returns the digests. Dropping an unfinished staging deletes its file.
@@ -31,7 +42,61 @@ pub struct Staging {
 struct Writing {
     file: BufWriter<File>,
     md5: Md5,
-    crc: crc::Digest<'static, u64>,
+    /// CRC-64/XZ, the checksum OSS sends as `x-oss-hash-crc64ecma`. `crc64fast` folds with
+    /// carry-less multiplication (PCLMULQDQ/PMULL, detected at run time, table fallback): ~6 GiB/s
+    /// here against ~0.35 GiB/s for the `crc` crate's default table, ~1.3 GiB/s for slice-by-16.
+    crc: crc64fast::Digest,
+    writeback: Writeback,
+}
+
+/// Early writeback: at most one background `fdatasync` of the staging file at a time.
+///
+/// Durability still rests on the `sync_all` in [`Staging::finish`]. The background sync runs on a
+/// duplicate of the same open file description, which shares the kernel's writeback-error cursor:
+/// an error it sees would not be reported again to the final fsync, so it is kept and returned
+/// by `finish` (or the next write), never dropped.
+#[derive(Default)]
+struct Writeback {
+    /// Bytes written when the last background sync was started.
+    started_at: u64,
+    in_flight: Option<JoinHandle<io::Result<()>>>,
+}
+
+impl Writeback {
+    /// Starts a background sync if `WRITEBACK_EVERY` bytes were written since the last one and
+    /// none is running. Reports the error of a finished one.
+    fn poke(&mut self, file: &mut BufWriter<File>, len: u64) -> io::Result<()> {
+        if len - self.started_at < WRITEBACK_EVERY {
+            return Ok(());
+        }
+        if self.in_flight.as_ref().is_some_and(|h| !h.is_finished()) {
+            return Ok(());
+        }
+        self.wait()?;
+        file.flush()?;
+        // Without a descriptor or a thread to spare, the final fsync simply does all the work.
+        let Ok(dup) = file.get_ref().try_clone() else {
+            return Ok(());
+        };
+        if let Ok(handle) = thread::Builder::new()
+            .name("staging-writeback".into())
+            .spawn(move || dup.sync_data())
+        {
+            self.in_flight = Some(handle);
+            self.started_at = len;
+        }
+        Ok(())
+    }
+
+    /// Waits for the running background sync, if any, and returns its result.
+    fn wait(&mut self) -> io::Result<()> {
+        match self.in_flight.take() {
+            None => Ok(()),
+            Some(handle) => handle
+                .join()
+                .unwrap_or_else(|_| Err(io::Error::other("writeback thread panicked"))),
+        }
+    }
 }
 
 impl Staging {
@@ -46,7 +111,8 @@ impl Staging {
         let writing = Writing {
             file: BufWriter::with_capacity(BUF_SIZE, file),
             md5: Md5::new(),
-            crc: CRC64.digest(),
+            crc: crc64fast::Digest::new(),
+            writeback: Writeback::default(),
         };
         Ok(Staging {
             path,
@@ -62,10 +128,34 @@ impl Staging {
                 "staging file already finished",
             )));
         };
-        writing.file.write_all(buf)?;
-        writing.md5.update(buf);
-        writing.crc.update(buf);
+        let Writing { file, md5, crc, .. } = writing;
+        let mut md5_done = false;
+        if buf.len() >= PARALLEL_HASH_MIN {
+            md5_done = thread::scope(|scope| {
+                let hasher = thread::Builder::new()
+                    .name("staging-md5".into())
+                    .spawn_scoped(scope, || md5.update(buf));
+                let written = file.write_all(buf);
+                crc.write(buf);
+                // No thread to be had: the closure was dropped unrun, hash below instead.
+                let hashed = match hasher {
+                    Ok(hasher) => match hasher.join() {
+                        Ok(()) => true,
+                        Err(panic) => std::panic::resume_unwind(panic),
+                    },
+                    Err(_) => false,
+                };
+                written.map(|()| hashed)
+            })?;
+        } else {
+            file.write_all(buf)?;
+            crc.write(buf);
+        }
+        if !md5_done {
+            md5.update(buf);
+        }
         self.len += buf.len() as u64;
+        writing.writeback.poke(&mut writing.file, self.len)?;
         Ok(())
     }
 
@@ -81,7 +171,7 @@ impl Staging {
 
     /// Flushes and fsyncs the file; returns the finished blob ready to commit.
     pub fn finish(mut self) -> Result<FinishedBlob, StoreError> {
-        let Some(writing) = self.writing.take() else {
+        let Some(mut writing) = self.writing.take() else {
             return Err(StoreError::Io(io::Error::other(
                 "staging file already finished",
             )));
@@ -94,15 +184,16 @@ impl Staging {
             crc64: 0,
         };
         let file = writing.file.into_inner().map_err(|e| e.into_error())?;
+        writing.writeback.wait()?;
         file.sync_all()?;
         blob.md5 = writing.md5.finalize().into();
-        blob.crc64 = writing.crc.finalize();
+        blob.crc64 = writing.crc.sum64();
         Ok(blob)
     }
 
     /// Streams everything `reader` yields into this staging file with a fixed-size buffer.
     pub(crate) fn copy_from(&mut self, reader: &mut impl Read) -> Result<(), StoreError> {
-        let mut buf = vec![0u8; BUF_SIZE];
+        let mut buf = vec![0u8; COPY_BUF_SIZE];
         loop {
             let n = match reader.read(&mut buf) {
                 Ok(0) => return Ok(()),
@@ -241,11 +332,34 @@ pub(crate) fn etag_of(md5: &[u8]) -> String {
 mod tests {
     use super::*;
 
+    fn crc64(chunks: &[&[u8]]) -> u64 {
+        let mut digest = crc64fast::Digest::new();
+        for chunk in chunks {
+            digest.write(chunk);
+        }
+        digest.sum64()
+    }
+
     #[test]
     fn crc64_matches_the_check_values() {
-        assert_eq!(CRC64.checksum(b"123456789"), 0x995D_C9BB_DF19_39FA);
-        assert_eq!(CRC64.checksum(b"hello world"), 5_981_764_153_023_615_706);
-        assert_eq!(CRC64.checksum(b""), 0);
+        assert_eq!(crc64(&[b"123456789"]), 0x995D_C9BB_DF19_39FA);
+        assert_eq!(crc64(&[b"hello world"]), 5_981_764_153_023_615_706);
+        assert_eq!(crc64(&[b""]), 0);
+    }
+
+    proptest::proptest! {
+        /// The SIMD CRC agrees with the `crc` crate's reference CRC-64/XZ, however the bytes
+        /// are split into writes (lengths around the 16/64/128-byte folding blocks included).
+        #[test]
+        fn crc64_matches_the_reference(
+            bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..3000),
+            cut in 0usize..3000,
+        ) {
+            let reference = crc::Crc::<u64>::new(&crc::CRC_64_XZ).checksum(&bytes);
+            let cut = cut.min(bytes.len());
+            proptest::prop_assert_eq!(crc64(&[&bytes]), reference);
+            proptest::prop_assert_eq!(crc64(&[&bytes[..cut], &bytes[cut..]]), reference);
+        }
     }
 
     #[test]
@@ -267,5 +381,50 @@ mod tests {
         staging.write(b"abandoned").unwrap();
         drop(staging);
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+
+    /// Large writes hash MD5 on a second thread and start background writeback; the digests and
+    /// the bytes on disk are those of a plain sequential pass.
+    #[test]
+    fn large_writes_hash_and_store_every_byte() {
+        let dir = tempfile::tempdir().unwrap();
+        let data: Vec<u8> = (0..20 * 1024 * 1024 + 12345u32)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+            .collect();
+        let mut staging = Staging::create(dir.path()).unwrap();
+        let sizes = [
+            1024 * 1024,
+            7,
+            PARALLEL_HASH_MIN,
+            3 * 1024 * 1024 + 1,
+            100_000,
+        ];
+        let (mut at, mut i) = (0, 0);
+        while at < data.len() {
+            let n = sizes[i % sizes.len()].min(data.len() - at);
+            staging.write(&data[at..at + n]).unwrap();
+            at += n;
+            i += 1;
+        }
+        let path = staging.path.clone();
+        let blob = staging.finish().unwrap();
+        assert_eq!(blob.size(), data.len() as u64);
+        assert_eq!(blob.md5(), <[u8; 16]>::from(Md5::digest(&data)));
+        let reference = crc::Crc::<u64>::new(&crc::CRC_64_XZ).checksum(&data);
+        assert_eq!(blob.crc64(), reference);
+        assert!(fs::read(&path).unwrap() == data);
+    }
+
+    #[test]
+    fn copy_from_hashes_like_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let data: Vec<u8> = (0..3 * 1024 * 1024 + 5u32)
+            .map(|i| (i % 251) as u8)
+            .collect();
+        let mut staging = Staging::create(dir.path()).unwrap();
+        staging.copy_from(&mut &data[..]).unwrap();
+        let blob = staging.finish().unwrap();
+        assert_eq!(blob.md5(), <[u8; 16]>::from(Md5::digest(&data)));
+        assert_eq!(blob.size(), data.len() as u64);
     }
 }

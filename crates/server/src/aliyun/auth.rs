@@ -221,9 +221,21 @@ fn v4_header(
         .header("x-oss-security-token")
         .or_else(|| req.header("security-token"));
     let (principal, secret) = resolve(keys, &auth.credential.access_key_id, token, now)?;
+    // OSS signs no payload hash but UNSIGNED-PAYLOAD: accepting any other value would let a
+    // client believe its body is covered by the signature when nothing checks it.
     let hashed = req
         .header("x-oss-content-sha256")
         .unwrap_or("UNSIGNED-PAYLOAD");
+    if hashed != "UNSIGNED-PAYLOAD" {
+        return Err(OssError::new(
+            StatusCode::BAD_REQUEST,
+            "InvalidArgument",
+            "x-oss-content-sha256 must be UNSIGNED-PAYLOAD for OSS4-HMAC-SHA256 requests.",
+            "0002-00000214",
+        )
+        .with("ArgumentName", "x-oss-content-sha256")
+        .with("ArgumentValue", hashed));
+    }
     verify_v4(
         req,
         targets,

@@ -1,9 +1,10 @@
-//! The Alibaba Cloud dialect: the oss face (OSS REST) and its helpers.
+//! The Alibaba Cloud dialect: the oss face (OSS REST), the sts face (STS) and their helpers.
 //!
 //! - [`endpoint`] — addressing and the closed `Op` enum with each operation's RAM action.
 //! - [`auth`] — OSS V1/V4 signature verification (header and presigned forms).
 //! - [`error`] — semantic errors rendered as OSS `<Error>` XML.
 //! - [`oss`] — the router and the operation handlers.
+//! - [`sts`] — the sts face: `AssumeRole` and `GetCallerIdentity` (POP RPC V1 and ACS3).
 //! - [`xml`], [`cors`] — wire bodies and CORS rule matching.
 
 pub mod auth;
@@ -11,4 +12,5 @@ pub mod cors;
 pub mod endpoint;
 pub mod error;
 pub mod oss;
+pub mod sts;
 pub mod xml;

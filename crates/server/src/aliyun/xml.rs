@@ -496,10 +496,14 @@ pub fn complete_multipart(
     doc.finish("CompleteMultipartUploadResult")
 }
 
-/// ListPartsResult (spec §7.4): Bucket, Key, UploadId, PartNumberMarker, NextPartNumberMarker,
-/// MaxParts, IsTruncated, Part (PartNumber, LastModified, ETag, HashCrc64ecma, Size).
+/// ListPartsResult (spec §7.4): [EncodingType], Bucket, Key, UploadId, PartNumberMarker,
+/// NextPartNumberMarker, MaxParts, IsTruncated, Part (PartNumber, LastModified, ETag,
+/// HashCrc64ecma, Size).
 ///
-/// NextPartNumberMarker is the last part listed, or `marker` when none is.
+/// NextPartNumberMarker is the last part listed, or `marker` when none is. With `encoding_url`
+/// (alibabacloud-oss-v2 always sends `encoding-type=url` here and decodes Key only when
+/// `<EncodingType>url</EncodingType>` comes back) the key is url-encoded.
+#[allow(clippy::too_many_arguments)]
 pub fn list_parts(
     bucket: &str,
     key: &str,
@@ -508,11 +512,14 @@ pub fn list_parts(
     max_parts: usize,
     truncated: bool,
     parts: &[PartInfo],
+    encoding_url: bool,
 ) -> String {
+    let enc = Encoder(encoding_url);
     let next_marker = parts.last().map_or(marker, |p| p.part_number);
     let mut doc = Doc::new("ListPartsResult");
+    enc.encoding_type(&mut doc);
     doc.leaf("Bucket", bucket);
-    doc.leaf("Key", key);
+    doc.leaf("Key", &enc.apply(key));
     doc.leaf("UploadId", upload_id);
     doc.leaf("PartNumberMarker", &marker.to_string());
     doc.leaf("NextPartNumberMarker", &next_marker.to_string());
@@ -1170,7 +1177,16 @@ mod tests {
             last_modified: T0,
         };
         check(
-            list_parts("b", "k&", "UP", 2, 10, true, &[part]),
+            list_parts(
+                "b",
+                "k&",
+                "UP",
+                2,
+                10,
+                true,
+                std::slice::from_ref(&part),
+                false,
+            ),
             "<ListPartsResult><Bucket>b</Bucket><Key>k&amp;</Key><UploadId>UP</UploadId>\
              <PartNumberMarker>2</PartNumberMarker><NextPartNumberMarker>3</NextPartNumberMarker>\
              <MaxParts>10</MaxParts><IsTruncated>true</IsTruncated><Part><PartNumber>3</PartNumber>\
@@ -1178,10 +1194,19 @@ mod tests {
              <HashCrc64ecma>42</HashCrc64ecma><Size>5</Size></Part></ListPartsResult>",
         );
         check(
-            list_parts("b", "k", "UP", 7, 10, false, &[]),
+            list_parts("b", "k", "UP", 7, 10, false, &[], false),
             "<ListPartsResult><Bucket>b</Bucket><Key>k</Key><UploadId>UP</UploadId>\
              <PartNumberMarker>7</PartNumberMarker><NextPartNumberMarker>7</NextPartNumberMarker>\
              <MaxParts>10</MaxParts><IsTruncated>false</IsTruncated></ListPartsResult>",
+        );
+        check(
+            list_parts("b", "d/a b+%.bin", "UP", 0, 1000, false, &[part], true),
+            "<ListPartsResult><EncodingType>url</EncodingType><Bucket>b</Bucket>\
+             <Key>d%2Fa%20b%2B%25.bin</Key><UploadId>UP</UploadId><PartNumberMarker>0</PartNumberMarker>\
+             <NextPartNumberMarker>3</NextPartNumberMarker><MaxParts>1000</MaxParts>\
+             <IsTruncated>false</IsTruncated><Part><PartNumber>3</PartNumber>\
+             <LastModified>2024-01-01T00:00:00.000Z</LastModified><ETag>&quot;E&quot;</ETag>\
+             <HashCrc64ecma>42</HashCrc64ecma><Size>5</Size></Part></ListPartsResult>",
         );
     }
 

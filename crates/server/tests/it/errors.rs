@@ -221,3 +221,39 @@ async fn invalid_bucket_names_are_refused_before_anything_else() {
     assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
     assert_eq!(element(&body, "Code").as_deref(), Some("InvalidBucketName"));
 }
+
+#[tokio::test]
+async fn v4_payload_hashes_other_than_unsigned_payload_are_refused() {
+    let f = Fixture::new();
+    let now = time::OffsetDateTime::now_utc();
+    let x_oss_date = format!(
+        "{:04}{:02}{:02}T{:02}{:02}{:02}Z",
+        now.year(),
+        u8::from(now.month()),
+        now.day(),
+        now.hour(),
+        now.minute(),
+        now.second()
+    );
+    let req = Request::put("/bkt/k")
+        .header("host", "127.0.0.1")
+        .header("x-oss-date", &x_oss_date)
+        .header("x-oss-content-sha256", "0".repeat(64))
+        .header(
+            "authorization",
+            format!(
+                "OSS4-HMAC-SHA256 Credential={}/{}/cn-hangzhou/oss/aliyun_v4_request,Signature=00",
+                f.dir.root.id,
+                &x_oss_date[..8]
+            ),
+        )
+        .body(Body::from("payload"))
+        .unwrap();
+    let (resp, body) = f.send(req).await;
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(element(&body, "Code").as_deref(), Some("InvalidArgument"));
+    assert_eq!(
+        element(&body, "ArgumentName").as_deref(),
+        Some("x-oss-content-sha256")
+    );
+}

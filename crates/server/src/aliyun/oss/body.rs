@@ -34,15 +34,19 @@ pub async fn stage(store: &Store, body: Body, max: u64) -> Result<FinishedBlob, 
 }
 
 /// [`stage`] for any stream of byte chunks (a request body, a form's file part).
+///
+/// Double-buffered: while a blocking task writes and hashes one full chunk, the next one is
+/// received. Memory stays bounded by two chunks per upload.
 pub async fn stage_stream<E: std::fmt::Display>(
     store: &Store,
     mut stream: impl futures::Stream<Item = Result<Bytes, E>> + Unpin,
     max: u64,
 ) -> Result<FinishedBlob, OssError> {
     let store = store.clone();
-    let mut staging: Staging = blocking(move || store.staging())
+    let staging: Staging = blocking(move || store.staging())
         .await?
         .map_err(|e| OssError::from_store(e, "", ""))?;
+    let mut writer = ChunkWriter::Idle(Box::new(staging), None);
     let mut buf: Vec<u8> = Vec::with_capacity(WRITE_CHUNK);
     let mut total: u64 = 0;
     while let Some(chunk) = stream.next().await {
@@ -58,30 +62,63 @@ pub async fn stage_stream<E: std::fmt::Display>(
         if total > max {
             return Err(entity_too_large(max));
         }
-        buf.extend_from_slice(&chunk);
-        if buf.len() >= WRITE_CHUNK {
-            (staging, buf) = write_chunk(staging, buf).await?;
+        let mut rest = &chunk[..];
+        while !rest.is_empty() {
+            let take = rest.len().min(WRITE_CHUNK - buf.len());
+            buf.extend_from_slice(&rest[..take]);
+            rest = &rest[take..];
+            if buf.len() == WRITE_CHUNK {
+                buf = writer.submit(buf).await?;
+            }
         }
     }
     if !buf.is_empty() {
-        (staging, _) = write_chunk(staging, buf).await?;
+        writer.submit(buf).await?;
     }
+    let staging = writer.settle().await?.0;
     blocking(move || staging.finish())
         .await?
         .map_err(|e| OssError::from_store(e, "", ""))
 }
 
-async fn write_chunk(
-    mut staging: Staging,
-    mut buf: Vec<u8>,
-) -> Result<(Staging, Vec<u8>), OssError> {
-    blocking(move || {
-        let r = staging.write(&buf);
-        buf.clear();
-        r.map(|()| (staging, buf))
-    })
-    .await?
-    .map_err(|e| OssError::from_store(e, "", ""))
+type WriteResult = Result<(Staging, Vec<u8>), stsgate_store::StoreError>;
+
+/// The staging file, either idle (with the spare buffer, once there is one) or owned by a
+/// blocking task writing one chunk. Dropping it mid-write lets the task finish, after which the
+/// staging file is dropped and deleted.
+enum ChunkWriter {
+    Idle(Box<Staging>, Option<Vec<u8>>),
+    Busy(tokio::task::JoinHandle<WriteResult>),
+    /// Only while switching states, or after a failed write.
+    Failed,
+}
+
+impl ChunkWriter {
+    /// Waits for the write in flight, if any; returns the staging file and the spare buffer.
+    async fn settle(&mut self) -> Result<(Staging, Option<Vec<u8>>), OssError> {
+        match std::mem::replace(self, ChunkWriter::Failed) {
+            ChunkWriter::Idle(staging, spare) => Ok((*staging, spare)),
+            ChunkWriter::Busy(task) => {
+                let (staging, spare) = task
+                    .await
+                    .map_err(|e| OssError::internal(&format!("blocking task failed: {e}")))?
+                    .map_err(|e| OssError::from_store(e, "", ""))?;
+                Ok((staging, Some(spare)))
+            }
+            ChunkWriter::Failed => Err(OssError::internal("staging write already failed")),
+        }
+    }
+
+    /// Waits for the previous write, starts writing `full`, and returns an empty buffer to fill.
+    async fn submit(&mut self, mut full: Vec<u8>) -> Result<Vec<u8>, OssError> {
+        let (mut staging, spare) = self.settle().await?;
+        *self = ChunkWriter::Busy(tokio::task::spawn_blocking(move || {
+            staging.write(&full)?;
+            full.clear();
+            Ok((staging, full))
+        }));
+        Ok(spare.unwrap_or_else(|| Vec::with_capacity(WRITE_CHUNK)))
+    }
 }
 
 /// Reads a small body (XML documents) completely, refusing more than `max` bytes.

@@ -186,7 +186,8 @@ impl Call {
             .map_err(|e| OssError::from_store(e, bucket, ""))?
             .acl;
         let mut acl = bucket_acl;
-        if let (Some(k), true) = (key, op.is_public_read()) {
+        // An object's own ACL (when not `default`) wins over the bucket's, for reads and writes.
+        if let Some(k) = key {
             if let Ok(info) = self.state.store.head_object(bucket, k) {
                 if let Some(a) = info.meta.acl.filter(|a| *a != Acl::Default) {
                     acl = a;
@@ -235,7 +236,8 @@ pub fn request_id() -> String {
 pub async fn handle(State(state): State<Arc<OssState>>, req: Request) -> Response {
     let request_id = request_id();
     let now = OffsetDateTime::now_utc();
-    let head = req.method() == Method::HEAD;
+    let method = req.method().clone();
+    let head = method == Method::HEAD;
     let host_id = req
         .headers()
         .get(http::header::HOST)
@@ -248,6 +250,7 @@ pub async fn handle(State(state): State<Arc<OssState>>, req: Request) -> Respons
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
     let is_options = req.method() == Method::OPTIONS;
+    let has_body = request_has_body(req.headers());
     let mut cors_bucket = None;
     let result = if req.uri().path() == "/-/healthz" {
         Ok(Response::new(Body::from("ok\n")))
@@ -255,6 +258,14 @@ pub async fn handle(State(state): State<Arc<OssState>>, req: Request) -> Respons
         dispatch(state.clone(), req, now, &request_id, &mut cors_bucket).await
     };
     let mut response = result.unwrap_or_else(|e| e.into_response(&request_id, &host_id, head));
+    if has_body && (response.status().is_client_error() || response.status().is_server_error()) {
+        // An error may be answered before the request body was read; hyper then closes the
+        // connection. Say so, or a keep-alive client (oss2, requests) reuses the dead connection
+        // and its next request fails with "Remote end closed connection without response".
+        response
+            .headers_mut()
+            .insert(http::header::CONNECTION, HeaderValue::from_static("close"));
+    }
     let h = response.headers_mut();
     h.insert(
         "x-oss-request-id",
@@ -268,20 +279,31 @@ pub async fn handle(State(state): State<Arc<OssState>>, req: Request) -> Respons
         h.insert("x-oss-server-time", v);
     }
     if let (Some(origin), Some(bucket), false) = (origin, cors_bucket, is_options) {
-        add_actual_cors(&state, &bucket, &origin, &mut response);
+        add_actual_cors(&state, &bucket, &origin, &method, &mut response);
     }
     response
 }
 
-fn add_actual_cors(state: &OssState, bucket: &str, origin: &str, response: &mut Response) {
+/// Whether the request announces a body (a non-zero Content-Length, or any Transfer-Encoding).
+fn request_has_body(headers: &http::HeaderMap) -> bool {
+    headers.contains_key(http::header::TRANSFER_ENCODING)
+        || headers
+            .get(http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.trim() != "0")
+}
+
+/// CORS headers on an ordinary answer (also on errors, so a browser can read them).
+fn add_actual_cors(
+    state: &OssState,
+    bucket: &str,
+    origin: &str,
+    method: &Method,
+    response: &mut Response,
+) {
     let Ok(Some(config)) = state.store.get_bucket_cors(bucket) else {
         return;
     };
-    let method = response
-        .extensions()
-        .get::<Method>()
-        .cloned()
-        .unwrap_or(Method::GET);
     if let Some(rule) = cors::find_rule(&config, origin, method.as_str(), &[]) {
         for (name, value) in cors::actual_headers(&config, rule, origin).headers {
             if let Ok(v) = HeaderValue::from_str(&value) {
@@ -384,7 +406,7 @@ async fn dispatch(
         let key = op.is_object_level().then_some(call.key.as_str());
         call.authorize(op, op.action(), &call.bucket, key)?;
     }
-    let mut response = match op {
+    let response = match op {
         Op::ListBuckets => list::list_buckets(&call),
         Op::PutBucket => bucket::put_bucket(&call, body).await,
         Op::DeleteBucket => bucket::delete_bucket(&call),
@@ -415,9 +437,6 @@ async fn dispatch(
         Op::AbortMultipartUpload => multipart::abort(&call),
         Op::ListParts => multipart::list_parts(&call),
     }?;
-    response
-        .extensions_mut()
-        .insert(Method::from_bytes(method.as_bytes()).unwrap_or(Method::GET));
     Ok(response)
 }
 
@@ -452,4 +471,29 @@ pub async fn blocking<T: Send + 'static>(
     tokio::task::spawn_blocking(f)
         .await
         .map_err(|e| OssError::internal(&format!("blocking task failed: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::request_has_body;
+    use http::HeaderMap;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(*k, v.parse().unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn bodies_are_announced_by_length_or_transfer_encoding() {
+        assert!(request_has_body(&headers(&[("content-length", "4")])));
+        assert!(request_has_body(&headers(&[(
+            "transfer-encoding",
+            "chunked"
+        )])));
+        assert!(!request_has_body(&headers(&[("content-length", "0")])));
+        assert!(!request_has_body(&headers(&[])));
+    }
 }

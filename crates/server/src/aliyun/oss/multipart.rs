@@ -59,6 +59,7 @@ pub async fn upload_part(call: &Call, body: Body) -> Result<Response, OssError> 
         .store
         .upload_meta(&call.bucket, &call.key, &id)
         .map_err(|e| no_such_upload(call, e, &id))?;
+    super::object::check_declared_length(call, MAX_PART_SIZE)?;
     let blob = stage(&call.state.store, body, MAX_PART_SIZE).await?;
     check_content_md5(&call.headers, &blob.md5())?;
     let (store, bucket, key, now, id2) = (
@@ -174,6 +175,7 @@ pub fn list_parts(call: &Call) -> Result<Response, OssError> {
         max,
         truncated,
         &parts,
+        encoding_url(call),
     )))
 }
 

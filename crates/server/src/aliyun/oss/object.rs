@@ -19,6 +19,7 @@ use tokio::io::AsyncReadExt;
 use tokio_util::io::ReaderStream;
 
 pub async fn put_object(call: &Call, body: Body) -> Result<Response, OssError> {
+    check_declared_length(call, MAX_OBJECT_SIZE)?;
     let meta = meta_from_headers(call)?;
     let forbid = call
         .header("x-oss-forbid-overwrite")
@@ -416,10 +417,14 @@ pub async fn copy_object(call: &Call) -> Result<Response, OssError> {
             ))
         }
     };
+    // COPY keeps the source's metadata, but the copy's ACL is the request's (default if none):
+    // copying a public object must not make a public copy.
     let meta = if replace {
-        Some(meta_from_headers(call)?)
+        meta_from_headers(call)?
     } else {
-        None
+        let mut m = src.meta.clone();
+        m.acl = meta_from_headers(call)?.acl;
+        m
     };
     let forbid = call
         .header("x-oss-forbid-overwrite")
@@ -431,7 +436,15 @@ pub async fn copy_object(call: &Call) -> Result<Response, OssError> {
         call.now,
     );
     let info = blocking(move || {
-        store.copy_object(&src_bucket, &src_key, &bucket, &key, meta, forbid, now)
+        store.copy_object(
+            &src_bucket,
+            &src_key,
+            &bucket,
+            &key,
+            Some(meta),
+            forbid,
+            now,
+        )
     })
     .await?
     .map_err(store_err(call))?;
@@ -518,6 +531,17 @@ pub async fn put_object_acl(call: &Call) -> Result<Response, OssError> {
         .await?
         .map_err(store_err(call))?;
     Ok(empty(StatusCode::OK))
+}
+
+/// Refuses a body whose declared `Content-Length` is over `max` before reading any of it.
+pub fn check_declared_length(call: &Call, max: u64) -> Result<(), OssError> {
+    let declared = call
+        .header("content-length")
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    match declared {
+        Some(len) if len > max => Err(super::body::entity_too_large(max)),
+        _ => Ok(()),
+    }
 }
 
 /// Sets a header, skipping values that are not valid header text.

@@ -10,9 +10,12 @@ use crate::aliyun::error::OssError;
 use crate::aliyun::xml;
 use axum::body::Body;
 use axum::response::Response;
+use futures::StreamExt;
 use http::header::{self, HeaderName};
 use http::StatusCode;
-use stsgate_signing::post::PostPolicy;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use stsgate_signing::post::{Condition, PostPolicy};
 use stsgate_signing::{ct_eq, oss_v4, post as post_sig};
 use stsgate_store::{Acl, ObjectMeta};
 
@@ -33,7 +36,18 @@ pub async fn post_object(call: &Call, body: Body) -> Result<Response, OssError> 
             "Bucket POST must be of the enclosure-type multipart/form-data.",
         )
     })?;
-    let mut form = multer::Multipart::new(body.into_data_stream(), boundary);
+    // Bytes outside the file part are counted: multer buffers a field's headers until it finds
+    // their end, so an endless header must not grow memory without bound.
+    let budget = FormBudget::default();
+    let counted = {
+        let budget = budget.clone();
+        body.into_data_stream().map(move |chunk| {
+            let chunk = chunk.map_err(std::io::Error::other)?;
+            budget.spend(chunk.len())?;
+            Ok::<_, std::io::Error>(chunk)
+        })
+    };
+    let mut form = multer::Multipart::new(counted, boundary);
     let mut fields: Vec<(String, String)> = Vec::new();
     let malformed = |e: multer::Error| {
         bad(
@@ -50,6 +64,7 @@ pub async fn post_object(call: &Call, body: Body) -> Result<Response, OssError> 
         };
         let name = field.name().unwrap_or("").to_ascii_lowercase();
         if name == "file" {
+            budget.pause();
             let file_name = field.file_name().unwrap_or("").to_string();
             let part_type = field.content_type().map(|m| m.to_string());
             let (principal, policy) = authenticate_form(call, &fields)?;
@@ -76,6 +91,7 @@ pub async fn post_object(call: &Call, body: Body) -> Result<Response, OssError> 
                 }
             }
             drop(field);
+            budget.resume();
             if let Ok(Some(extra)) = form.next_field().await {
                 if extra.name().is_some_and(|n| n.eq_ignore_ascii_case("file")) {
                     return Err(bad(
@@ -100,6 +116,38 @@ pub async fn post_object(call: &Call, body: Body) -> Result<Response, OssError> 
             }
         }
         fields.push((name, String::from_utf8_lossy(&value).into_owned()));
+    }
+}
+
+/// The most bytes a form may carry outside its file part (fields, headers, boundaries).
+const MAX_FORM_OVERHEAD: usize = 1024 * 1024;
+
+/// Counts the bytes of a form outside its file part and fails the stream past
+/// [`MAX_FORM_OVERHEAD`].
+#[derive(Clone, Default)]
+struct FormBudget {
+    spent: Arc<AtomicUsize>,
+    paused: Arc<AtomicBool>,
+}
+
+impl FormBudget {
+    fn spend(&self, n: usize) -> Result<(), std::io::Error> {
+        if self.paused.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        if self.spent.fetch_add(n, Ordering::Relaxed) + n > MAX_FORM_OVERHEAD {
+            return Err(std::io::Error::other(format!(
+                "the form fields exceed {MAX_FORM_OVERHEAD} bytes"
+            )));
+        }
+        Ok(())
+    }
+    fn pause(&self) {
+        self.paused.store(true, Ordering::Relaxed);
+    }
+    fn resume(&self) {
+        self.spent.store(0, Ordering::Relaxed);
+        self.paused.store(false, Ordering::Relaxed);
     }
 }
 
@@ -141,6 +189,14 @@ fn authenticate_form(
         )
     };
     let (principal, policy_b64) = if let Some(provided) = field(fields, "x-oss-signature") {
+        let version = field(fields, "x-oss-signature-version").unwrap_or("");
+        if version != "OSS4-HMAC-SHA256" {
+            return Err(OssError::invalid_argument(
+                "x-oss-signature-version must be OSS4-HMAC-SHA256.",
+                "x-oss-signature-version",
+                version,
+            ));
+        }
         let credential_text = field(fields, "x-oss-credential").unwrap_or("");
         let credential = oss_v4::Credential::parse(credential_text).ok_or_else(|| {
             OssError::invalid_argument(
@@ -150,6 +206,11 @@ fn authenticate_form(
             )
         })?;
         let policy = policy_text.ok_or_else(needs_policy)?;
+        check_v4_date(
+            field(fields, "x-oss-date").unwrap_or(""),
+            &credential.date,
+            call.now,
+        )?;
         let (principal, secret) = auth::resolve(
             keys,
             &credential.access_key_id,
@@ -198,12 +259,58 @@ fn authenticate_form(
             "0016-00000602",
         )
     })?;
-    let mut with_bucket = fields.to_vec();
-    with_bucket.push(("bucket".to_string(), call.bucket.clone()));
+    if field(fields, "x-oss-signature").is_some() {
+        for name in ["x-oss-signature-version", "x-oss-credential", "x-oss-date"] {
+            let covered = policy
+                .conditions
+                .iter()
+                .any(|c| matches!(c, Condition::Eq(f, _) if f == name));
+            if !covered {
+                return Err(OssError::access_denied(format!(
+                    "Invalid according to Policy: a V4 policy must contain the condition {{\"{name}\": \"...\"}} matching the form field."
+                )));
+            }
+        }
+    }
+    // The bucket is the one posted to: a client's own `bucket` field must not stand in for it.
+    let mut with_bucket = vec![("bucket".to_string(), call.bucket.clone())];
+    with_bucket.extend(fields.iter().filter(|(k, _)| k != "bucket").cloned());
     policy
         .check_fields(&with_bucket, call.now)
         .map_err(|e| OssError::access_denied(e.to_string()))?;
     Ok((principal, Some(policy)))
+}
+
+/// A V4 form's `x-oss-date`: `YYYYMMDDTHHMMSSZ`, on the credential's day, at most 15 minutes in
+/// the future and at most 7 days old.
+fn check_v4_date(
+    x_oss_date: &str,
+    credential_date: &str,
+    now: time::OffsetDateTime,
+) -> Result<(), OssError> {
+    let format = time::macros::format_description!("[year][month][day]T[hour][minute][second]Z");
+    let when = time::PrimitiveDateTime::parse(x_oss_date, format)
+        .map(time::PrimitiveDateTime::assume_utc)
+        .map_err(|_| {
+            OssError::invalid_argument(
+                "x-oss-date must be YYYYMMDDTHHMMSSZ (UTC).",
+                "x-oss-date",
+                x_oss_date,
+            )
+        })?;
+    if x_oss_date.get(..8) != Some(credential_date) {
+        return Err(OssError::invalid_argument(
+            "The date in x-oss-credential must be the date of x-oss-date.",
+            "x-oss-credential",
+            credential_date,
+        ));
+    }
+    if when - now > auth::MAX_SKEW || now - when > time::Duration::days(7) {
+        return Err(OssError::access_denied(format!(
+            "x-oss-date {x_oss_date} is outside the accepted window (at most 15 minutes ahead of the server, at most 7 days old)."
+        )));
+    }
+    Ok(())
 }
 
 fn form_key(fields: &[(String, String)], file_name: &str) -> Result<String, OssError> {
