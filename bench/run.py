@@ -7,10 +7,12 @@ Needs the conformance venv (oss2, requests) for signing, `curl` and `dd`; uses `
 request-rate phase when it is on PATH (`apt-get install wrk`), else a built-in asyncio client.
 
 In one run, on one temp dir on the repository's disk (under target/), it measures:
-  1. PUT and GET throughput of 1 MiB and 256 MiB objects through stsgate (curl with V1
-     presigned URLs, streaming from/to files), as a ratio to `dd` copying the same bytes between
-     two files on the same disk. fsync is included on both sides: dd runs with conv=fsync, the
-     server fsyncs before acknowledging a PUT, and the GET client fsyncs the file it wrote.
+  1. PUT and GET throughput of 1 MiB and 256 MiB objects through stsgate (V1 presigned URLs,
+     streaming from/to files: PUT with curl, GET with bench/get_client.py, which writes in 1 MiB
+     blocks like dd), as a ratio to `dd bs=1M` copying the same bytes between two files on the
+     same disk. fsync is included on both sides: dd runs with conv=fsync, the server fsyncs
+     before acknowledging a PUT, and the GET client fsyncs the file it wrote. The order of the
+     operations is random per repetition, and each starts after an untimed cleanup and `sync`.
   2. Requests per second for 4 KiB PUT and GET at 64 concurrent connections.
   3. Peak RSS (VmHWM) of a freshly started server during a 1 GiB upload.
 It prints a table and rewrites bench/RESULTS.md.
@@ -21,6 +23,7 @@ import asyncio
 import datetime as dt
 import os
 import platform
+import random
 import re
 import shutil
 import statistics
@@ -43,7 +46,9 @@ BUCKET = "bench"
 
 class Server:
     def __init__(self, data: Path):
-        self.proc = subprocess.Popen([str(BIN), "serve", "--data", str(data), "--oss-addr", "127.0.0.1:0"],
+        # Free ports for every face, so that the benchmark does not collide with another server.
+        self.proc = subprocess.Popen([str(BIN), "serve", "--data", str(data), "--oss-addr", "127.0.0.1:0",
+                                      "--sts-addr", "127.0.0.1:0", "--api-addr", "127.0.0.1:0"],
                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                                      env=dict(os.environ, RUST_LOG="error"))
         deadline = time.monotonic() + 30
@@ -91,8 +96,11 @@ def make_file(path: Path, size: int):
         os.fsync(f.fileno())
 
 
-def drop_caches_if_possible():
-    subprocess.run(["sync"])
+def settle():
+    """Outside the timed region: write back everything dirty (including the journal entries and,
+    with `-o discard`, the discards of files deleted just before) so that no timed operation pays
+    for the previous one's leftovers."""
+    subprocess.run(["sync"], check=True)
 
 
 def timed(cmd) -> float:
@@ -102,49 +110,84 @@ def timed(cmd) -> float:
 
 
 def dd_copy(src: Path, dst: Path) -> float:
-    t = timed(["dd", f"if={src}", f"of={dst}", "bs=1M", "conv=fsync"])
-    dst.unlink()
-    return t
+    """The baseline: dd reads the source file and writes `dst` in 1 MiB blocks, then fsyncs."""
+    return timed(["dd", f"if={src}", f"of={dst}", "bs=1M", "conv=fsync"])
 
 
 def curl_put(url: str, src: Path) -> float:
+    """curl reads the source file and uploads it; the server answers after its fsyncs."""
     return timed(["curl", "-sS", "-f", "-o", "/dev/null", "-T", str(src), url])
 
 
-def curl_get(url: str, dst: Path) -> float:
-    """GET with `curl -o file`, then fsync the file."""
+def py_get(url: str, dst: Path) -> float:
+    """GET with bench/get_client.py in a new process, like curl (the time includes starting
+    Python): 1 MiB writes, as the baseline's dd, then fsync."""
+    return timed([sys.executable, str(ROOT / "bench" / "get_client.py"), url, str(dst)])
+
+
+def curl_get_file(url: str, dst: Path) -> float:
+    """GET with `curl -o file` (curl writes in 4-16 KiB pieces), then fsync the file. Shown for
+    reference only: see the notes in RESULTS.md on why a file written in small pieces takes
+    longer to fsync."""
     t = time.perf_counter()
     subprocess.run(["curl", "-sS", "-f", "-o", str(dst), url], check=True)
     fd = os.open(dst, os.O_RDONLY)
     os.fsync(fd)
     os.close(fd)
-    t = time.perf_counter() - t
-    dst.unlink()
-    return t
+    return time.perf_counter() - t
 
 
-def throughput(srv: Server, work: Path, size: int, reps: int):
-    """Per repetition, back to back: dd (the baseline), PUT, GET of the same bytes. The ratio is
-    the median of the per-repetition ratios, so that drift in the machine's load between
-    repetitions (the machine is shared) cancels out as far as it can."""
+def throughput(srv: Server, work: Path, size: int, reps: int, seed: int, with_curl_file: bool):
+    """Per repetition: dd (the baseline), PUT, GET (and optionally GET with `curl -o`) of the same
+    bytes, in a fresh random order each repetition. Before each timed operation, outside the
+    timed region, the previous outputs are deleted and `sync` runs. The ratio is the median of
+    the per-repetition ratios, so that drift in the machine's load between repetitions (the
+    machine is shared) cancels out as far as it can."""
+    rng = random.Random(seed)
     src = work / f"src-{size}"
     make_file(src, size)
     dst = work / "dst"
-    base, put, get = [], [], []
+    get_key = f"tp/{size}-get"
+    # The object the GETs read, uploaded once, untimed, from the same source file.
+    curl_put(srv.bucket.sign_url("PUT", get_key, 7200), src)
+    assert srv.bucket.head_object(get_key).content_length == size
+    get_url = srv.bucket.sign_url("GET", get_key, 7200)
+    ops = ["dd", "put", "get"] + (["get_file"] if with_curl_file else [])
+    times = {op: [] for op in ops}
+    orders = []
     for i in range(reps):
-        drop_caches_if_possible()
-        base.append(dd_copy(src, dst))
-        key = f"tp/{size}-{i}"
-        put.append(curl_put(srv.bucket.sign_url("PUT", key, 3600), src))
-        get.append(curl_get(srv.bucket.sign_url("GET", key, 3600), dst))
-        assert srv.bucket.head_object(key).content_length == size
-        srv.bucket.delete_object(key)
+        order = ops[:]
+        rng.shuffle(order)
+        orders.append(order)
+        for op in order:
+            settle()
+            put_key = f"tp/{size}-put-{i}"
+            if op == "dd":
+                times[op].append(dd_copy(src, dst))
+            elif op == "put":
+                times[op].append(curl_put(srv.bucket.sign_url("PUT", put_key, 3600), src))
+            elif op == "get":
+                times[op].append(py_get(get_url, dst))
+            else:
+                times[op].append(curl_get_file(get_url, dst))
+            # Check the bytes arrived, then clean up (untimed; the next op starts with a sync).
+            if op == "put":
+                assert srv.bucket.head_object(put_key).content_length == size
+                srv.bucket.delete_object(put_key)
+            else:
+                assert dst.stat().st_size == size
+                dst.unlink()
+    srv.bucket.delete_object(get_key)
     src.unlink()
+    base = times["dd"]
     mbps = lambda ts: size / statistics.median(ts) / MIB
-    ratio = lambda ts: statistics.median(b / t for b, t in zip(base, ts))
-    return {"base": mbps(base), "put": mbps(put), "get": mbps(get), "reps": reps,
-            "put_ratio": ratio(put), "get_ratio": ratio(get),
-            "put_ratios": [b / t for b, t in zip(base, put)], "get_ratios": [b / t for b, t in zip(base, get)]}
+    ratios = lambda ts: [b / t for b, t in zip(base, ts)]
+    out = {"base": mbps(base), "reps": reps, "orders": orders}
+    for op in ops[1:]:
+        out[op] = mbps(times[op])
+        out[op + "_ratios"] = ratios(times[op])
+        out[op + "_ratio"] = statistics.median(out[op + "_ratios"])
+    return out
 
 
 def cpu_ticks():
@@ -269,6 +312,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[1])
     ap.add_argument("--quick", action="store_true", help="fewer repetitions and a 256 MiB RSS upload")
     ap.add_argument("--no-write", action="store_true", help="do not rewrite bench/RESULTS.md")
+    ap.add_argument("--seed", type=int, default=None, help="seed of the per-repetition order")
     args = ap.parse_args()
     if not BIN.exists():
         sys.exit(f"{BIN} missing: cargo build --release -p stsgate")
@@ -276,12 +320,13 @@ def main():
     idle_busy = busy_percent(3)
     c0 = cpu_ticks()
     started = time.monotonic()
+    seed = args.seed if args.seed is not None else random.randrange(1 << 30)
     work = Path(tempfile.mkdtemp(prefix="stsgate-bench-", dir=ROOT / "target"))
     try:
         srv = Server(work / "data")
         srv.bucket.create_bucket()
-        small = throughput(srv, work, MIB, 10 if args.quick else 30)
-        large = throughput(srv, work, 256 * MIB, 3 if args.quick else 7)
+        small = throughput(srv, work, MIB, 10 if args.quick else 30, seed, False)
+        large = throughput(srv, work, 256 * MIB, 3 if args.quick else 9, seed, True)
         rate = request_rate(srv, seconds=5 if args.quick else 10)
         hwm_after_all = srv.status("VmHWM")
         srv.stop()
@@ -298,6 +343,8 @@ def main():
         ("GET 1 MiB", small["get"], small["base"], small["get_ratio"], small["reps"], None),
         ("PUT 256 MiB", large["put"], large["base"], large["put_ratio"], large["reps"], 0.70),
         ("GET 256 MiB", large["get"], large["base"], large["get_ratio"], large["reps"], 0.70),
+        ("GET 256 MiB, `curl -o file` + fsync (for reference)", large["get_file"], large["base"],
+         large["get_file_ratio"], large["reps"], None),
     ]
     lines = ["| measurement | stsgate | raw copy (dd, same disk) | stsgate / raw copy | target |",
              "|---|---|---|---|---|"]
@@ -312,7 +359,10 @@ def main():
     lines.append(f"| peak RSS after all phases above | {hwm_after_all / MIB:.1f} MiB | | | |")
     table = "\n".join(lines)
     pct = lambda rs: ", ".join(f"{r:.0%}" for r in rs)
-    detail = (f"Per-repetition ratios, 256 MiB: PUT {pct(large['put_ratios'])}; GET {pct(large['get_ratios'])}.\n"
+    order = lambda o: "/".join({"dd": "dd", "put": "PUT", "get": "GET", "get_file": "GET-o"}[x] for x in o)
+    detail = (f"Per-repetition ratios, 256 MiB: PUT {pct(large['put_ratios'])}; GET {pct(large['get_ratios'])}; "
+              f"GET with `curl -o` {pct(large['get_file_ratios'])}.\n"
+              f"Orders (seed {seed}): {', '.join(order(o) for o in large['orders'])}.\n"
               f"Machine load: {idle_busy:.0f}% of both CPUs busy in the 3 s before the run (others' work), "
               f"{run_busy:.0f}% during the run ({elapsed:.0f} s).")
     print(table)
@@ -320,6 +370,7 @@ def main():
     if args.no_write:
         return
     cmd = "cargo build --release -p stsgate && .venv/bin/python bench/run.py" + (" --quick" if args.quick else "")
+    cmd += f"  # order seed {seed}"
     results = ROOT / "bench" / "RESULTS.md"
     # Hand-written notes below the marker survive a re-run.
     marker = "<!-- notes: kept by bench/run.py -->"
@@ -334,14 +385,24 @@ Measured {dt.datetime.now(dt.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')} on th
 
     {cmd}
 
-* Throughput: {curl} on loopback streaming a file through a V1 presigned URL (`curl -T file`,
-  PUT) or into a file (`curl -o file`, GET), versus `dd bs=1M conv=fsync` copying the same bytes
-  between two files on the same disk (the repository's `target/`, where the server's data
-  directory also is). **fsync is included on both sides**: dd's conv=fsync; the server fsyncs
-  the blob (then the directory, then commits SQLite) before it answers a PUT; the GET client
-  fsyncs the file it wrote. Each repetition runs dd, PUT, GET back to back; the ratio is the
-  median of the per-repetition ratios. At 1 MiB the times are dominated by starting a curl
-  process per request, so those ratios are no target.
+* Throughput, all on one disk (the repository's `target/`, which holds the source file, the
+  destination files and the server's data directory), **fsync included on both sides**, loopback:
+  * raw copy (baseline): `dd if=src of=dst bs=1M conv=fsync`: reads the source file, writes the
+    destination in 1 MiB writes, fsyncs it.
+  * PUT: `curl -T src <V1 presigned URL>` ({curl}); the server writes the blob and fsyncs it
+    (then renames it, fsyncs the directory and commits SQLite) before it answers.
+  * GET: `python3 bench/get_client.py <presigned URL> dst`, a new process (stdlib socket) that
+    receives the body into a 1 MiB buffer, writes dst in 1 MiB writes like the baseline's dd,
+    then fsyncs it; the time includes starting Python (~25 ms). The object was uploaded (untimed)
+    from the same source file before the repetitions.
+  * For reference only, GET with `curl -o dst` then fsync(dst) in the benchmark (curl writes the
+    file in 4–16 KiB pieces, which this kernel flushes slower; see the notes).
+  * Each repetition runs the operations in a fresh random order (the orders are listed below).
+    Before every timed operation, untimed: the previous destination file / uploaded object is
+    deleted and `sync` runs. The ratio is the median of the per-repetition ratios (baseline
+    time / stsgate time). At 1 MiB the times are dominated by starting a client process per
+    request (curl ~10 ms; Python for the GET client ~25–60 ms, hence GET 1 MiB's low figure),
+    so those ratios are no target.
 * Request rate: {rate['tool']}, {rate['seconds']} s per method, 512 distinct keys with presigned
   URLs, keep-alive, loopback.
 * Peak RSS: VmHWM from /proc/<pid>/status of a freshly started server after the upload.

@@ -10,6 +10,8 @@ path comes from STSGATE_BIN (default target/release/stsgate, relative to the rep
 * `bucket` / `make_bucket`: fresh buckets created with the root key, emptied and deleted
   afterwards (best effort).
 * `server.issue(policy, duration)`: temporary credentials from `stsgate creds issue`.
+* `server.token(sub)`: a development JWT from `stsgate token` for the api face
+  (`server.api_endpoint`).
 """
 
 import json
@@ -31,6 +33,7 @@ import requests
 REPO_ROOT = Path(__file__).resolve().parent.parent
 LISTEN_RE = re.compile(r"^oss listening on (http://(\d+\.\d+\.\d+\.\d+):(\d+))\s*$")
 STS_LISTEN_RE = re.compile(r"^sts listening on (http://(\d+\.\d+\.\d+\.\d+):(\d+))\s*$")
+API_LISTEN_RE = re.compile(r"^api listening on (http://(\d+\.\d+\.\d+\.\d+):(\d+))\s*$")
 START_TIMEOUT = float(os.environ.get("STSGATE_START_TIMEOUT", "30"))
 REGION = "cn-hangzhou"
 _LIVE = []  # every Server ever started, killed at session end whatever happened
@@ -67,15 +70,16 @@ class Server:
         self.port = None
         self.sts_endpoint = None  # http://IP:PORT of the sts face
         self.sts_port = None
+        self.api_endpoint = None  # http://IP:PORT of the api face
 
     # ---- lifecycle -------------------------------------------------------------------
     def start(self, timeout: float = START_TIMEOUT):
         _LIVE.append(self)
-        self.endpoint = self.sts_endpoint = None
+        self.endpoint = self.sts_endpoint = self.api_endpoint = None
         self._stderr = open(self.stderr_path, "wb")
         self.proc = subprocess.Popen(
             [self.bin, "serve", "--data", str(self.data_dir), "--oss-addr", "127.0.0.1:0",
-             "--sts-addr", "127.0.0.1:0"],
+             "--sts-addr", "127.0.0.1:0", "--api-addr", "127.0.0.1:0"],
             stdout=subprocess.PIPE,
             stderr=self._stderr,
             stdin=subprocess.DEVNULL,
@@ -95,7 +99,7 @@ class Server:
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                self._fail_start(f"no 'oss/sts listening on' lines within {timeout}s")
+                self._fail_start(f"no 'oss/sts/api listening on' lines within {timeout}s")
             try:
                 line = lines.get(timeout=remaining)
             except queue.Empty:
@@ -109,7 +113,10 @@ class Server:
             m = STS_LISTEN_RE.match(line)
             if m:
                 self.sts_endpoint, self.sts_port = m.group(1), int(m.group(3))
-            if self.endpoint and self.sts_endpoint:
+            m = API_LISTEN_RE.match(line)
+            if m:
+                self.api_endpoint = m.group(1)
+            if self.endpoint and self.sts_endpoint and self.api_endpoint:
                 return self
 
     def _fail_start(self, why):
@@ -169,6 +176,15 @@ class Server:
             os.unlink(path)
         assert out.returncode == 0, f"creds issue failed ({out.returncode}): {out.stderr.decode(errors='replace')}"
         return json.loads(out.stdout)
+
+    def token(self, sub, ttl="1h", claims=()) -> str:
+        """Runs `stsgate token` and returns the development JWT."""
+        cmd = [self.bin, "token", "--data", str(self.data_dir), "--sub", sub, "--ttl", ttl]
+        for c in claims:
+            cmd += ["--claim", c]
+        out = subprocess.run(cmd, capture_output=True, env=self.env, timeout=60)
+        assert out.returncode == 0, f"stsgate token failed ({out.returncode}): {out.stderr.decode(errors='replace')}"
+        return out.stdout.decode().strip()
 
     def sts_auth(self, issued: dict, v4=False):
         c = issued["Credentials"]

@@ -19,6 +19,54 @@ pub struct Config {
     /// The sts face.
     #[serde(default)]
     pub sts: StsConfig,
+    /// The api face (the authorization server for app users).
+    #[serde(default)]
+    pub api: ApiConfig,
+    /// `[[grant]]`: what a caller may ask credentials for. None given = the default grant
+    /// `user-folder` (see [`crate::api::grants::default_grants`]).
+    #[serde(default)]
+    pub grant: Vec<GrantConfig>,
+}
+
+/// `[api]`
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiConfig {
+    /// Listen address (default `127.0.0.1:8700`; port 0 picks a free port).
+    pub addr: Option<SocketAddr>,
+    /// `false` turns the api face off.
+    pub enabled: Option<bool>,
+    /// `[api.jwt]`: how bearer JWTs are checked.
+    #[serde(default)]
+    pub jwt: JwtConfig,
+}
+
+/// `[api.jwt]`. Tokens are HS256, signed with `DIR/jwt-hs256.key` (see `stsgate token`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JwtConfig {
+    /// Required `iss` claim, if set.
+    pub issuer: Option<String>,
+    /// Required `aud` claim (one of the token's audiences), if set.
+    pub audience: Option<String>,
+}
+
+/// `[[grant]]`: one kind of credentials callers may ask for.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GrantConfig {
+    /// Name used in `/v1/credentials?grant=NAME`: 1-64 of `[A-Za-z0-9._-]`.
+    pub name: String,
+    /// The bucket the credentials reach.
+    pub bucket: String,
+    /// Key prefix template ending in `/`, e.g. `users/${sub}/`; `${CLAIM}` is the caller's claim.
+    pub prefix: String,
+    /// Bundles: `read`, `write`, `list`, `delete`.
+    pub actions: Vec<String>,
+    /// Lifetime of issued credentials in seconds (900 to `max_duration`; default 900).
+    pub default_duration: Option<i64>,
+    /// Longest lifetime in seconds (up to 43200; default 3600).
+    pub max_duration: Option<i64>,
 }
 
 /// `[sts]`
@@ -60,6 +108,15 @@ impl Config {
                 bail!("region: \"{region}\" is not a region id such as \"cn-hangzhou\"");
             }
         }
+        for (i, grant) in config.grant.iter().enumerate() {
+            crate::api::grants::Grant::from_config(grant)
+                .with_context(|| format!("grant[{i}] ({:?})", grant.name))?;
+        }
+        let mut names: Vec<&str> = config.grant.iter().map(|g| g.name.as_str()).collect();
+        names.sort_unstable();
+        if let Some(w) = names.windows(2).find(|w| w[0] == w[1]) {
+            bail!("grant: the name {:?} is used twice", w[0]);
+        }
         Ok(config)
     }
 }
@@ -76,6 +133,30 @@ mod tests {
         assert_eq!(c.oss.addr, Some("127.0.0.1:8702".parse().unwrap()));
         assert_eq!(c.sts.addr, Some("127.0.0.1:8701".parse().unwrap()));
         assert_eq!(c.sts.enabled, Some(true));
+        assert_eq!(c.api.addr, Some("127.0.0.1:8700".parse().unwrap()));
+        assert_eq!(c.grant.len(), 2);
+        assert_eq!(c.grant[0].name, "user-folder");
+    }
+
+    #[test]
+    fn bad_grants_are_named() {
+        let err = format!(
+            "{:#}",
+            Config::parse("[[grant]]\nname = \"g\"\nbucket = \"app\"\nprefix = \"users/${sub}\"\nactions = [\"read\"]\n")
+                .unwrap_err()
+        );
+        assert!(
+            err.contains("grant[0]") && err.contains("must end with '/'"),
+            "{err}"
+        );
+        let err = format!(
+            "{:#}",
+            Config::parse(
+                "[[grant]]\nname = \"g\"\nbucket = \"app\"\nprefix = \"u/\"\nactions = [\"fly\"]\n"
+            )
+            .unwrap_err()
+        );
+        assert!(err.contains("fly"), "{err}");
     }
 
     #[test]

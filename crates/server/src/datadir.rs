@@ -5,6 +5,9 @@
 //! - `DIR/root-credentials.json` — `{"AccountId","AccessKeyId","AccessKeySecret"}` (0600).
 //! - `DIR/store/` — the object store (see `stsgate_store`).
 //! - `DIR/iam.sqlite3` — roles and nonces of the sts face (see [`crate::iam`]).
+//! - `DIR/jwt-hs256.key` — 32 random bytes (0600): the HS256 secret of callers' JWTs
+//!   (`stsgate token`), created when first needed.
+//! - `DIR/audit.sqlite3` — the api face's audit log (see `crate::api::audit`).
 
 use crate::secret::Secret;
 use anyhow::{bail, Context as _};
@@ -206,6 +209,23 @@ fn read_master_key(path: &Path) -> anyhow::Result<MasterKey> {
     Ok(MasterKey(Zeroizing::new(key)))
 }
 
+/// Reads `DIR/jwt-hs256.key`, creating it (32 random bytes, 0600) if absent.
+pub fn jwt_hs256_key(dir: &Path) -> anyhow::Result<Zeroizing<Vec<u8>>> {
+    let path = dir.join("jwt-hs256.key");
+    if !path.exists() {
+        let mut key = Zeroizing::new([0u8; 32]);
+        rand::thread_rng().fill_bytes(key.as_mut());
+        write_private(&path, key.as_ref())?;
+    }
+    check_private(&path)?;
+    let bytes =
+        Zeroizing::new(fs::read(&path).with_context(|| format!("reading {}", path.display()))?);
+    if bytes.len() < 32 {
+        bail!("{} must hold at least 32 bytes", path.display());
+    }
+    Ok(bytes)
+}
+
 /// Refuses secret files that others can read.
 fn check_private(path: &Path) -> anyhow::Result<()> {
     let meta = fs::metadata(path).with_context(|| format!("reading {}", path.display()))?;
@@ -247,6 +267,21 @@ mod tests {
         assert_eq!(second.dir.root.id, first.dir.root.id);
         assert_eq!(second.dir.root.secret, first.dir.root.secret);
         assert_eq!(*second.dir.master_key.0, *first.dir.master_key.0);
+    }
+
+    #[test]
+    fn jwt_key_is_created_once_and_private() {
+        let tmp = tempfile::tempdir().unwrap();
+        let first = jwt_hs256_key(tmp.path()).unwrap();
+        assert_eq!(first.len(), 32);
+        assert_eq!(*jwt_hs256_key(tmp.path()).unwrap(), *first);
+        let path = tmp.path().join("jwt-hs256.key");
+        assert_eq!(
+            fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
+        assert!(jwt_hs256_key(tmp.path()).is_err());
     }
 
     #[test]

@@ -80,12 +80,16 @@ impl Iam {
     /// on first use.
     pub fn open(data_dir: &Path, root_key_id: &str) -> anyhow::Result<Iam> {
         let path = data_dir.join("iam.sqlite3");
-        std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .mode(0o600)
-            .open(&path)
-            .with_context(|| format!("creating {}", path.display()))?;
+        // Pre-create (0600) only when absent: closing another descriptor of an open database
+        // would drop this process's POSIX locks on it, and with them other connections' WAL view.
+        if !path.exists() {
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .mode(0o600)
+                .open(&path)
+                .with_context(|| format!("creating {}", path.display()))?;
+        }
         let conn =
             Connection::open(&path).with_context(|| format!("opening {}", path.display()))?;
         conn.busy_timeout(Duration::from_secs(10))?;

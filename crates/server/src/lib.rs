@@ -3,12 +3,14 @@
 //! - [`datadir`] — the data directory (master key, account, root key) created at first start.
 //! - [`token`] — self-contained, AEAD-sealed security tokens of temporary credentials.
 //! - [`aliyun`] — the Alibaba Cloud dialect (the oss and sts faces).
+//! - [`api`] — the api face: callers trade a bearer JWT for credentials limited to a grant.
 //! - [`iam`] — roles and signature nonces of the sts face (SQLite).
 //! - [`config`] — `stsgate.toml`.
 //! - [`serve`] — binds the faces and runs them until shutdown.
 //! - [`secret`] — the redacting, zeroizing secret string.
 
 pub mod aliyun;
+pub mod api;
 pub mod config;
 pub mod creds;
 pub mod datadir;

@@ -42,6 +42,28 @@ enum Command {
         /// picks a free port
         #[arg(long, value_name = "ADDR")]
         sts_addr: Option<SocketAddr>,
+        /// Address of the api face (app users trade a bearer JWT for scoped credentials)
+        /// [default: 127.0.0.1:8700]; port 0 picks a free port
+        #[arg(long, value_name = "ADDR")]
+        api_addr: Option<SocketAddr>,
+    },
+    /// Mint a development JWT for the api face, signed with DIR/jwt-hs256.key.
+    ///
+    /// Example: TOKEN=$(stsgate token --data ./stsgate-data --sub alice)
+    ///          curl -H "Authorization: Bearer $TOKEN" 'http://127.0.0.1:8700/v1/credentials?grant=user-folder'
+    Token {
+        /// Data directory of the server that will accept the token
+        #[arg(long, value_name = "DIR", default_value = "./stsgate-data")]
+        data: PathBuf,
+        /// The subject (`sub` claim): who the user is
+        #[arg(long, value_name = "NAME")]
+        sub: String,
+        /// Extra claim (repeatable), e.g. --claim tenant=acme --claim aud=my-app
+        #[arg(long, value_name = "K=V")]
+        claim: Vec<String>,
+        /// Lifetime, e.g. 900, 15m, 1h, 2d
+        #[arg(long, value_name = "DURATION", default_value = "1h")]
+        ttl: String,
     },
     /// Roles of the sts face: who may assume them, with what permission, for how long.
     ///
@@ -147,7 +169,9 @@ fn main() -> anyhow::Result<()> {
             config,
             oss_addr,
             sts_addr,
+            api_addr,
         } => {
+            let quick_start = config.is_none();
             let config = match config {
                 Some(path) => Config::load(&path)?,
                 None => Config::default(),
@@ -161,6 +185,9 @@ fn main() -> anyhow::Result<()> {
             let sts_addr = sts_addr
                 .or(config.sts.addr)
                 .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8701)));
+            let api_addr = api_addr
+                .or(config.api.addr)
+                .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8700)));
             let region = config
                 .region
                 .clone()
@@ -173,6 +200,9 @@ fn main() -> anyhow::Result<()> {
                     region,
                     oss: (config.oss.enabled != Some(false)).then_some(addr),
                     sts: (config.sts.enabled != Some(false)).then_some(sts_addr),
+                    api: (config.api.enabled != Some(false)).then_some(api_addr),
+                    quick_start,
+                    config,
                 }))
         }
         Command::Creds {
@@ -201,6 +231,33 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Role { command } => role(command),
+        Command::Token {
+            data,
+            sub,
+            claim,
+            ttl,
+        } => {
+            if !data.join("master.key").exists() {
+                anyhow::bail!("{} is not an stsgate data directory: start `stsgate serve --data {}` once first", data.display(), data.display());
+            }
+            let ttl = stsgate::api::callers::parse_duration(&ttl)
+                .map_err(|e| anyhow::anyhow!("--ttl: {e}"))?;
+            let mut extra = Vec::new();
+            for c in claim {
+                let Some((k, v)) = c.split_once('=') else {
+                    anyhow::bail!("--claim {c:?}: write it as KEY=VALUE");
+                };
+                if ["sub", "exp", "iat"].contains(&k) {
+                    anyhow::bail!("--claim {k}: set by stsgate token itself (use --sub / --ttl)");
+                }
+                extra.push((k.to_string(), v.to_string()));
+            }
+            let key = datadir::jwt_hs256_key(&data)?;
+            let now = time::OffsetDateTime::now_utc().unix_timestamp();
+            let claims = stsgate::api::callers::dev_claims(&sub, &extra, now, ttl);
+            println!("{}", stsgate::api::callers::mint_hs256(&key, &claims)?);
+            Ok(())
+        }
     }
 }
 
@@ -287,6 +344,10 @@ struct Faces {
     region: String,
     oss: Option<SocketAddr>,
     sts: Option<SocketAddr>,
+    api: Option<SocketAddr>,
+    /// No config file was given: print a quick start.
+    quick_start: bool,
+    config: Config,
 }
 
 async fn run_serve(faces: Faces) -> anyhow::Result<()> {
@@ -310,7 +371,7 @@ async fn run_serve(faces: Faces) -> anyhow::Result<()> {
         writeln!(out, "  AccessKeyId:     {}", dir.root.id)?;
         writeln!(out, "  AccessKeySecret: {}", dir.root.secret.expose())?;
     }
-    if faces.oss.is_none() && faces.sts.is_none() {
+    if faces.oss.is_none() && faces.sts.is_none() && faces.api.is_none() {
         anyhow::bail!("every face is turned off in the config: nothing to serve");
     }
     let shutdown = tokio_util::sync::CancellationToken::new();
@@ -332,9 +393,21 @@ async fn run_serve(faces: Faces) -> anyhow::Result<()> {
         ),
         None => None,
     };
+    let api_listener = match faces.api {
+        Some(addr) => Some(
+            TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("binding the api face to {addr}"))?,
+        ),
+        None => None,
+    };
+    let mut store = None;
+    let mut oss_endpoint = None;
     if let Some(listener) = oss_listener {
         let state = serve::oss_state(&dir, &faces.region)?;
+        store = Some(state.store.clone());
         let local = listener.local_addr()?;
+        oss_endpoint = Some(format!("http://{local}"));
         writeln!(out, "oss listening on http://{local}")?;
         writeln!(
             out,
@@ -358,6 +431,18 @@ async fn run_serve(faces: Faces) -> anyhow::Result<()> {
         let stop = shutdown.clone().cancelled_owned();
         tasks.spawn(async move { serve::run_sts(listener, state, stop).await });
     }
+    if let Some(listener) = api_listener {
+        let state = serve::api_state(&dir, &faces.config, store, oss_endpoint.clone())?;
+        let local = listener.local_addr()?;
+        writeln!(out, "api listening on http://{local}")?;
+        if faces.quick_start {
+            let grant = &state.grants[0];
+            write_quick_start(&mut out, &dir, &format!("http://{local}"), grant)?;
+        }
+        out.flush()?;
+        let stop = shutdown.clone().cancelled_owned();
+        tasks.spawn(async move { serve::run_api(listener, state, stop).await });
+    }
     drop(out);
     let signal = shutdown.clone();
     tokio::spawn(async move {
@@ -370,6 +455,32 @@ async fn run_serve(faces: Faces) -> anyhow::Result<()> {
         done??;
     }
     Ok(())
+}
+
+/// The quick start printed when `serve` runs without a config file.
+fn write_quick_start(
+    out: &mut impl Write,
+    dir: &datadir::DataDir,
+    api: &str,
+    grant: &stsgate::api::grants::Grant,
+) -> std::io::Result<()> {
+    let data = dir.path.display();
+    writeln!(
+        out,
+        "quick start (grant {:?}: bucket {}, prefix {}, {}):
+  TOKEN=$(stsgate token --data {data} --sub alice)
+  curl -s -H \"Authorization: Bearer $TOKEN\" '{api}/v1/credentials?grant={}'
+  # then upload with the returned AccessKeyId/AccessKeySecret/SecurityToken, e.g. python:
+  #   c = requests.get('{api}/v1/credentials?grant={}', headers={{'Authorization': 'Bearer ' + TOKEN}}).json()
+  #   b = oss2.Bucket(oss2.StsAuth(c['AccessKeyId'], c['AccessKeySecret'], c['SecurityToken']), c['Endpoint'], c['Bucket'])
+  #   b.put_object(c['Prefix'] + 'hello.txt', b'hello')",
+        grant.name,
+        grant.bucket,
+        grant.template,
+        grant.action_names().join("+"),
+        grant.name,
+        grant.name,
+    )
 }
 
 async fn shutdown_signal() {

@@ -1,9 +1,13 @@
-//! Binds and runs the faces. `run_oss` and `run_sts` take an already-bound listener, so tests
+//! Binds and runs the faces. `run_oss`, `run_sts` and `run_api` take an already-bound listener, so tests
 //! bind `127.0.0.1:0` and the binary binds the configured address.
 
 use crate::aliyun::auth::Keyring;
 use crate::aliyun::oss::{self, OssState};
 use crate::aliyun::sts::{self, StsState};
+use crate::api::audit::{AuditLog, SqliteAudit};
+use crate::api::grants::{default_grants, Grant};
+use crate::api::{self, callers::Verifier, ApiState};
+use crate::config::Config;
 use crate::datadir::DataDir;
 use crate::iam::Iam;
 use crate::token::TokenKey;
@@ -60,6 +64,70 @@ pub async fn run_oss(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let app = oss::router(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// Builds the api face's state: the JWT key (`DIR/jwt-hs256.key`, created if absent), the grants
+/// of `config` (or the default `user-folder`), `DIR/iam.sqlite3` and `DIR/audit.sqlite3`.
+/// `store` is the oss face's store (grant buckets are created in it when first needed).
+pub fn api_state(
+    dir: &DataDir,
+    config: &Config,
+    store: Option<Store>,
+    oss_endpoint: Option<String>,
+) -> anyhow::Result<Arc<ApiState>> {
+    let audit: Arc<dyn AuditLog> = Arc::new(SqliteAudit::open(&dir.path)?);
+    api_state_with_audit(dir, config, store, oss_endpoint, audit)
+}
+
+/// [`api_state`] with the audit log given (tests plug in one that fails).
+pub fn api_state_with_audit(
+    dir: &DataDir,
+    config: &Config,
+    store: Option<Store>,
+    oss_endpoint: Option<String>,
+    audit: Arc<dyn AuditLog>,
+) -> anyhow::Result<Arc<ApiState>> {
+    let key = crate::datadir::jwt_hs256_key(&dir.path)?;
+    let grant_configs = match config.grant.is_empty() {
+        true => default_grants(),
+        false => config.grant.clone(),
+    };
+    let grants = grant_configs
+        .iter()
+        .map(Grant::from_config)
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    Ok(Arc::new(ApiState {
+        verifier: Verifier::new(
+            &key,
+            config.api.jwt.issuer.clone(),
+            config.api.jwt.audience.clone(),
+        ),
+        grants,
+        tokens: TokenKey::new(&dir.master_key),
+        account_id: dir.account_id.clone(),
+        iam: Iam::open(&dir.path, &dir.root.id)?,
+        audit,
+        store,
+        oss_endpoint,
+        region: config
+            .region
+            .clone()
+            .unwrap_or_else(|| DEFAULT_REGION.to_string()),
+        cache: Default::default(),
+        issued: Default::default(),
+    }))
+}
+
+/// Serves the api face on `listener` until `shutdown` completes.
+pub async fn run_api(
+    listener: TcpListener,
+    state: Arc<ApiState>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = api::router(state).into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await

@@ -166,6 +166,12 @@ impl Store {
         objects::delete(&self.inner, bucket, key)
     }
 
+    /// Sets the object's canned ACL without touching its bytes, other metadata or Last-Modified
+    /// (one transaction). `NoSuchBucket`, `NoSuchKey`.
+    pub fn set_object_acl(&self, bucket: &str, key: &str, acl: Acl) -> Result<(), StoreError> {
+        objects::set_acl(&self.inner, bucket, key, acl)
+    }
+
     /// Copies src to dst (possibly the same key, possibly across buckets). `meta: None` keeps the
     /// source metadata (COPY), `Some` replaces it (REPLACE). The copy shares no file with the
     /// source (hard link or byte copy into a new blob). Returns the new object's info.

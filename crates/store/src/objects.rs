@@ -211,3 +211,19 @@ fn copy_onto_itself(
     tx.commit()?;
     Ok(info)
 }
+
+/// Changes only the object's ACL, in one transaction: bytes, other metadata and Last-Modified stay.
+pub(crate) fn set_acl(
+    inner: &Inner,
+    bucket: &str,
+    key: &str,
+    acl: crate::Acl,
+) -> Result<(), StoreError> {
+    let mut conn = inner.db();
+    let tx = conn.transaction()?;
+    let (blob, mut info) = find(&tx, bucket, key)?;
+    info.meta.acl = Some(acl);
+    db::upsert_object(&tx, &info, &blob)?;
+    tx.commit()?;
+    Ok(())
+}

@@ -7,6 +7,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufWriter, Read, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::mpsc;
 use std::thread::{self, JoinHandle};
 
 use md5::{Digest as _, Md5};
@@ -20,10 +21,14 @@ const BUF_SIZE: usize = 128 * 1024;
 /// the MD5 to run beside the write (see `PARALLEL_HASH_MIN`).
 const COPY_BUF_SIZE: usize = 1024 * 1024;
 
-/// From this size on, [`Staging::write`] computes the MD5 on a second thread while it writes the
-/// bytes and computes the CRC-64 on the calling one. MD5 cannot be split and is the slowest step
-/// (~450 MiB/s); below this size a thread costs more than it saves.
+/// From the first write of this size on, the MD5 of a staging file is computed on a thread of its
+/// own while the calling thread writes the bytes and computes the CRC-64. MD5 cannot be split and
+/// is the slowest step (~450 MiB/s); for small objects a thread costs more than it saves.
 const PARALLEL_HASH_MIN: usize = 256 * 1024;
+
+/// Chunks queued for the MD5 thread at most: enough to keep it busy through short stalls of the
+/// writer (each queued chunk is a buffer of its own, so this bounds the memory too).
+const MD5_QUEUE: usize = 4;
 
 /// Every this many bytes written, a background thread asks the kernel to write the file's dirty
 /// pages to disk (`fdatasync` on a duplicate descriptor), so the disk works while the upload is
@@ -41,7 +46,7 @@ pub struct Staging {
 
 struct Writing {
     file: BufWriter<File>,
-    md5: Md5,
+    md5: Md5Hasher,
     /// CRC-64/XZ, the checksum OSS sends as `x-oss-hash-crc64ecma`. `crc64fast` folds with
     /// carry-less multiplication (PCLMULQDQ/PMULL, detected at run time, table fallback): ~6 GiB/s
     /// here against ~0.35 GiB/s for the `crc` crate's default table, ~1.3 GiB/s for slice-by-16.
@@ -99,6 +104,107 @@ impl Writeback {
     }
 }
 
+/// The MD5 of a staging file: inline, or (after the first large write) on a thread of its own,
+/// fed owned chunks in order through a bounded queue. Hashed chunks come back, emptied, as spare
+/// buffers; a new buffer is allocated only when none has come back, so about `MD5_QUEUE` + 2
+/// buffers exist beside the caller's.
+enum Md5Hasher {
+    Inline(Md5),
+    Thread {
+        chunks: mpsc::SyncSender<Vec<u8>>,
+        spare: mpsc::Receiver<Vec<u8>>,
+        handle: JoinHandle<Md5>,
+    },
+}
+
+impl Md5Hasher {
+    /// Moves the hashing to its own thread, if it is not there yet and a thread can be had.
+    fn start_thread(&mut self) {
+        let Md5Hasher::Inline(md5) = self else {
+            return;
+        };
+        let mut state = md5.clone();
+        let (chunks, queue) = mpsc::sync_channel::<Vec<u8>>(MD5_QUEUE);
+        let (give_back, spare) = mpsc::channel();
+        let spawned = thread::Builder::new()
+            .name("staging-md5".into())
+            .spawn(move || {
+                for mut chunk in queue {
+                    state.update(&chunk);
+                    chunk.clear();
+                    // The staging may be gone already; the buffer is then simply freed.
+                    let _ = give_back.send(chunk);
+                }
+                state
+            });
+        // Without a thread to spare, hashing stays inline.
+        if let Ok(handle) = spawned {
+            *self = Md5Hasher::Thread {
+                chunks,
+                spare,
+                handle,
+            };
+        }
+    }
+
+    /// Hashes `chunk` (here or on the thread) and returns an empty buffer for the next one.
+    fn update_vec(&mut self, mut chunk: Vec<u8>) -> io::Result<Vec<u8>> {
+        if chunk.len() >= PARALLEL_HASH_MIN {
+            self.start_thread();
+        }
+        match self {
+            Md5Hasher::Inline(md5) => {
+                md5.update(&chunk);
+                chunk.clear();
+                Ok(chunk)
+            }
+            Md5Hasher::Thread { chunks, spare, .. } => {
+                let capacity = chunk.capacity();
+                chunks
+                    .send(chunk)
+                    .map_err(|_| io::Error::other("the MD5 thread failed"))?;
+                Ok(spare
+                    .try_recv()
+                    .unwrap_or_else(|_| Vec::with_capacity(capacity)))
+            }
+        }
+    }
+
+    /// Hashes a copy of `buf`.
+    fn update(&mut self, buf: &[u8]) -> io::Result<()> {
+        if buf.len() >= PARALLEL_HASH_MIN {
+            self.start_thread();
+        }
+        match self {
+            Md5Hasher::Inline(md5) => md5.update(buf),
+            Md5Hasher::Thread { chunks, spare, .. } => {
+                let mut copy = spare
+                    .try_recv()
+                    .unwrap_or_else(|_| Vec::with_capacity(buf.len()));
+                copy.extend_from_slice(buf);
+                chunks
+                    .send(copy)
+                    .map_err(|_| io::Error::other("the MD5 thread failed"))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Waits for every queued chunk to be hashed and returns the digest.
+    fn finalize(self) -> io::Result<[u8; 16]> {
+        let md5 = match self {
+            Md5Hasher::Inline(md5) => md5,
+            Md5Hasher::Thread { chunks, handle, .. } => {
+                drop(chunks);
+                handle
+                    .join()
+                    .map_err(|_| io::Error::other("the MD5 thread panicked"))?
+            }
+        };
+        Ok(md5.finalize().into())
+    }
+}
+
 impl Staging {
     /// Creates a new, empty staging file (mode 0600) in `tmp_dir`.
     pub(crate) fn create(tmp_dir: &Path) -> Result<Staging, StoreError> {
@@ -110,7 +216,7 @@ impl Staging {
             .open(&path)?;
         let writing = Writing {
             file: BufWriter::with_capacity(BUF_SIZE, file),
-            md5: Md5::new(),
+            md5: Md5Hasher::Inline(Md5::new()),
             crc: crc64fast::Digest::new(),
             writeback: Writeback::default(),
         };
@@ -123,39 +229,37 @@ impl Staging {
 
     /// Appends bytes, updating MD5 and CRC-64/XZ.
     pub fn write(&mut self, buf: &[u8]) -> Result<(), StoreError> {
-        let Some(writing) = self.writing.as_mut() else {
-            return Err(StoreError::Io(io::Error::other(
-                "staging file already finished",
-            )));
-        };
-        let Writing { file, md5, crc, .. } = writing;
-        let mut md5_done = false;
-        if buf.len() >= PARALLEL_HASH_MIN {
-            md5_done = thread::scope(|scope| {
-                let hasher = thread::Builder::new()
-                    .name("staging-md5".into())
-                    .spawn_scoped(scope, || md5.update(buf));
-                let written = file.write_all(buf);
-                crc.write(buf);
-                // No thread to be had: the closure was dropped unrun, hash below instead.
-                let hashed = match hasher {
-                    Ok(hasher) => match hasher.join() {
-                        Ok(()) => true,
-                        Err(panic) => std::panic::resume_unwind(panic),
-                    },
-                    Err(_) => false,
-                };
-                written.map(|()| hashed)
-            })?;
-        } else {
-            file.write_all(buf)?;
-            crc.write(buf);
+        let writing = self.writing_mut()?;
+        writing.md5.update(buf)?;
+        writing.file.write_all(buf)?;
+        writing.crc.write(buf);
+        self.wrote(buf.len())
+    }
+
+    /// [`Staging::write`] for an owned chunk, which goes on to the MD5 thread without a copy;
+    /// returns an empty buffer (of the same capacity) for the next chunk.
+    pub fn write_vec(&mut self, chunk: Vec<u8>) -> Result<Vec<u8>, StoreError> {
+        let writing = self.writing_mut()?;
+        let n = chunk.len();
+        writing.file.write_all(&chunk)?;
+        writing.crc.write(&chunk);
+        let spare = writing.md5.update_vec(chunk)?;
+        self.wrote(n)?;
+        Ok(spare)
+    }
+
+    fn writing_mut(&mut self) -> Result<&mut Writing, StoreError> {
+        self.writing
+            .as_mut()
+            .ok_or_else(|| StoreError::Io(io::Error::other("staging file already finished")))
+    }
+
+    /// Counts `n` bytes written and starts background writeback when due.
+    fn wrote(&mut self, n: usize) -> Result<(), StoreError> {
+        self.len += n as u64;
+        if let Some(writing) = self.writing.as_mut() {
+            writing.writeback.poke(&mut writing.file, self.len)?;
         }
-        if !md5_done {
-            md5.update(buf);
-        }
-        self.len += buf.len() as u64;
-        writing.writeback.poke(&mut writing.file, self.len)?;
         Ok(())
     }
 
@@ -186,7 +290,7 @@ impl Staging {
         let file = writing.file.into_inner().map_err(|e| e.into_error())?;
         writing.writeback.wait()?;
         file.sync_all()?;
-        blob.md5 = writing.md5.finalize().into();
+        blob.md5 = writing.md5.finalize()?;
         blob.crc64 = writing.crc.sum64();
         Ok(blob)
     }
@@ -383,8 +487,8 @@ mod tests {
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 0);
     }
 
-    /// Large writes hash MD5 on a second thread and start background writeback; the digests and
-    /// the bytes on disk are those of a plain sequential pass.
+    /// Large writes move the MD5 to a thread of its own and start background writeback; the
+    /// digests and the bytes on disk are those of a plain sequential pass.
     #[test]
     fn large_writes_hash_and_store_every_byte() {
         let dir = tempfile::tempdir().unwrap();
@@ -402,7 +506,13 @@ mod tests {
         let (mut at, mut i) = (0, 0);
         while at < data.len() {
             let n = sizes[i % sizes.len()].min(data.len() - at);
-            staging.write(&data[at..at + n]).unwrap();
+            if i % 3 == 1 {
+                // Owned chunks and borrowed slices are hashed in the order they were written.
+                let spare = staging.write_vec(data[at..at + n].to_vec()).unwrap();
+                assert!(spare.is_empty());
+            } else {
+                staging.write(&data[at..at + n]).unwrap();
+            }
             at += n;
             i += 1;
         }

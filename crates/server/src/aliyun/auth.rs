@@ -114,6 +114,19 @@ fn v1_header(
         .header("x-oss-security-token")
         .or_else(|| req.header("security-token"));
     let (principal, secret) = resolve(keys, &ak, token, now)?;
+    verify_v1(req, targets, date, &ak, &secret, &provided).map(|i| (principal, i))
+}
+
+/// Checks a V1 signature against each addressing reading; `date` is the `Date`/`x-oss-date`
+/// header (header form) or the `Expires` value (URL form). Returns the reading that verified.
+fn verify_v1(
+    req: &Signed,
+    targets: &[Target],
+    date: &str,
+    ak: &str,
+    secret: &str,
+    provided: &str,
+) -> Result<usize, OssError> {
     let canonical_headers = oss_v1::canonical_oss_headers(req.headers);
     let md5 = req.header("content-md5").unwrap_or("");
     let content_type = req.header("content-type").unwrap_or("");
@@ -128,14 +141,14 @@ fn v1_header(
             &canonical_headers,
             &resource,
         );
-        if ct_eq(oss_v1::sign(&secret, &sts).as_bytes(), provided.as_bytes()) {
-            return Ok((principal, i));
+        if ct_eq(oss_v1::sign(secret, &sts).as_bytes(), provided.as_bytes()) {
+            return Ok(i);
         }
         first.get_or_insert(sts);
     }
     Err(signature_mismatch(
-        &ak,
-        &provided,
+        ak,
+        provided,
         &first.unwrap_or_default(),
         None,
     ))
@@ -170,31 +183,7 @@ fn v1_query(
         return Err(expired(expires_at, now));
     }
     let (principal, secret) = resolve(keys, ak, req.param("security-token"), now)?;
-    let canonical_headers = oss_v1::canonical_oss_headers(req.headers);
-    let md5 = req.header("content-md5").unwrap_or("");
-    let content_type = req.header("content-type").unwrap_or("");
-    let mut first = None;
-    for (i, t) in targets.iter().enumerate() {
-        let resource = oss_v1::canonical_resource(t.bucket.as_deref(), t.key.as_deref(), req.query);
-        let sts = oss_v1::string_to_sign(
-            req.method,
-            md5,
-            content_type,
-            expires,
-            &canonical_headers,
-            &resource,
-        );
-        if ct_eq(oss_v1::sign(&secret, &sts).as_bytes(), provided.as_bytes()) {
-            return Ok((principal, i));
-        }
-        first.get_or_insert(sts);
-    }
-    Err(signature_mismatch(
-        ak,
-        provided,
-        &first.unwrap_or_default(),
-        None,
-    ))
+    verify_v1(req, targets, expires, ak, &secret, provided).map(|i| (principal, i))
 }
 
 fn v4_header(
@@ -466,7 +455,7 @@ fn check_scope_date(credential: &oss_v4::Credential, x_oss_date: &str) -> Result
     Ok(())
 }
 
-fn parse_v4_date(s: &str) -> Result<OffsetDateTime, OssError> {
+pub fn parse_v4_date(s: &str) -> Result<OffsetDateTime, OssError> {
     let format = format_description!("[year][month][day]T[hour][minute][second]Z");
     PrimitiveDateTime::parse(s, format)
         .map(PrimitiveDateTime::assume_utc)

@@ -1,6 +1,7 @@
 //! Integration tests of the oss and sts faces: error paths through `oneshot`, and the real server on
 //! `127.0.0.1:0`. Wire compatibility itself is proven by the real SDKs in `conformance/`.
 
+mod api;
 mod common;
 mod errors;
 mod server;

@@ -355,3 +355,32 @@ fn concurrent_puts_to_one_key_leak_nothing() {
         (1, 0)
     );
 }
+
+#[test]
+fn set_object_acl_changes_only_the_acl() {
+    let (_dir, store) = common::store();
+    let before = put_meta(&store, BUCKET, "a.txt", b"bytes", meta("text/plain"));
+    store.set_object_acl(BUCKET, "a.txt", Acl::Private).unwrap();
+    let after = store.head_object(BUCKET, "a.txt").unwrap();
+    assert_eq!(after.meta.acl, Some(Acl::Private));
+    assert_eq!(
+        ObjectMeta {
+            acl: before.meta.acl,
+            ..after.meta.clone()
+        },
+        before.meta
+    );
+    assert_eq!(
+        (after.etag, after.last_modified, after.size),
+        (before.etag, before.last_modified, before.size)
+    );
+    assert_eq!(read(&store, BUCKET, "a.txt"), b"bytes");
+    assert!(matches!(
+        store.set_object_acl(BUCKET, "missing", Acl::Private),
+        Err(StoreError::NoSuchKey)
+    ));
+    assert!(matches!(
+        store.set_object_acl("nobucket", "a.txt", Acl::Private),
+        Err(StoreError::NoSuchBucket)
+    ));
+}

@@ -110,12 +110,12 @@ impl ChunkWriter {
     }
 
     /// Waits for the previous write, starts writing `full`, and returns an empty buffer to fill.
-    async fn submit(&mut self, mut full: Vec<u8>) -> Result<Vec<u8>, OssError> {
+    async fn submit(&mut self, full: Vec<u8>) -> Result<Vec<u8>, OssError> {
         let (mut staging, spare) = self.settle().await?;
         *self = ChunkWriter::Busy(tokio::task::spawn_blocking(move || {
-            staging.write(&full)?;
-            full.clear();
-            Ok((staging, full))
+            // The chunk goes on to the MD5 thread; an empty buffer comes back.
+            let empty = staging.write_vec(full)?;
+            Ok((staging, empty))
         }));
         Ok(spare.unwrap_or_else(|| Vec::with_capacity(WRITE_CHUNK)))
     }

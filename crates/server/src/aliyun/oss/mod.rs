@@ -430,7 +430,7 @@ async fn dispatch(
         Op::GetObjectMeta => object::get_object_meta(&call),
         Op::DeleteObject => object::delete_object(&call),
         Op::GetObjectAcl => object::get_object_acl(&call),
-        Op::PutObjectAcl => object::put_object_acl(&call).await,
+        Op::PutObjectAcl => object::put_object_acl(&call),
         Op::InitiateMultipartUpload => multipart::initiate(&call),
         Op::UploadPart => multipart::upload_part(&call, body).await,
         Op::CompleteMultipartUpload => multipart::complete(&call, body).await,

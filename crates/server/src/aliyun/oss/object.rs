@@ -505,7 +505,7 @@ pub fn get_object_acl(call: &Call) -> Result<Response, OssError> {
     )))
 }
 
-pub async fn put_object_acl(call: &Call) -> Result<Response, OssError> {
+pub fn put_object_acl(call: &Call) -> Result<Response, OssError> {
     let value = call.header("x-oss-object-acl").unwrap_or_default();
     let acl = Acl::parse(&value).ok_or_else(|| {
         OssError::invalid_argument(
@@ -514,21 +514,9 @@ pub async fn put_object_acl(call: &Call) -> Result<Response, OssError> {
             &value,
         )
     })?;
-    let info = call
-        .state
+    call.state
         .store
-        .head_object(&call.bucket, &call.key)
-        .map_err(store_err(call))?;
-    let mut meta = info.meta;
-    meta.acl = Some(acl);
-    let (store, bucket, key, now) = (
-        call.state.store.clone(),
-        call.bucket.clone(),
-        call.key.clone(),
-        call.now,
-    );
-    blocking(move || store.copy_object(&bucket, &key, &bucket, &key, Some(meta), false, now))
-        .await?
+        .set_object_acl(&call.bucket, &call.key, acl)
         .map_err(store_err(call))?;
     Ok(empty(StatusCode::OK))
 }

@@ -288,16 +288,7 @@ fn check_v4_date(
     credential_date: &str,
     now: time::OffsetDateTime,
 ) -> Result<(), OssError> {
-    let format = time::macros::format_description!("[year][month][day]T[hour][minute][second]Z");
-    let when = time::PrimitiveDateTime::parse(x_oss_date, format)
-        .map(time::PrimitiveDateTime::assume_utc)
-        .map_err(|_| {
-            OssError::invalid_argument(
-                "x-oss-date must be YYYYMMDDTHHMMSSZ (UTC).",
-                "x-oss-date",
-                x_oss_date,
-            )
-        })?;
+    let when = auth::parse_v4_date(x_oss_date)?;
     if x_oss_date.get(..8) != Some(credential_date) {
         return Err(OssError::invalid_argument(
             "The date in x-oss-credential must be the date of x-oss-date.",

@@ -1,0 +1,323 @@
+//! `GET|POST /v1/credentials?grant=NAME&format=F`: temporary credentials for the caller's grant.
+//!
+//! ```text
+//! bearer JWT (callers::Verifier) → grant (?grant=) → prefix (template ∘ claims, 400 if unsafe)
+//!   → cache slot (caller, grant, prefix), locked: fresh → reuse
+//!   → else: role `app` policy (iam) → mint (token::TokenKey) → audit row (fail closed) → store
+//!   → render in the asked format
+//! ```
+//!
+//! Credentials are reused until one third of their lifetime is left; concurrent askers for the
+//! same slot wait on the slot's lock, so they share one issuance.
+
+use super::audit::Record;
+use super::callers::{self, Caller};
+use super::error::ApiError;
+use super::grants::Grant;
+use super::ApiState;
+use crate::creds::sts_time;
+use crate::token::Minted;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use time::OffsetDateTime;
+
+/// The answer shapes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// stsgate's own (the default): credentials plus bucket, region, endpoint, prefix, actions.
+    Stsgate,
+    /// Alibaba STS AssumeRole JSON.
+    AliyunSts,
+    /// The OSS mobile SDKs' app-server JSON (spec §9.a).
+    OssAppServer,
+    /// The Alibaba Cloud credentials URI provider's JSON (spec §9.b).
+    CredentialsUri,
+}
+
+impl Format {
+    pub fn parse(s: Option<&str>) -> Result<Format, ApiError> {
+        Ok(match s {
+            None | Some("stsgate") => Format::Stsgate,
+            Some("aliyun-sts") => Format::AliyunSts,
+            Some("oss-app-server") => Format::OssAppServer,
+            Some("alibaba-credentials-uri") => Format::CredentialsUri,
+            Some(other) => {
+                return Err(ApiError::BadRequest(format!(
+                    "format {:?} is unknown; use stsgate, aliyun-sts, oss-app-server or alibaba-credentials-uri",
+                    other.chars().take(40).collect::<String>()
+                )))
+            }
+        })
+    }
+}
+
+/// Credentials handed out, with what they are for.
+#[derive(Debug, Clone)]
+pub struct Issued {
+    pub minted: Minted,
+    pub start: OffsetDateTime,
+    pub role_arn: String,
+    pub session_name: String,
+    pub bucket: String,
+    pub prefix: String,
+    pub actions: Vec<&'static str>,
+}
+
+impl Issued {
+    /// When a client should come back: two thirds into the lifetime (when the cache stops reusing).
+    pub fn refresh_after(&self) -> OffsetDateTime {
+        self.start + (self.minted.expiration - self.start) * 2 / 3
+    }
+
+    /// Still worth handing out at `now`: more than one third of the lifetime left.
+    pub fn fresh(&self, now: OffsetDateTime) -> bool {
+        now < self.refresh_after()
+    }
+}
+
+type Slot = Arc<tokio::sync::Mutex<Option<Issued>>>;
+
+/// Issued credentials per (caller, grant, prefix).
+#[derive(Debug, Default)]
+pub struct Cache {
+    slots: std::sync::Mutex<HashMap<(String, String, String), Slot>>,
+}
+
+impl Cache {
+    fn slot(&self, key: (String, String, String)) -> Slot {
+        let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
+        // FIXME: bound the map (evict expired slots) once callers are many.
+        slots.entry(key).or_default().clone()
+    }
+}
+
+/// A RoleSessionName for a caller: `[\w.@-]{2,64}`, other characters become `-`.
+pub fn session_name(subject: &str) -> String {
+    let mut name: String = subject
+        .chars()
+        .map(|c| match c.is_ascii_alphanumeric() || "_.@-".contains(c) {
+            true => c,
+            false => '-',
+        })
+        .take(64)
+        .collect();
+    while name.len() < 2 {
+        name.push('-');
+    }
+    name
+}
+
+/// What the handler knows about the request.
+#[derive(Debug, Clone)]
+pub struct Ask {
+    pub authorization: Option<Vec<u8>>,
+    pub grant: Option<String>,
+    pub request_id: String,
+    pub client_ip: String,
+}
+
+/// Authenticates, picks the grant and returns credentials (reused or new). Refusals are audited
+/// by the caller of this function.
+pub async fn credentials(
+    state: &Arc<ApiState>,
+    ask: &Ask,
+    record: &mut Record,
+) -> Result<Issued, ApiError> {
+    let now = OffsetDateTime::now_utc();
+    let token = callers::bearer(ask.authorization.as_deref())?;
+    let caller = state.verifier.verify(token, now.unix_timestamp())?;
+    record.caller = caller.id.clone();
+    let grant = find_grant(&state.grants, ask.grant.as_deref())?;
+    record.grant = grant.name.clone();
+    record.bucket = grant.bucket.clone();
+    let prefix = grant
+        .prefix(&caller.claims)
+        .map_err(|e| ApiError::InvalidClaim(e.to_string()))?;
+    record.prefix = prefix.clone();
+    let slot = state
+        .cache
+        .slot((caller.id.clone(), grant.name.clone(), prefix.clone()));
+    let mut held = slot.lock().await;
+    if let Some(issued) = held.as_ref().filter(|i| i.fresh(now)) {
+        return Ok(issued.clone());
+    }
+    let (state2, grant, ask) = (state.clone(), grant.clone(), ask.clone());
+    let mut rec = record.clone();
+    let issued = tokio::task::spawn_blocking(move || {
+        issue(&state2, &caller, &grant, prefix, &ask, &mut rec)
+    })
+    .await
+    .map_err(|e| ApiError::Internal(format!("issuing failed: {e}")))??;
+    *held = Some(issued.clone());
+    Ok(issued)
+}
+
+fn find_grant<'g>(grants: &'g [Grant], name: Option<&str>) -> Result<&'g Grant, ApiError> {
+    let names = || {
+        grants
+            .iter()
+            .map(|g| g.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let Some(name) = name.filter(|n| !n.is_empty()) else {
+        return Err(ApiError::BadRequest(format!(
+            "give the grant: /v1/credentials?grant=NAME (this server has: {})",
+            names()
+        )));
+    };
+    grants.iter().find(|g| g.name == name).ok_or_else(|| {
+        ApiError::NoSuchGrant(format!(
+            "no grant named {:?} (this server has: {})",
+            name.chars().take(64).collect::<String>(),
+            names()
+        ))
+    })
+}
+
+/// Mints new credentials and writes the audit row; nothing is returned if the row is not written.
+fn issue(
+    state: &ApiState,
+    caller: &Caller,
+    grant: &Grant,
+    prefix: String,
+    ask: &Ask,
+    record: &mut Record,
+) -> Result<Issued, ApiError> {
+    let role = state
+        .iam
+        .get(crate::iam::DEFAULT_ROLE)
+        .map_err(|e| ApiError::Internal(format!("reading role app: {e}")))?
+        .ok_or_else(|| {
+            ApiError::Internal(
+                "role `app` does not exist, and the api face issues through it; recreate it with `stsgate role create --name app`".into(),
+            )
+        })?;
+    state.ensure_bucket(&grant.bucket)?;
+    let now = OffsetDateTime::now_utc();
+    let duration = grant.default_duration.min(role.max_session);
+    let role_arn = role.arn(&state.account_id);
+    let session_name = session_name(&caller.subject);
+    let minted = state.tokens.mint(
+        &role_arn,
+        &session_name,
+        Some(role.policy.clone()),
+        Some(grant.policy(&prefix)),
+        duration,
+        now,
+    );
+    record.time = now.unix_timestamp();
+    record.access_key_id = minted.access_key_id.clone();
+    record.expiration = Some(minted.expiration.unix_timestamp());
+    record.request_id = ask.request_id.clone();
+    record.client_ip = ask.client_ip.clone();
+    record.outcome = "issued".into();
+    if let Err(e) = state.audit.record(record) {
+        tracing::error!(request_id = ask.request_id, "audit log write failed: {e:#}");
+        return Err(ApiError::AuditUnavailable);
+    }
+    state.issued.fetch_add(1, Ordering::Relaxed);
+    Ok(Issued {
+        minted,
+        start: now,
+        role_arn,
+        session_name,
+        bucket: grant.bucket.clone(),
+        prefix,
+        actions: grant.action_names(),
+    })
+}
+
+/// The answer body in `format`.
+pub fn render(state: &ApiState, issued: &Issued, format: Format, request_id: &str) -> Value {
+    let m = &issued.minted;
+    let times = |mut v: Value| {
+        v["ServerTime"] = sts_time(OffsetDateTime::now_utc()).into();
+        v["StartTime"] = sts_time(issued.start).into();
+        v["RefreshAfter"] = sts_time(issued.refresh_after()).into();
+        v
+    };
+    let four = json!({
+        "AccessKeyId": m.access_key_id,
+        "AccessKeySecret": m.access_key_secret.expose(),
+        "SecurityToken": m.security_token,
+        "Expiration": sts_time(m.expiration),
+    });
+    match format {
+        Format::Stsgate => {
+            let mut v = four;
+            v["Bucket"] = issued.bucket.clone().into();
+            v["Region"] = state.region.clone().into();
+            v["Endpoint"] = state.oss_endpoint.clone().into();
+            v["Prefix"] = issued.prefix.clone().into();
+            v["Actions"] = issued.actions.clone().into();
+            times(v)
+        }
+        Format::AliyunSts => {
+            let role_id = crate::iam::role_id(&state.account_id, crate::iam::DEFAULT_ROLE);
+            times(json!({
+                "RequestId": request_id,
+                "AssumedRoleUser": {
+                    "AssumedRoleId": format!("{role_id}:{}", issued.session_name),
+                    "Arn": format!("{}/{}", issued.role_arn, issued.session_name),
+                },
+                "Credentials": four,
+            }))
+        }
+        Format::OssAppServer => {
+            let mut v = four;
+            v["StatusCode"] = 200.into();
+            times(v)
+        }
+        Format::CredentialsUri => {
+            let mut v = four;
+            v["Code"] = "Success".into();
+            times(v)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn session_names_are_sts_safe() {
+        assert_eq!(session_name("alice"), "alice");
+        assert_eq!(session_name("a"), "a-");
+        assert_eq!(session_name("a b/c"), "a-b-c");
+        assert_eq!(session_name(&"x".repeat(100)).len(), 64);
+        assert!(crate::creds::valid_session_name(&session_name("é")));
+    }
+
+    #[test]
+    fn formats() {
+        assert_eq!(Format::parse(None), Ok(Format::Stsgate));
+        assert_eq!(
+            Format::parse(Some("oss-app-server")),
+            Ok(Format::OssAppServer)
+        );
+        assert!(Format::parse(Some("xml")).is_err());
+    }
+
+    #[test]
+    fn freshness_is_two_thirds_of_the_lifetime() {
+        let start = OffsetDateTime::from_unix_timestamp(1_000_000).unwrap();
+        let key = crate::token::TokenKey::new(&crate::datadir::MasterKey(zeroize::Zeroizing::new(
+            [1; 32],
+        )));
+        let issued = Issued {
+            minted: key.mint("r", "s", None, None, 900, start),
+            start,
+            role_arn: "r".into(),
+            session_name: "s".into(),
+            bucket: "b".into(),
+            prefix: "p/".into(),
+            actions: vec![],
+        };
+        assert!(issued.fresh(start + time::Duration::seconds(599)));
+        assert!(!issued.fresh(start + time::Duration::seconds(600)));
+    }
+}

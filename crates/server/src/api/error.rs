@@ -1,0 +1,93 @@
+//! `ApiError`: every failure of the api face, mapped in one place to (status, code, message).
+//!
+//! The default body is `{"error":{"code":"…","message":"…"}}`. Formats that clients parse
+//! themselves get their own fields too: `oss-app-server` adds `StatusCode`, `ErrorCode`,
+//! `ErrorMessage` (spec §9.a), `alibaba-credentials-uri` adds `Code` and `Message` (§9.b).
+
+use super::credentials::Format;
+use axum::response::{IntoResponse, Response};
+use http::StatusCode;
+use serde_json::json;
+
+/// What went wrong, as the caller should hear it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ApiError {
+    /// Occurs when the bearer credential is missing, malformed, expired or not ours (401).
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// Occurs when a request parameter is unusable (400).
+    #[error("{0}")]
+    BadRequest(String),
+    /// Occurs when the caller's claims cannot be used in the grant's prefix (400).
+    #[error("{0}")]
+    InvalidClaim(String),
+    /// Occurs when the named grant does not exist (404).
+    #[error("{0}")]
+    NoSuchGrant(String),
+    /// Occurs when the path names no route (404).
+    #[error("{0}")]
+    NotFound(String),
+    /// Occurs when the audit record cannot be written: nothing is issued (503).
+    #[error("the audit log cannot be written, so no credentials are issued; try again later")]
+    AuditUnavailable,
+    /// Occurs when the server's own setup is broken, e.g. role `app` was deleted (500).
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+            ApiError::BadRequest(_) | ApiError::InvalidClaim(_) => StatusCode::BAD_REQUEST,
+            ApiError::NoSuchGrant(_) | ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::AuditUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::Unauthenticated(_) => "Unauthenticated",
+            ApiError::BadRequest(_) => "InvalidParameter",
+            ApiError::InvalidClaim(_) => "InvalidClaim",
+            ApiError::NoSuchGrant(_) => "NoSuchGrant",
+            ApiError::NotFound(_) => "NotFound",
+            ApiError::AuditUnavailable => "AuditUnavailable",
+            ApiError::Internal(_) => "InternalError",
+        }
+    }
+
+    /// The response in the shape `format` clients read.
+    pub fn render(&self, format: Format) -> Response {
+        let status = self.status();
+        let message = self.to_string();
+        let mut body = json!({"error": {"code": self.code(), "message": message}});
+        match format {
+            Format::OssAppServer => {
+                body["StatusCode"] = status.as_u16().into();
+                body["ErrorCode"] = self.code().into();
+                body["ErrorMessage"] = message.into();
+            }
+            Format::CredentialsUri => {
+                body["Code"] = self.code().into();
+                body["Message"] = message.into();
+            }
+            Format::Stsgate | Format::AliyunSts => {}
+        }
+        let mut resp = (status, axum::Json(body)).into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            resp.headers_mut().insert(
+                http::header::WWW_AUTHENTICATE,
+                http::HeaderValue::from_static("Bearer"),
+            );
+        }
+        resp
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        self.render(Format::Stsgate)
+    }
+}

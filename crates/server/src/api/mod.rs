@@ -1,0 +1,145 @@
+//! The api face: the authorization server app users trade a bearer token at for temporary
+//! credentials limited to their grant.
+//!
+//! - [`callers`] — who is asking (`Authorization: Bearer <JWT>`, HS256 with `DIR/jwt-hs256.key`).
+//! - [`grants`] — what they may ask for, and the narrowest RAM policy for it.
+//! - [`credentials`] — `/v1/credentials`: reuse/single-flight cache, minting, formats.
+//! - [`audit`] — every issuance and refusal in `DIR/audit.sqlite3` (fail closed).
+//! - [`error`] — `ApiError` → status and JSON body.
+
+pub mod audit;
+pub mod callers;
+pub mod credentials;
+pub mod error;
+pub mod grants;
+
+use crate::iam::Iam;
+use crate::token::TokenKey;
+use audit::{AuditLog, Record};
+use axum::extract::{ConnectInfo, Query, Request, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use credentials::{Ask, Cache, Format};
+use error::ApiError;
+use grants::Grant;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
+use stsgate_store::{Acl, Store, StoreError};
+use time::OffsetDateTime;
+
+/// What the api face needs.
+#[derive(Debug)]
+pub struct ApiState {
+    pub verifier: callers::Verifier,
+    pub grants: Vec<Grant>,
+    /// Mints the temporary credentials (the oss face opens them).
+    pub tokens: TokenKey,
+    pub account_id: String,
+    /// Role `app`: its policy is every issued credential's role policy.
+    pub iam: Iam,
+    pub audit: Arc<dyn AuditLog>,
+    /// The object store, to create a grant's bucket when first needed (`None`: oss face off).
+    pub store: Option<Store>,
+    /// `http://IP:PORT` of the oss face, reported in the `stsgate` format.
+    pub oss_endpoint: Option<String>,
+    pub region: String,
+    pub cache: Cache,
+    /// Credentials minted since start (tests and, later, metrics).
+    pub issued: AtomicU64,
+}
+
+impl ApiState {
+    /// Creates `bucket` (private) if it does not exist yet.
+    pub fn ensure_bucket(&self, bucket: &str) -> Result<(), ApiError> {
+        let Some(store) = &self.store else {
+            return Ok(());
+        };
+        match store.get_bucket(bucket) {
+            Ok(_) => Ok(()),
+            Err(StoreError::NoSuchBucket) => {
+                match store.create_bucket(
+                    bucket,
+                    Acl::Private,
+                    "Standard",
+                    OffsetDateTime::now_utc(),
+                ) {
+                    Ok(_) | Err(StoreError::BucketAlreadyExists) => Ok(()),
+                    Err(e) => Err(ApiError::Internal(format!("creating bucket {bucket}: {e}"))),
+                }
+            }
+            Err(e) => Err(ApiError::Internal(format!("reading bucket {bucket}: {e}"))),
+        }
+    }
+}
+
+/// The api face's router.
+pub fn router(state: Arc<ApiState>) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route(
+            "/v1/credentials",
+            get(credentials_handler).post(credentials_handler),
+        )
+        .fallback(|| async {
+            ApiError::NotFound("no such route: see /v1/credentials?grant=NAME".into())
+        })
+        .with_state(state)
+}
+
+async fn credentials_handler(State(state): State<Arc<ApiState>>, req: Request) -> Response {
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let query: HashMap<String, String> = Query::try_from_uri(req.uri())
+        .map(|Query(q)| q)
+        .unwrap_or_default();
+    let ask = Ask {
+        authorization: req
+            .headers()
+            .get(http::header::AUTHORIZATION)
+            .map(|v| v.as_bytes().to_vec()),
+        grant: query.get("grant").cloned(),
+        request_id: request_id.clone(),
+        client_ip: req
+            .extensions()
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip().to_string())
+            .unwrap_or_default(),
+    };
+    let mut record = Record {
+        request_id: request_id.clone(),
+        client_ip: ask.client_ip.clone(),
+        grant: ask.grant.clone().unwrap_or_default(),
+        ..Record::default()
+    };
+    let result = match Format::parse(query.get("format").map(String::as_str)) {
+        Ok(format) => credentials::credentials(&state, &ask, &mut record)
+            .await
+            .map(|issued| (format, issued))
+            .map_err(|e| (format, e)),
+        Err(e) => Err((Format::Stsgate, e)),
+    };
+    match result {
+        Ok((format, issued)) => {
+            let body = credentials::render(&state, &issued, format, &request_id);
+            let mut resp = axum::Json(body).into_response();
+            resp.headers_mut().insert(
+                http::header::CACHE_CONTROL,
+                http::HeaderValue::from_static("no-store"),
+            );
+            resp
+        }
+        Err((format, err)) => {
+            record.time = OffsetDateTime::now_utc().unix_timestamp();
+            record.outcome = format!("refused:{}", err.code());
+            record.detail = err.to_string();
+            let audit = state.audit.clone();
+            let written = tokio::task::spawn_blocking(move || audit.record(&record)).await;
+            if !matches!(written, Ok(Ok(()))) {
+                tracing::error!(request_id, "audit log write of a refusal failed");
+            }
+            err.render(format)
+        }
+    }
+}
