@@ -54,8 +54,9 @@ def stsgate_bin() -> str:
 class Server:
     """One running `stsgate serve` process."""
 
-    def __init__(self, data_dir: Path, env_extra=None, log_dir: Path = None):
+    def __init__(self, data_dir: Path, env_extra=None, log_dir: Path = None, args=()):
         self.data_dir = Path(data_dir)
+        self.args = list(args)  # extra `serve` arguments, e.g. ["--config", path]
         self.bin = stsgate_bin()
         self.env = dict(os.environ)
         self.env.update(env_extra or {})
@@ -79,7 +80,7 @@ class Server:
         self._stderr = open(self.stderr_path, "wb")
         self.proc = subprocess.Popen(
             [self.bin, "serve", "--data", str(self.data_dir), "--oss-addr", "127.0.0.1:0",
-             "--sts-addr", "127.0.0.1:0", "--api-addr", "127.0.0.1:0"],
+             "--sts-addr", "127.0.0.1:0", "--api-addr", "127.0.0.1:0", *self.args],
             stdout=subprocess.PIPE,
             stderr=self._stderr,
             stdin=subprocess.DEVNULL,
@@ -231,11 +232,13 @@ def server(tmp_path_factory):
 
 @pytest.fixture
 def start_server(tmp_path):
-    """Factory: start_server(data_dir=None, env=None) -> Server; all are killed at teardown."""
+    """Factory: start_server(data_dir=None, env=None, args=()) -> Server; all are killed at
+    teardown. `args` are extra `serve` arguments, e.g. ["--config", path]."""
     started = []
 
-    def start(data_dir=None, env=None):
-        srv = Server(data_dir or (tmp_path / "data"), env_extra=env, log_dir=tmp_path / "logs")
+    def start(data_dir=None, env=None, args=()):
+        srv = Server(data_dir or (tmp_path / "data"), env_extra=env, log_dir=tmp_path / "logs",
+                     args=args)
         started.append(srv)
         return srv.start()
 

@@ -26,6 +26,21 @@ pub struct Config {
     /// `user-folder` (see [`crate::api::grants::default_grants`]).
     #[serde(default)]
     pub grant: Vec<GrantConfig>,
+    /// `[[api_key]]`: static API keys that are callers of the api face (`Bearer sk_…`).
+    #[serde(default)]
+    pub api_key: Vec<ApiKeyConfig>,
+}
+
+/// `[[api_key]]`: a static API key caller. Only the key's SHA-256 is kept; make one with
+/// `stsgate apikey new --name NAME`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiKeyConfig {
+    /// The caller's name: its subject (`${sub}` in grant prefixes) and audit id `key:NAME`;
+    /// 1-64 of `[A-Za-z0-9._@-]`.
+    pub name: String,
+    /// SHA-256 of the key, 64 hex digits.
+    pub sha256: String,
 }
 
 /// `[api]`
@@ -41,7 +56,9 @@ pub struct ApiConfig {
     pub jwt: JwtConfig,
 }
 
-/// `[api.jwt]`. Tokens are HS256, signed with `DIR/jwt-hs256.key` (see `stsgate token`).
+/// `[api.jwt]`: how bearer JWTs are checked. HS256 tokens are signed with `DIR/jwt-hs256.key`
+/// (see `stsgate token`) unless `hs256_secret_env`/`hs256_secret_file` name another secret;
+/// RS256/ES256 tokens are checked with the public keys of `[[api.jwt.key]]`.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct JwtConfig {
@@ -49,6 +66,59 @@ pub struct JwtConfig {
     pub issuer: Option<String>,
     /// Required `aud` claim (one of the token's audiences), if set.
     pub audience: Option<String>,
+    /// The claim that names the caller (default `sub`).
+    pub subject_claim: Option<String>,
+    /// Accepted `alg` values among `HS256`, `RS256`, `ES256` (default: HS256 plus the algorithm
+    /// of every `[[api.jwt.key]]`). `none` is never accepted.
+    pub algorithms: Option<Vec<String>>,
+    /// Environment variable holding the HS256 secret (at least 32 bytes).
+    pub hs256_secret_env: Option<String>,
+    /// File holding the HS256 secret (at least 32 bytes; refused if others can read it).
+    pub hs256_secret_file: Option<PathBuf>,
+    /// `[[api.jwt.key]]`: public keys for RS256/ES256 tokens.
+    #[serde(default)]
+    pub key: Vec<JwtKeyConfig>,
+}
+
+/// `[[api.jwt.key]]`: one public key (`pem` or `pem_file`) or a set of them (`jwks_file`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JwtKeyConfig {
+    /// `RS256` or `ES256`; required with `pem`/`pem_file` (a JWKS key's own `alg`/`kty` decide).
+    pub alg: Option<String>,
+    /// Key id: when a token's header has a `kid`, only keys with that id (or none) are tried.
+    pub kid: Option<String>,
+    /// Inline PEM public key (`-----BEGIN PUBLIC KEY-----…`).
+    pub pem: Option<String>,
+    /// File holding a PEM public key.
+    pub pem_file: Option<PathBuf>,
+    /// File holding a JWKS (`{"keys":[…]}`); each key's `kid` selects it.
+    pub jwks_file: Option<PathBuf>,
+    /// Not supported yet (FIXME): download the JWKS to a file and use `jwks_file`.
+    pub jwks_url: Option<String>,
+}
+
+impl JwtKeyConfig {
+    fn check(&self) -> anyhow::Result<()> {
+        let given = [
+            self.pem.is_some(),
+            self.pem_file.is_some(),
+            self.jwks_file.is_some(),
+            self.jwks_url.is_some(),
+        ];
+        if given.iter().filter(|g| **g).count() != 1 {
+            bail!("give exactly one of pem, pem_file, jwks_file");
+        }
+        if self.jwks_url.is_some() {
+            // FIXME: fetch and refresh a JWKS URL (needs an HTTP client with TLS).
+            bail!("jwks_url is not supported yet: download the JWKS to a file and use jwks_file");
+        }
+        match (self.alg.as_deref(), self.jwks_file.is_some()) {
+            (Some("RS256" | "ES256"), _) | (None, true) => Ok(()),
+            (None, false) => bail!("alg is required with pem/pem_file: \"RS256\" or \"ES256\""),
+            (Some(other), _) => bail!("alg {other:?}: use \"RS256\" or \"ES256\""),
+        }
+    }
 }
 
 /// `[[grant]]`: one kind of credentials callers may ask for.
@@ -112,6 +182,44 @@ impl Config {
             crate::api::grants::Grant::from_config(grant)
                 .with_context(|| format!("grant[{i}] ({:?})", grant.name))?;
         }
+        let jwt = &config.api.jwt;
+        for (i, key) in jwt.key.iter().enumerate() {
+            key.check().with_context(|| format!("api.jwt.key[{i}]"))?;
+        }
+        for alg in jwt.algorithms.iter().flatten() {
+            if !["HS256", "RS256", "ES256"].contains(&alg.as_str()) {
+                bail!("api.jwt.algorithms: {alg:?} is not one of \"HS256\", \"RS256\", \"ES256\"");
+            }
+        }
+        if jwt.hs256_secret_env.is_some() && jwt.hs256_secret_file.is_some() {
+            bail!("api.jwt: give hs256_secret_env or hs256_secret_file, not both");
+        }
+        if matches!(&jwt.subject_claim, Some(c) if c.is_empty()) {
+            bail!("api.jwt.subject_claim: must not be empty");
+        }
+        for (i, k) in config.api_key.iter().enumerate() {
+            let name_ok = (1..=64).contains(&k.name.len())
+                && k.name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "._@-".contains(c));
+            if !name_ok {
+                bail!(
+                    "api_key[{i}].name: {:?} must be 1-64 of [A-Za-z0-9._@-]",
+                    k.name
+                );
+            }
+            if k.sha256.len() != 64 || !k.sha256.chars().all(|c| c.is_ascii_hexdigit()) {
+                bail!(
+                    "api_key[{i}] ({:?}).sha256: must be 64 hex digits (stsgate apikey new prints it)",
+                    k.name
+                );
+            }
+        }
+        let mut keys: Vec<&str> = config.api_key.iter().map(|k| k.name.as_str()).collect();
+        keys.sort_unstable();
+        if let Some(w) = keys.windows(2).find(|w| w[0] == w[1]) {
+            bail!("api_key: the name {:?} is used twice", w[0]);
+        }
         let mut names: Vec<&str> = config.grant.iter().map(|g| g.name.as_str()).collect();
         names.sort_unstable();
         if let Some(w) = names.windows(2).find(|w| w[0] == w[1]) {
@@ -136,6 +244,52 @@ mod tests {
         assert_eq!(c.api.addr, Some("127.0.0.1:8700".parse().unwrap()));
         assert_eq!(c.grant.len(), 2);
         assert_eq!(c.grant[0].name, "user-folder");
+        assert_eq!(c.api.jwt.subject_claim.as_deref(), Some("sub"));
+        assert_eq!(c.api_key.len(), 1);
+        assert!(c.api.jwt.key.is_empty());
+    }
+
+    #[test]
+    fn jwt_keys_and_api_keys_are_checked() {
+        let bad = |text: &str, want: &str| {
+            let err = format!("{:#}", Config::parse(text).unwrap_err());
+            assert!(err.contains(want), "{err} lacks {want}");
+        };
+        bad("[api.jwt]\nsecret = \"x\"\n", "unknown field `secret`");
+        bad(
+            "[[api.jwt.key]]\nalg = \"RS256\"\npem_path = \"k\"\n",
+            "unknown field `pem_path`",
+        );
+        bad("[[api.jwt.key]]\nalg = \"RS256\"\n", "exactly one of");
+        bad("[[api.jwt.key]]\npem = \"x\"\n", "alg is required");
+        bad("[[api.jwt.key]]\nalg = \"none\"\npem = \"x\"\n", "\"none\"");
+        bad(
+            "[[api.jwt.key]]\njwks_url = \"https://x/\"\n",
+            "jwks_url is not supported yet",
+        );
+        bad("[api.jwt]\nalgorithms = [\"none\"]\n", "api.jwt.algorithms");
+        bad(
+            "[api.jwt]\nhs256_secret_env = \"A\"\nhs256_secret_file = \"f\"\n",
+            "not both",
+        );
+        bad(
+            "[[api_key]]\nname = \"a/b\"\nsha256 = \"00\"\n",
+            "api_key[0].name",
+        );
+        bad(
+            "[[api_key]]\nname = \"ci\"\nsha256 = \"00\"\n",
+            "64 hex digits",
+        );
+        bad(
+            "[[api_key]]\nname = \"ci\"\nkey = \"sk_x\"\n",
+            "unknown field `key`",
+        );
+        let h = "a".repeat(64);
+        bad(
+            &format!("[[api_key]]\nname = \"ci\"\nsha256 = \"{h}\"\n[[api_key]]\nname = \"ci\"\nsha256 = \"{h}\"\n"),
+            "used twice",
+        );
+        Config::parse("[[api.jwt.key]]\nalg = \"ES256\"\nkid = \"k1\"\npem_file = \"/etc/k.pem\"\n[[api.jwt.key]]\njwks_file = \"/etc/jwks.json\"\n").unwrap();
     }
 
     #[test]

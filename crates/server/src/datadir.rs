@@ -2,7 +2,9 @@
 //! root access key pair; everything after that is read back from it.
 //!
 //! - `DIR/master.key` — 32 random bytes (0600); the AEAD key of temporary credentials derives from it.
-//! - `DIR/root-credentials.json` — `{"AccountId","AccessKeyId","AccessKeySecret"}` (0600).
+//! - `DIR/root-credentials.json` — `{"AccountId","AccessKeyId","AccessKeySecret","OperatorKey"}`
+//!   (0600). `OperatorKey` (`sgop_…`) reads `GET /v1/audit`; files written before it existed get
+//!   one at the next `serve` ([`ensure_operator_key`]).
 //! - `DIR/store/` — the object store (see `stsgate_store`).
 //! - `DIR/iam.sqlite3` — roles and nonces of the sts face (see [`crate::iam`]).
 //! - `DIR/jwt-hs256.key` — 32 random bytes (0600): the HS256 secret of callers' JWTs
@@ -37,6 +39,8 @@ pub struct DataDir {
     pub account_id: String,
     pub root: AccessKey,
     pub master_key: MasterKey,
+    /// The operator API key (`sgop_…`), once created.
+    pub operator_key: Option<Secret>,
 }
 
 /// The 32-byte master key.
@@ -55,6 +59,8 @@ struct RootCredentialsFile {
     account_id: String,
     access_key_id: String,
     access_key_secret: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    operator_key: Option<String>,
 }
 
 /// How opening went: `created` is true on the first start (the caller prints the key once).
@@ -87,6 +93,7 @@ pub fn open(path: &Path, env_root: Option<AccessKey>) -> anyhow::Result<Opened> 
             account_id: file.account_id,
             root,
             master_key,
+            operator_key: file.operator_key.map(Secret::new),
         },
         created,
     })
@@ -163,6 +170,7 @@ fn create(path: &Path, env_root: Option<&AccessKey>) -> anyhow::Result<()> {
         account_id,
         access_key_id: root.id.clone(),
         access_key_secret: root.secret.expose().to_string(),
+        operator_key: Some(new_operator_key(&mut rng)),
     };
     write_private(
         &path.join("root-credentials.json"),
@@ -173,6 +181,34 @@ fn create(path: &Path, env_root: Option<&AccessKey>) -> anyhow::Result<()> {
     // master.key last: its presence marks a completed first start.
     write_private(&path.join("master.key"), key.as_ref())?;
     Ok(())
+}
+
+/// A fresh operator key: `sgop_` + 40 of `[A-Za-z0-9]`.
+fn new_operator_key(rng: &mut impl Rng) -> String {
+    format!(
+        "{}{}",
+        crate::api::callers::OPERATOR_KEY_PREFIX,
+        random_alnum(rng, 40)
+    )
+}
+
+/// Adds an `OperatorKey` to a `root-credentials.json` written before operator keys existed,
+/// keeping its other fields and mode 0600. Call with the directory's lock held (`serve`).
+/// Returns true when a key was added.
+pub fn ensure_operator_key(dir: &mut DataDir) -> anyhow::Result<bool> {
+    if dir.operator_key.is_some() {
+        return Ok(false);
+    }
+    let path = dir.path.join("root-credentials.json");
+    check_private(&path)?;
+    let text = fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let mut file: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+    let key = new_operator_key(&mut rand::thread_rng());
+    file.insert("OperatorKey".into(), key.clone().into());
+    write_private(&path, serde_json::to_string_pretty(&file)?.as_bytes())?;
+    dir.operator_key = Some(Secret::new(key));
+    Ok(true)
 }
 
 /// Random characters from `[A-Za-z0-9]`.
@@ -227,7 +263,7 @@ pub fn jwt_hs256_key(dir: &Path) -> anyhow::Result<Zeroizing<Vec<u8>>> {
 }
 
 /// Refuses secret files that others can read.
-fn check_private(path: &Path) -> anyhow::Result<()> {
+pub fn check_private(path: &Path) -> anyhow::Result<()> {
     let meta = fs::metadata(path).with_context(|| format!("reading {}", path.display()))?;
     if meta.permissions().mode() & 0o077 != 0 {
         bail!(
@@ -267,6 +303,41 @@ mod tests {
         assert_eq!(second.dir.root.id, first.dir.root.id);
         assert_eq!(second.dir.root.secret, first.dir.root.secret);
         assert_eq!(*second.dir.master_key.0, *first.dir.master_key.0);
+        let op = first.dir.operator_key.clone().unwrap();
+        assert!(op.expose().starts_with("sgop_"));
+        assert_eq!(second.dir.operator_key, Some(op));
+    }
+
+    #[test]
+    fn an_older_file_gets_an_operator_key_and_keeps_its_fields() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("data");
+        let first = open(&dir, None).unwrap().dir;
+        let path = dir.join("root-credentials.json");
+        let old = serde_json::json!({
+            "AccountId": first.account_id,
+            "AccessKeyId": first.root.id,
+            "AccessKeySecret": first.root.secret.expose(),
+        });
+        write_private(&path, old.to_string().as_bytes()).unwrap();
+        let mut second = open(&dir, None).unwrap().dir;
+        assert!(second.operator_key.is_none());
+        assert!(ensure_operator_key(&mut second).unwrap());
+        assert!(!ensure_operator_key(&mut second).unwrap());
+        let v: serde_json::Value =
+            serde_json::from_str(&fs::read_to_string(&path).unwrap()).unwrap();
+        assert_eq!(v["AccessKeyId"], first.root.id.as_str());
+        assert_eq!(v["AccountId"], first.account_id.as_str());
+        assert_eq!(
+            v["OperatorKey"].as_str(),
+            second.operator_key.as_ref().map(|k| k.expose())
+        );
+        assert_eq!(
+            fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        let third = open(&dir, None).unwrap().dir;
+        assert_eq!(third.operator_key, second.operator_key);
     }
 
     #[test]

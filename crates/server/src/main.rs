@@ -75,10 +75,27 @@ enum Command {
         #[command(subcommand)]
         command: RoleCommand,
     },
+    /// Static API keys: callers of the api face that send `Authorization: Bearer sk_…`.
+    Apikey {
+        #[command(subcommand)]
+        command: ApikeyCommand,
+    },
     /// Temporary credentials.
     Creds {
         #[command(subcommand)]
         command: CredsCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ApikeyCommand {
+    /// Print a fresh random API key (once) and the `[[api_key]]` config lines with its SHA-256.
+    ///
+    /// Only the hash goes in the config; give the key to the caller and keep no other copy.
+    New {
+        /// The caller's name (its subject, `${sub}` in grant prefixes): 1-64 of [A-Za-z0-9._@-]
+        #[arg(long, value_name = "NAME")]
+        name: String,
     },
 }
 
@@ -231,6 +248,20 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Role { command } => role(command),
+        Command::Apikey {
+            command: ApikeyCommand::New { name },
+        } => {
+            let snippet = format!(
+                "[[api_key]]\nname = {name:?}\nsha256 = \"{}\"\n",
+                "0".repeat(64)
+            );
+            Config::parse(&snippet).context("--name")?;
+            let (key, hash) = stsgate::api::callers::new_api_key();
+            println!("API key (shown once; give it to the caller): {key}");
+            println!("add to the config file:\n");
+            println!("[[api_key]]\nname = {name:?}\nsha256 = \"{hash}\"");
+            Ok(())
+        }
         Command::Token {
             data,
             sub,
@@ -354,7 +385,8 @@ async fn run_serve(faces: Faces) -> anyhow::Result<()> {
     // One server per data directory: a second one would sweep the first one's uploads.
     let _lock = datadir::lock(&faces.data)?;
     let opened = datadir::open(&faces.data, datadir::env_root_key()?)?;
-    let dir = opened.dir;
+    let mut dir = opened.dir;
+    let upgraded = datadir::ensure_operator_key(&mut dir)?;
     let mut out = std::io::stdout().lock();
     if opened.created {
         writeln!(
@@ -370,6 +402,14 @@ async fn run_serve(faces: Faces) -> anyhow::Result<()> {
         )?;
         writeln!(out, "  AccessKeyId:     {}", dir.root.id)?;
         writeln!(out, "  AccessKeySecret: {}", dir.root.secret.expose())?;
+    }
+    if opened.created || upgraded {
+        writeln!(
+            out,
+            "operator key (reads GET /v1/audit; also in {} as OperatorKey): {}",
+            dir.path.join("root-credentials.json").display(),
+            dir.operator_key.as_ref().map_or("", |k| k.expose())
+        )?;
     }
     if faces.oss.is_none() && faces.sts.is_none() && faces.api.is_none() {
         anyhow::bail!("every face is turned off in the config: nothing to serve");

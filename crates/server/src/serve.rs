@@ -91,6 +91,10 @@ pub fn api_state_with_audit(
     audit: Arc<dyn AuditLog>,
 ) -> anyhow::Result<Arc<ApiState>> {
     let key = crate::datadir::jwt_hs256_key(&dir.path)?;
+    let mut verifier = Verifier::from_config(&config.api.jwt, &config.api_key, &key)?;
+    if let Some(op) = &dir.operator_key {
+        verifier.set_operator_key(op.expose());
+    }
     let grant_configs = match config.grant.is_empty() {
         true => default_grants(),
         false => config.grant.clone(),
@@ -100,11 +104,7 @@ pub fn api_state_with_audit(
         .map(Grant::from_config)
         .collect::<anyhow::Result<Vec<_>>>()?;
     Ok(Arc::new(ApiState {
-        verifier: Verifier::new(
-            &key,
-            config.api.jwt.issuer.clone(),
-            config.api.jwt.audience.clone(),
-        ),
+        verifier,
         grants,
         tokens: TokenKey::new(&dir.master_key),
         account_id: dir.account_id.clone(),

@@ -34,6 +34,33 @@ pub struct Record {
 pub trait AuditLog: Send + Sync + std::fmt::Debug {
     /// Writes one record durably enough to survive a process crash.
     fn record(&self, record: &Record) -> anyhow::Result<()>;
+
+    /// Records matching `filter`, oldest first, each with its id (the cursor of the next page).
+    fn query(&self, _filter: &Filter) -> anyhow::Result<Vec<(i64, Record)>> {
+        anyhow::bail!("this audit log cannot be read")
+    }
+}
+
+/// Most records one `GET /v1/audit` page returns.
+pub const MAX_PAGE: usize = 1000;
+
+/// What `GET /v1/audit` asks for. Empty fields match everything.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Filter {
+    /// Exact caller id, e.g. `jwt:alice` (`""`: refusals before authentication are matched by
+    /// `unauthenticated = true`).
+    pub caller: Option<String>,
+    pub grant: Option<String>,
+    /// `issued`, `refused` (every refusal) or an exact `refused:<Code>`.
+    pub outcome: Option<String>,
+    /// Unix seconds, inclusive.
+    pub since: Option<i64>,
+    /// Unix seconds, exclusive.
+    pub until: Option<i64>,
+    /// Only records after this id.
+    pub after: i64,
+    /// At most this many (1..=[`MAX_PAGE`]).
+    pub limit: usize,
 }
 
 /// `DIR/audit.sqlite3`.
@@ -115,6 +142,57 @@ impl SqliteAudit {
 }
 
 impl AuditLog for SqliteAudit {
+    fn query(&self, f: &Filter) -> anyhow::Result<Vec<(i64, Record)>> {
+        let conn = self.conn.lock().unwrap_or_else(|e| e.into_inner());
+        let mut sql = String::from(
+            "SELECT id, time, caller, grant_name, bucket, prefix, access_key_id, expiration,
+                    request_id, client_ip, outcome, detail FROM audit WHERE id > ?1",
+        );
+        let mut args: Vec<rusqlite::types::Value> = vec![f.after.into()];
+        let mut add = |clause: &str, v: rusqlite::types::Value| {
+            args.push(v);
+            sql.push_str(&format!(" AND {clause} ?{}", args.len()));
+        };
+        if let Some(c) = &f.caller {
+            add("caller =", c.clone().into());
+        }
+        if let Some(g) = &f.grant {
+            add("grant_name =", g.clone().into());
+        }
+        match f.outcome.as_deref() {
+            None => {}
+            Some("refused") => add("outcome LIKE", "refused:%".to_string().into()),
+            Some(o) => add("outcome =", o.to_string().into()),
+        }
+        if let Some(t) = f.since {
+            add("time >=", t.into());
+        }
+        if let Some(t) = f.until {
+            add("time <", t.into());
+        }
+        sql.push_str(&format!(" ORDER BY id LIMIT {}", f.limit.min(MAX_PAGE + 1)));
+        let mut stmt = conn.prepare(&sql)?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(args), |r| {
+            Ok((
+                r.get(0)?,
+                Record {
+                    time: r.get(1)?,
+                    caller: r.get(2)?,
+                    grant: r.get(3)?,
+                    bucket: r.get(4)?,
+                    prefix: r.get(5)?,
+                    access_key_id: r.get(6)?,
+                    expiration: r.get(7)?,
+                    request_id: r.get(8)?,
+                    client_ip: r.get(9)?,
+                    outcome: r.get(10)?,
+                    detail: r.get(11)?,
+                },
+            ))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     fn record(&self, r: &Record) -> anyhow::Result<()> {
         let conn = self.conn.lock().unwrap_or_else(|e| e.into_inner());
         conn.execute(
@@ -162,5 +240,69 @@ mod tests {
             .permissions()
             .mode();
         assert_eq!(mode & 0o777, 0o600);
+    }
+
+    #[test]
+    fn queries_filter_and_page() {
+        let tmp = tempfile::tempdir().unwrap();
+        let log = SqliteAudit::open(tmp.path()).unwrap();
+        for i in 0..5 {
+            log.record(&Record {
+                time: 100 + i,
+                caller: if i % 2 == 0 { "jwt:a" } else { "jwt:b" }.into(),
+                grant: "g".into(),
+                outcome: if i == 4 {
+                    "issued"
+                } else {
+                    "refused:InvalidClaim"
+                }
+                .into(),
+                ..Record::default()
+            })
+            .unwrap();
+        }
+        let all = Filter {
+            limit: 10,
+            ..Filter::default()
+        };
+        assert_eq!(log.query(&all).unwrap().len(), 5);
+        let q = |f: Filter| log.query(&f).unwrap();
+        assert_eq!(
+            q(Filter {
+                caller: Some("jwt:a".into()),
+                ..all.clone()
+            })
+            .len(),
+            3
+        );
+        assert_eq!(
+            q(Filter {
+                outcome: Some("refused".into()),
+                ..all.clone()
+            })
+            .len(),
+            4
+        );
+        assert_eq!(
+            q(Filter {
+                since: Some(101),
+                until: Some(103),
+                ..all.clone()
+            })
+            .len(),
+            2
+        );
+        let page = q(Filter {
+            limit: 2,
+            ..all.clone()
+        });
+        assert_eq!(page.len(), 2);
+        let next = q(Filter {
+            after: page[1].0,
+            limit: 10,
+            ..all.clone()
+        });
+        assert_eq!(next.len(), 3);
+        assert_eq!(next[0].1.time, 102);
     }
 }

@@ -125,6 +125,18 @@ pub async fn credentials(
     ask: &Ask,
     record: &mut Record,
 ) -> Result<Issued, ApiError> {
+    scoped(state, ask, record, 0).await
+}
+
+/// As [`credentials`], for signing on the caller's behalf (`/v1/presign`, `/v1/sign`, …): the
+/// cached credentials are reused only if they also live `min_life` more seconds; new ones then
+/// live at least that long (capped at the grant's and role `app`'s maximum).
+pub async fn scoped(
+    state: &Arc<ApiState>,
+    ask: &Ask,
+    record: &mut Record,
+    min_life: i64,
+) -> Result<Issued, ApiError> {
     let now = OffsetDateTime::now_utc();
     let token = callers::bearer(ask.authorization.as_deref())?;
     let caller = state.verifier.verify(token, now.unix_timestamp())?;
@@ -140,13 +152,14 @@ pub async fn credentials(
         .cache
         .slot((caller.id.clone(), grant.name.clone(), prefix.clone()));
     let mut held = slot.lock().await;
-    if let Some(issued) = held.as_ref().filter(|i| i.fresh(now)) {
+    let lives = |i: &&Issued| i.minted.expiration - now >= time::Duration::seconds(min_life);
+    if let Some(issued) = held.as_ref().filter(|i| i.fresh(now) && lives(i)) {
         return Ok(issued.clone());
     }
     let (state2, grant, ask) = (state.clone(), grant.clone(), ask.clone());
     let mut rec = record.clone();
     let issued = tokio::task::spawn_blocking(move || {
-        issue(&state2, &caller, &grant, prefix, &ask, &mut rec)
+        issue(&state2, &caller, &grant, prefix, &ask, &mut rec, min_life)
     })
     .await
     .map_err(|e| ApiError::Internal(format!("issuing failed: {e}")))??;
@@ -154,7 +167,7 @@ pub async fn credentials(
     Ok(issued)
 }
 
-fn find_grant<'g>(grants: &'g [Grant], name: Option<&str>) -> Result<&'g Grant, ApiError> {
+pub fn find_grant<'g>(grants: &'g [Grant], name: Option<&str>) -> Result<&'g Grant, ApiError> {
     let names = || {
         grants
             .iter()
@@ -185,6 +198,7 @@ fn issue(
     prefix: String,
     ask: &Ask,
     record: &mut Record,
+    min_life: i64,
 ) -> Result<Issued, ApiError> {
     let role = state
         .iam
@@ -197,7 +211,10 @@ fn issue(
         })?;
     state.ensure_bucket(&grant.bucket)?;
     let now = OffsetDateTime::now_utc();
-    let duration = grant.default_duration.min(role.max_session);
+    let duration = grant
+        .default_duration
+        .max(min_life.min(grant.max_duration))
+        .min(role.max_session);
     let role_arn = role.arn(&state.account_id);
     let session_name = session_name(&caller.subject);
     let minted = state.tokens.mint(

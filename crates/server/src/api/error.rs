@@ -21,6 +21,12 @@ pub enum ApiError {
     /// Occurs when the caller's claims cannot be used in the grant's prefix (400).
     #[error("{0}")]
     InvalidClaim(String),
+    /// Occurs when a request to sign or presign names something outside the caller's grant (403).
+    #[error("{0}")]
+    OutsideGrant(String),
+    /// Occurs when a caller (not the operator key) asks for an operator-only route (403).
+    #[error("{0}")]
+    OperatorOnly(String),
     /// Occurs when the named grant does not exist (404).
     #[error("{0}")]
     NoSuchGrant(String),
@@ -40,6 +46,8 @@ impl ApiError {
         match self {
             ApiError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
             ApiError::BadRequest(_) | ApiError::InvalidClaim(_) => StatusCode::BAD_REQUEST,
+            ApiError::OutsideGrant(_) => StatusCode::FORBIDDEN,
+            ApiError::OperatorOnly(_) => StatusCode::FORBIDDEN,
             ApiError::NoSuchGrant(_) | ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::AuditUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -51,6 +59,8 @@ impl ApiError {
             ApiError::Unauthenticated(_) => "Unauthenticated",
             ApiError::BadRequest(_) => "InvalidParameter",
             ApiError::InvalidClaim(_) => "InvalidClaim",
+            ApiError::OutsideGrant(_) => "OutsideGrant",
+            ApiError::OperatorOnly(_) => "OperatorOnly",
             ApiError::NoSuchGrant(_) => "NoSuchGrant",
             ApiError::NotFound(_) => "NotFound",
             ApiError::AuditUnavailable => "AuditUnavailable",

@@ -6,19 +6,27 @@
 //! - [`credentials`] — `/v1/credentials`: reuse/single-flight cache, minting, formats.
 //! - [`audit`] — every issuance and refusal in `DIR/audit.sqlite3` (fail closed).
 //! - [`error`] — `ApiError` → status and JSON body.
+//! - [`presign`] — `/v1/presign`, `/v1/post-policy`; [`sign`] — `/v1/sign` (V1 string-to-sign
+//!   checked against the grant); [`compat`] — seed 000's `/auth/sts`, `/auth/custom`;
+//!   [`signer`] — what they share (scoped credentials from the cache, audit rows).
 
 pub mod audit;
 pub mod callers;
+pub mod compat;
 pub mod credentials;
 pub mod error;
 pub mod grants;
+pub mod operators;
+pub mod presign;
+pub mod sign;
+pub mod signer;
 
 use crate::iam::Iam;
 use crate::token::TokenKey;
 use audit::{AuditLog, Record};
 use axum::extract::{ConnectInfo, Query, Request, State};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 use credentials::{Ask, Cache, Format};
 use error::ApiError;
@@ -83,6 +91,12 @@ pub fn router(state: Arc<ApiState>) -> Router {
             "/v1/credentials",
             get(credentials_handler).post(credentials_handler),
         )
+        .route("/v1/audit", get(operators::audit_handler))
+        .route("/v1/presign", post(presign::presign_handler))
+        .route("/v1/post-policy", post(presign::post_policy_handler))
+        .route("/v1/sign", post(sign::handler))
+        .route("/auth/sts", get(compat::sts_handler))
+        .route("/auth/custom", post(compat::custom_handler))
         .fallback(|| async {
             ApiError::NotFound("no such route: see /v1/credentials?grant=NAME".into())
         })
@@ -114,10 +128,15 @@ async fn credentials_handler(State(state): State<Arc<ApiState>>, req: Request) -
         ..Record::default()
     };
     let result = match Format::parse(query.get("format").map(String::as_str)) {
-        Ok(format) => credentials::credentials(&state, &ask, &mut record)
-            .await
+        Ok(format) => {
+            let asked = query.get("duration").map(String::as_str);
+            match operators::asked_duration(&state, &ask, asked, &mut record) {
+                Ok(min_life) => credentials::scoped(&state, &ask, &mut record, min_life).await,
+                Err(e) => Err(e),
+            }
             .map(|issued| (format, issued))
-            .map_err(|e| (format, e)),
+            .map_err(|e| (format, e))
+        }
         Err(e) => Err((Format::Stsgate, e)),
     };
     match result {

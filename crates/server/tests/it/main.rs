@@ -2,6 +2,8 @@
 //! `127.0.0.1:0`. Wire compatibility itself is proven by the real SDKs in `conformance/`.
 
 mod api;
+mod api_callers;
+mod api_sign;
 mod common;
 mod errors;
 mod server;

@@ -1,0 +1,106 @@
+//! Seed-compatible routes (seed 000's Flask server), behind the same bearer authentication as
+//! `/v1/credentials`, for the caller's default grant (`user-folder`, or the only grant):
+//!
+//! - `GET /auth/sts?roleName=X` → the Alibaba STS AssumeRole JSON of the caller's scoped
+//!   credentials. `roleName` is recorded in the audit log only: the session name always
+//!   identifies the authenticated caller.
+//! - `POST /auth/custom` (form field `content`: an OSS V1 string-to-sign) → plain text
+//!   `OSS <AccessKeyId>:<signature>`, only for in-grant content (the checks of `/v1/sign`). The
+//!   signature is made with the scoped temporary secret, so the request must carry
+//!   `x-oss-security-token: <token>`; stsgate adds that header to the string it signs when the
+//!   content lacks it and returns the token in the `x-stsgate-security-token` response header.
+
+use super::credentials::{self, Format};
+use super::error::ApiError;
+use super::sign;
+use super::signer::{self, Ctx};
+use super::ApiState;
+use axum::extract::{Request, State};
+use axum::response::{IntoResponse, Response};
+use std::sync::Arc;
+use stsgate_signing::encode::decode_query;
+
+/// The response header carrying the scoped security token of `/auth/custom`.
+pub const TOKEN_HEADER: &str = "x-stsgate-security-token";
+
+async fn sts(
+    state: &Arc<ApiState>,
+    ctx: &Ctx,
+    query: Option<&str>,
+    record: &mut super::audit::Record,
+) -> Result<serde_json::Value, ApiError> {
+    signer::authenticate(state, ctx, record)?;
+    let role_name = decode_query(query.unwrap_or(""))
+        .into_iter()
+        .find(|(k, _)| k == "roleName")
+        .map(|(_, v)| v.chars().take(128).collect::<String>());
+    let grant = signer::default_grant(state)?;
+    record.grant = grant.clone();
+    let scoped = signer::scoped(state, ctx, Some(grant), 0, record).await?;
+    signer::audit_ok(
+        state,
+        record,
+        &scoped.issued,
+        "issued",
+        format!("/auth/sts roleName={:?}", role_name.unwrap_or_default()),
+    )
+    .await?;
+    Ok(credentials::render(
+        state,
+        &scoped.issued,
+        Format::AliyunSts,
+        &ctx.request_id,
+    ))
+}
+
+/// `GET /auth/sts?roleName=X`.
+pub async fn sts_handler(State(state): State<Arc<ApiState>>, req: Request) -> Response {
+    let (parts, _) = req.into_parts();
+    let ctx = Ctx::new(&parts);
+    let mut record = ctx.record();
+    match sts(&state, &ctx, parts.uri.query(), &mut record).await {
+        Ok(v) => signer::no_store(axum::Json(v).into_response()),
+        Err(e) => signer::refused(&state, record, e).await,
+    }
+}
+
+async fn custom(
+    state: &Arc<ApiState>,
+    ctx: &Ctx,
+    body: axum::body::Body,
+    record: &mut super::audit::Record,
+) -> Result<sign::Signed, ApiError> {
+    signer::authenticate(state, ctx, record)?;
+    let bytes = signer::read_body(body).await?;
+    let form = String::from_utf8_lossy(&bytes);
+    let content = decode_query(&form)
+        .into_iter()
+        .find(|(k, _)| k == "content")
+        .map(|(_, v)| v)
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| {
+            ApiError::BadRequest(
+                "send the string-to-sign in the form field `content` (application/x-www-form-urlencoded)".into(),
+            )
+        })?;
+    let grant = signer::default_grant(state)?;
+    record.grant = grant.clone();
+    sign::sign_for(state, ctx, Some(grant), &content, record, "/auth/custom").await
+}
+
+/// `POST /auth/custom` with the form field `content`.
+pub async fn custom_handler(State(state): State<Arc<ApiState>>, req: Request) -> Response {
+    let (parts, body) = req.into_parts();
+    let ctx = Ctx::new(&parts);
+    let mut record = ctx.record();
+    match custom(&state, &ctx, body, &mut record).await {
+        Ok(s) => {
+            let mut resp = signer::no_store(s.authorization.into_response());
+            if let Ok(v) = http::HeaderValue::from_str(&s.security_token) {
+                resp.headers_mut().insert(TOKEN_HEADER, v);
+            }
+            resp
+        }
+        Err(e) => signer::refused(&state, record, e).await,
+    }
+}

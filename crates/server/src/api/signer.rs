@@ -1,0 +1,176 @@
+//! What the routes that sign on a caller's behalf share (`/v1/presign`, `/v1/post-policy`,
+//! `/v1/sign`, `/auth/sts`, `/auth/custom`): the request context, authentication, the caller's
+//! grant-scoped credentials from the `/v1/credentials` cache, and audit rows (issuance fails
+//! closed; refusals best effort).
+
+use super::audit::Record;
+use super::credentials::{self, Ask, Issued};
+use super::error::ApiError;
+use super::grants::Grant;
+use super::{callers, ApiState};
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use axum::response::{IntoResponse, Response};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use time::OffsetDateTime;
+
+/// The largest JSON or form body read.
+pub const MAX_BODY: usize = 64 * 1024;
+
+/// What a handler knows about the request before reading its body.
+#[derive(Debug, Clone)]
+pub struct Ctx {
+    pub request_id: String,
+    pub client_ip: String,
+    pub authorization: Option<Vec<u8>>,
+}
+
+impl Ctx {
+    pub fn new(parts: &http::request::Parts) -> Ctx {
+        Ctx {
+            request_id: uuid::Uuid::new_v4().to_string(),
+            client_ip: parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|c| c.0.ip().to_string())
+                .unwrap_or_default(),
+            authorization: parts
+                .headers
+                .get(http::header::AUTHORIZATION)
+                .map(|v| v.as_bytes().to_vec()),
+        }
+    }
+
+    /// A fresh audit record for this request.
+    pub fn record(&self) -> Record {
+        Record {
+            request_id: self.request_id.clone(),
+            client_ip: self.client_ip.clone(),
+            ..Record::default()
+        }
+    }
+}
+
+/// Checks the bearer credential (so that a stranger hears 401 before anything about the body).
+pub fn authenticate(
+    state: &ApiState,
+    ctx: &Ctx,
+    record: &mut Record,
+) -> Result<callers::Caller, ApiError> {
+    let token = callers::bearer(ctx.authorization.as_deref())?;
+    let caller = state
+        .verifier
+        .verify(token, OffsetDateTime::now_utc().unix_timestamp())?;
+    record.caller = caller.id.clone();
+    Ok(caller)
+}
+
+/// The caller's credentials for `grant` and the grant itself.
+#[derive(Debug, Clone)]
+pub struct Scoped {
+    pub issued: Issued,
+    pub grant: Grant,
+}
+
+/// The caller's grant-scoped temporary credentials (the `/v1/credentials` cache: reused, or
+/// minted and audited), living at least `min_life` more seconds when the grant allows.
+pub async fn scoped(
+    state: &Arc<ApiState>,
+    ctx: &Ctx,
+    grant: Option<String>,
+    min_life: i64,
+    record: &mut Record,
+) -> Result<Scoped, ApiError> {
+    let ask = Ask {
+        authorization: ctx.authorization.clone(),
+        grant: grant.clone(),
+        request_id: ctx.request_id.clone(),
+        client_ip: ctx.client_ip.clone(),
+    };
+    let issued = credentials::scoped(state, &ask, record, min_life).await?;
+    let grant = credentials::find_grant(&state.grants, grant.as_deref())?.clone();
+    Ok(Scoped { issued, grant })
+}
+
+/// The grant of the seed-compatible routes, which name none: `user-folder`, or the only grant.
+pub fn default_grant(state: &ApiState) -> Result<String, ApiError> {
+    if state.grants.iter().any(|g| g.name == "user-folder") {
+        return Ok("user-folder".into());
+    }
+    match state.grants.as_slice() {
+        [only] => Ok(only.name.clone()),
+        _ => Err(ApiError::Internal(
+            "the /auth/* routes use the grant named user-folder, or the only grant; this server has several and none is named user-folder".into(),
+        )),
+    }
+}
+
+/// Writes the row of a signature or URL made for the caller; nothing is answered without it.
+pub async fn audit_ok(
+    state: &ApiState,
+    record: &mut Record,
+    issued: &Issued,
+    outcome: &str,
+    detail: String,
+) -> Result<(), ApiError> {
+    record.time = OffsetDateTime::now_utc().unix_timestamp();
+    record.access_key_id = issued.minted.access_key_id.clone();
+    record.expiration = Some(issued.minted.expiration.unix_timestamp());
+    record.outcome = outcome.into();
+    record.detail = detail;
+    let (audit, row) = (state.audit.clone(), record.clone());
+    match tokio::task::spawn_blocking(move || audit.record(&row)).await {
+        Ok(Ok(())) => Ok(()),
+        _ => {
+            tracing::error!(request_id = record.request_id, "audit log write failed");
+            Err(ApiError::AuditUnavailable)
+        }
+    }
+}
+
+/// Audits a refusal (best effort) and renders it.
+pub async fn refused(state: &ApiState, mut record: Record, err: ApiError) -> Response {
+    record.time = OffsetDateTime::now_utc().unix_timestamp();
+    record.outcome = format!("refused:{}", err.code());
+    record.detail = err.to_string();
+    let request_id = record.request_id.clone();
+    let audit = state.audit.clone();
+    let written = tokio::task::spawn_blocking(move || audit.record(&record)).await;
+    if !matches!(written, Ok(Ok(()))) {
+        tracing::error!(request_id, "audit log write of a refusal failed");
+    }
+    err.into_response()
+}
+
+/// Reads a body of at most [`MAX_BODY`] bytes.
+pub async fn read_body(body: Body) -> Result<bytes::Bytes, ApiError> {
+    axum::body::to_bytes(body, MAX_BODY).await.map_err(|_| {
+        ApiError::BadRequest(format!(
+            "the body could not be read or is larger than {MAX_BODY} bytes"
+        ))
+    })
+}
+
+/// Reads and parses a JSON body (400 naming the problem).
+pub async fn json_body<T: serde::de::DeserializeOwned>(body: Body) -> Result<T, ApiError> {
+    let bytes = read_body(body).await?;
+    serde_json::from_slice(&bytes)
+        .map_err(|e| ApiError::BadRequest(format!("the body is not the expected JSON: {e}")))
+}
+
+/// Marks an answer holding credentials or signatures as not cacheable.
+pub fn no_store(mut resp: Response) -> Response {
+    resp.headers_mut().insert(
+        http::header::CACHE_CONTROL,
+        http::HeaderValue::from_static("no-store"),
+    );
+    resp
+}
+
+/// The oss face's `http://IP:PORT` (503-like 500 when the oss face is off).
+pub fn oss_endpoint(state: &ApiState) -> Result<&str, ApiError> {
+    state.oss_endpoint.as_deref().ok_or_else(|| {
+        ApiError::Internal("the oss face is off, so there is nothing to sign for".into())
+    })
+}
