@@ -54,6 +54,35 @@ pub struct ApiConfig {
     /// `[api.jwt]`: how bearer JWTs are checked.
     #[serde(default)]
     pub jwt: JwtConfig,
+    /// `GET /metrics` (Prometheus text) on the api listener (default `true`; it shows counts and
+    /// latencies, never a credential, caller or key).
+    pub metrics: Option<bool>,
+    /// `[api.rate_limit]`: per client IP and per caller.
+    #[serde(default)]
+    pub rate_limit: RateLimitConfig,
+}
+
+/// `[api.rate_limit]`: requests over a limit get 429 with `Retry-After`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitConfig {
+    /// `false` turns both limits off (default `true`).
+    pub enabled: Option<bool>,
+    /// Every api request from one client IP (an IPv6 client by its /64), before authentication
+    /// (default 100/s, burst 200).
+    pub per_ip: Option<RateConfig>,
+    /// Every credentials, presign and sign request of one authenticated caller (default 20/s,
+    /// burst 40).
+    pub per_caller: Option<RateConfig>,
+}
+
+/// `{ per_second = N, burst = M }`: a bucket of `burst` requests refilled at `per_second`.
+/// `per_second = 0` turns this limit off; `burst` defaults to twice `per_second`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateConfig {
+    pub per_second: u32,
+    pub burst: Option<u32>,
 }
 
 /// `[api.jwt]`: how bearer JWTs are checked. HS256 tokens are signed with `DIR/jwt-hs256.key`
@@ -215,6 +244,18 @@ impl Config {
                 );
             }
         }
+        let rl = &config.api.rate_limit;
+        for (name, rate) in [("per_ip", rl.per_ip), ("per_caller", rl.per_caller)] {
+            if let Some(RateConfig {
+                per_second,
+                burst: Some(burst),
+            }) = rate
+            {
+                if per_second > 0 && burst == 0 {
+                    bail!("api.rate_limit.{name}.burst: must be at least 1 (or set per_second = 0 to turn the limit off)");
+                }
+            }
+        }
         let mut keys: Vec<&str> = config.api_key.iter().map(|k| k.name.as_str()).collect();
         keys.sort_unstable();
         if let Some(w) = keys.windows(2).find(|w| w[0] == w[1]) {
@@ -247,6 +288,16 @@ mod tests {
         assert_eq!(c.api.jwt.subject_claim.as_deref(), Some("sub"));
         assert_eq!(c.api_key.len(), 1);
         assert!(c.api.jwt.key.is_empty());
+        assert_eq!(c.api.metrics, Some(true));
+        assert_eq!(c.api.rate_limit.enabled, Some(true));
+        assert_eq!(
+            c.api.rate_limit.per_caller,
+            Some(crate::api::limits::DEFAULT_PER_CALLER)
+        );
+        assert_eq!(
+            c.api.rate_limit.per_ip,
+            Some(crate::api::limits::DEFAULT_PER_IP)
+        );
     }
 
     #[test]

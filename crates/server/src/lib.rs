@@ -4,6 +4,7 @@
 //! - [`token`] — self-contained, AEAD-sealed security tokens of temporary credentials.
 //! - [`aliyun`] — the Alibaba Cloud dialect (the oss and sts faces).
 //! - [`api`] — the api face: callers trade a bearer JWT for credentials limited to a grant.
+//! - [`revocations`] — revoked temporary credentials (`DIR/revocations.sqlite3`).
 //! - [`iam`] — roles and signature nonces of the sts face (SQLite).
 //! - [`config`] — `stsgate.toml`.
 //! - [`serve`] — binds the faces and runs them until shutdown.
@@ -15,6 +16,7 @@ pub mod config;
 pub mod creds;
 pub mod datadir;
 pub mod iam;
+pub mod revocations;
 pub mod secret;
 pub mod serve;
 pub mod token;

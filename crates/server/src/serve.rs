@@ -10,6 +10,7 @@ use crate::api::{self, callers::Verifier, ApiState};
 use crate::config::Config;
 use crate::datadir::DataDir;
 use crate::iam::Iam;
+use crate::revocations::Revocations;
 use crate::token::TokenKey;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -29,6 +30,7 @@ pub fn oss_state(dir: &DataDir, region: &str) -> anyhow::Result<Arc<OssState>> {
             account_id: dir.account_id.clone(),
             root: dir.root.clone(),
             tokens: TokenKey::new(&dir.master_key),
+            revoked: Some(Revocations::open(&dir.path)?),
         },
         region: region.to_string(),
     }))
@@ -41,6 +43,7 @@ pub fn sts_state(dir: &DataDir) -> anyhow::Result<Arc<StsState>> {
             account_id: dir.account_id.clone(),
             root: dir.root.clone(),
             tokens: TokenKey::new(&dir.master_key),
+            revoked: Some(Revocations::open(&dir.path)?),
         },
         iam: Iam::open(&dir.path, &dir.root.id)?,
     }))
@@ -118,6 +121,11 @@ pub fn api_state_with_audit(
             .unwrap_or_else(|| DEFAULT_REGION.to_string()),
         cache: Default::default(),
         issued: Default::default(),
+        limits: api::limits::Limits::from_config(&config.api.rate_limit),
+        metrics: Default::default(),
+        expose_metrics: config.api.metrics != Some(false),
+        revocations: Revocations::open(&dir.path)?,
+        tickets: api::tickets::TicketKey::new(&dir.master_key),
     }))
 }
 
@@ -127,8 +135,24 @@ pub async fn run_api(
     state: Arc<ApiState>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    // Housekeeping: histogram upkeep every 5 s, idle rate-limit keys dropped every minute.
+    let weak = Arc::downgrade(&state);
+    let housekeeping = tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(5));
+        let prune_every = api::limits::PRUNE_SECS / 5;
+        for n in 1u64.. {
+            tick.tick().await;
+            let Some(state) = weak.upgrade() else { break };
+            state.metrics.upkeep();
+            if n % prune_every == 0 {
+                state.limits.retain_recent();
+            }
+        }
+    });
     let app = api::router(state).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app)
+    let served = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
-        .await
+        .await;
+    housekeeping.abort();
+    served
 }

@@ -39,6 +39,11 @@ pub struct Claims {
     pub role_policy: Option<String>,
     /// The inline session policy (JSON), if the issuer gave one.
     pub session_policy: Option<String>,
+    /// The api face's caller id (`jwt:alice`) the credentials were issued to, so that
+    /// `POST /v1/revoke {"caller": …}` reaches them; absent in sts-face tokens and in tokens made
+    /// before this field existed (which still open).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caller: Option<String>,
 }
 
 impl std::fmt::Debug for Claims {
@@ -50,6 +55,7 @@ impl std::fmt::Debug for Claims {
             .field("exp", &self.exp)
             .field("role_arn", &self.role_arn)
             .field("session_name", &self.session_name)
+            .field("caller", &self.caller)
             .finish_non_exhaustive()
     }
 }
@@ -86,21 +92,78 @@ pub struct Minted {
     pub expiration: OffsetDateTime,
 }
 
+/// A ChaCha20-Poly1305 key derived from the master key as `HMAC-SHA256(master, label)`; each use
+/// (tokens, api tickets) has its own label, so one's ciphertext never opens as the other's.
+pub(crate) fn derive_cipher(master: &MasterKey, label: &[u8]) -> ChaCha20Poly1305 {
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(master.0.as_ref())
+        .expect("HMAC takes any key length");
+    mac.update(label);
+    let mut derived = Zeroizing::new([0u8; 32]);
+    derived.copy_from_slice(&mac.finalize().into_bytes());
+    ChaCha20Poly1305::new(Key::from_slice(derived.as_ref()))
+}
+
+/// `nonce(12) || AEAD(plain)` under a random nonce.
+pub(crate) fn seal_bytes(cipher: &ChaCha20Poly1305, plain: &[u8], aad: &[u8]) -> Vec<u8> {
+    let mut nonce = [0u8; 12];
+    rand::thread_rng().fill_bytes(&mut nonce);
+    let ct = cipher
+        .encrypt(Nonce::from_slice(&nonce), Payload { msg: plain, aad })
+        .expect("ChaCha20Poly1305 encryption of a small message cannot fail");
+    let mut raw = nonce.to_vec();
+    raw.extend_from_slice(&ct);
+    raw
+}
+
+/// Opens what [`seal_bytes`] made; `None` if it is too short, altered or foreign.
+pub(crate) fn open_bytes(
+    cipher: &ChaCha20Poly1305,
+    raw: &[u8],
+    aad: &[u8],
+) -> Option<Zeroizing<Vec<u8>>> {
+    if raw.len() < 12 + 16 {
+        return None;
+    }
+    let (nonce, ct) = raw.split_at(12);
+    cipher
+        .decrypt(Nonce::from_slice(nonce), Payload { msg: ct, aad })
+        .ok()
+        .map(Zeroizing::new)
+}
+
 impl TokenKey {
     pub fn new(master: &MasterKey) -> TokenKey {
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(master.0.as_ref())
-            .expect("HMAC takes any key length");
-        mac.update(b"stsgate sts-token v1");
-        let mut derived = Zeroizing::new([0u8; 32]);
-        derived.copy_from_slice(&mac.finalize().into_bytes());
         TokenKey {
-            cipher: ChaCha20Poly1305::new(Key::from_slice(derived.as_ref())),
+            cipher: derive_cipher(master, b"stsgate sts-token v1"),
         }
     }
 
     /// Mints a temporary credential valid from `now` for `duration_secs`.
     pub fn mint(
         &self,
+        role_arn: &str,
+        session_name: &str,
+        role_policy: Option<String>,
+        session_policy: Option<String>,
+        duration_secs: i64,
+        now: OffsetDateTime,
+    ) -> Minted {
+        self.mint_for(
+            None,
+            role_arn,
+            session_name,
+            role_policy,
+            session_policy,
+            duration_secs,
+            now,
+        )
+    }
+
+    /// [`TokenKey::mint`] for an api-face caller (its id goes into the claims, for revocation).
+    #[allow(clippy::too_many_arguments)]
+    pub fn mint_for(
+        &self,
+        caller: Option<&str>,
         role_arn: &str,
         session_name: &str,
         role_policy: Option<String>,
@@ -118,6 +181,7 @@ impl TokenKey {
             session_name: session_name.to_string(),
             role_policy,
             session_policy,
+            caller: caller.map(str::to_string),
         };
         let token = self.seal(&claims);
         Minted {
@@ -131,20 +195,7 @@ impl TokenKey {
     /// Encrypts claims into a token string.
     pub fn seal(&self, claims: &Claims) -> String {
         let plain = Zeroizing::new(serde_json::to_vec(claims).expect("claims serialize"));
-        let mut nonce = [0u8; 12];
-        rand::thread_rng().fill_bytes(&mut nonce);
-        let ct = self
-            .cipher
-            .encrypt(
-                Nonce::from_slice(&nonce),
-                Payload {
-                    msg: &plain,
-                    aad: AAD,
-                },
-            )
-            .expect("ChaCha20Poly1305 encryption of a small message cannot fail");
-        let mut raw = nonce.to_vec();
-        raw.extend_from_slice(&ct);
+        let raw = seal_bytes(&self.cipher, &plain, AAD);
         format!(
             "{PREFIX}{}",
             base64::engine::general_purpose::STANDARD.encode(raw)
@@ -158,15 +209,7 @@ impl TokenKey {
         let raw = base64::engine::general_purpose::STANDARD
             .decode(b64.trim())
             .map_err(|_| TokenError::Invalid)?;
-        if raw.len() < 12 + 16 {
-            return Err(TokenError::Invalid);
-        }
-        let (nonce, ct) = raw.split_at(12);
-        let plain = Zeroizing::new(
-            self.cipher
-                .decrypt(Nonce::from_slice(nonce), Payload { msg: ct, aad: AAD })
-                .map_err(|_| TokenError::Invalid)?,
-        );
+        let plain = open_bytes(&self.cipher, &raw, AAD).ok_or(TokenError::Invalid)?;
         let claims: Claims = serde_json::from_slice(&plain).map_err(|_| TokenError::Invalid)?;
         if now.unix_timestamp() >= claims.exp {
             return Err(TokenError::Expired);
@@ -226,6 +269,26 @@ mod tests {
         assert_eq!(k.open(&altered, at(1)), Err(TokenError::Invalid));
         assert_eq!(k.open("", at(1)), Err(TokenError::Invalid));
         assert_eq!(k.open("CAIS", at(1)), Err(TokenError::Invalid));
+    }
+
+    #[test]
+    fn tokens_without_a_caller_still_open() {
+        let k = key(1);
+        let m = k.mint_for(Some("jwt:alice"), "r", "s", None, None, 900, at(0));
+        assert_eq!(
+            k.open(&m.security_token, at(1)).unwrap().caller.as_deref(),
+            Some("jwt:alice")
+        );
+        // A token sealed before `caller` existed: its JSON has no such key.
+        let old = serde_json::json!({"ak": "STS.x", "sk": "y", "iat": 0, "exp": 900,
+            "role_arn": "r", "session_name": "s", "role_policy": null, "session_policy": null});
+        let raw = seal_bytes(&k.cipher, old.to_string().as_bytes(), AAD);
+        let token = format!(
+            "{PREFIX}{}",
+            base64::engine::general_purpose::STANDARD.encode(raw)
+        );
+        let c = k.open(&token, at(1)).unwrap();
+        assert_eq!((c.ak.as_str(), c.caller), ("STS.x", None));
     }
 
     #[test]

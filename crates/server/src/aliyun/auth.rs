@@ -6,8 +6,10 @@ use crate::aliyun::endpoint::Target;
 use crate::aliyun::error::OssError;
 use crate::aliyun::xml::iso8601_ms;
 use crate::datadir::AccessKey;
+use crate::revocations::Revocations;
 use crate::token::{Claims, TokenError, TokenKey};
 use http::StatusCode;
+use std::sync::Arc;
 use stsgate_signing::{ct_eq, oss_v1, oss_v4};
 use time::macros::format_description;
 use time::{Duration, OffsetDateTime, PrimitiveDateTime};
@@ -23,6 +25,8 @@ pub struct Keyring {
     pub account_id: String,
     pub root: AccessKey,
     pub tokens: TokenKey,
+    /// Revoked temporary credentials (`None`: nothing is revoked; unit tests).
+    pub revoked: Option<Arc<Revocations>>,
 }
 
 /// The authenticated caller.
@@ -415,8 +419,24 @@ pub fn resolve(
         )
         .with("OSSAccessKeyId", ak));
     }
+    if let Some(revoked) = &keys.revoked {
+        if revoked.is_revoked(&claims.ak, claims.caller.as_deref(), claims.iat) {
+            return Err(revoked_token());
+        }
+    }
     let secret = claims.sk.clone();
     Ok((Principal::Temporary(Box::new(claims)), secret))
+}
+
+/// A revoked credential: OSS has no code for it, so the closest, `InvalidSecurityToken` (403),
+/// with a message that says what happened.
+pub fn revoked_token() -> OssError {
+    OssError::new(
+        StatusCode::FORBIDDEN,
+        "InvalidSecurityToken",
+        "The security token you provided has been revoked by the operator. Ask your credential server for new temporary credentials.",
+        "0002-00000008",
+    )
 }
 
 fn check_skew(when: OffsetDateTime, now: OffsetDateTime) -> Result<(), OssError> {

@@ -45,6 +45,7 @@ async fn sts(
         format!("/auth/sts roleName={:?}", role_name.unwrap_or_default()),
     )
     .await?;
+    state.metrics.issuance(&scoped.grant.name, "aliyun-sts");
     Ok(credentials::render(
         state,
         &scoped.issued,

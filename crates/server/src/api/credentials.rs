@@ -37,6 +37,16 @@ pub enum Format {
 }
 
 impl Format {
+    /// The name `?format=` takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Stsgate => "stsgate",
+            Format::AliyunSts => "aliyun-sts",
+            Format::OssAppServer => "oss-app-server",
+            Format::CredentialsUri => "alibaba-credentials-uri",
+        }
+    }
+
     pub fn parse(s: Option<&str>) -> Result<Format, ApiError> {
         Ok(match s {
             None | Some("stsgate") => Format::Stsgate,
@@ -91,6 +101,26 @@ impl Cache {
         // FIXME: bound the map (evict expired slots) once callers are many.
         slots.entry(key).or_default().clone()
     }
+
+    /// Forgets every cached credential of `caller` (revocation); returns how many slots.
+    pub fn drop_caller(&self, caller: &str) -> usize {
+        let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
+        let before = slots.len();
+        slots.retain(|(c, _, _), _| c != caller);
+        before - slots.len()
+    }
+
+    /// Forgets the cached credential whose access key id is `ak` (revocation). A slot being
+    /// filled right now holds no credential yet, so it is left alone.
+    pub fn drop_access_key(&self, ak: &str) -> usize {
+        let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
+        let before = slots.len();
+        slots.retain(|_, slot| match slot.try_lock() {
+            Ok(held) => held.as_ref().is_none_or(|i| i.minted.access_key_id != ak),
+            Err(_) => true,
+        });
+        before - slots.len()
+    }
 }
 
 /// A RoleSessionName for a caller: `[\w.@-]{2,64}`, other characters become `-`.
@@ -140,7 +170,20 @@ pub async fn scoped(
     let now = OffsetDateTime::now_utc();
     let token = callers::bearer(ask.authorization.as_deref())?;
     let caller = state.verifier.verify(token, now.unix_timestamp())?;
+    scoped_for(state, caller, ask, record, min_life).await
+}
+
+/// As [`scoped`], for a caller already authenticated (a ticket's).
+pub async fn scoped_for(
+    state: &Arc<ApiState>,
+    caller: Caller,
+    ask: &Ask,
+    record: &mut Record,
+    min_life: i64,
+) -> Result<Issued, ApiError> {
+    let now = OffsetDateTime::now_utc();
     record.caller = caller.id.clone();
+    state.limits.check_caller(&caller.id)?;
     let grant = find_grant(&state.grants, ask.grant.as_deref())?;
     record.grant = grant.name.clone();
     record.bucket = grant.bucket.clone();
@@ -153,7 +196,19 @@ pub async fn scoped(
         .slot((caller.id.clone(), grant.name.clone(), prefix.clone()));
     let mut held = slot.lock().await;
     let lives = |i: &&Issued| i.minted.expiration - now >= time::Duration::seconds(min_life);
-    if let Some(issued) = held.as_ref().filter(|i| i.fresh(now) && lives(i)) {
+    // Revoked on another node: this node's cache was not told, the shared list was.
+    let live = |i: &&Issued| {
+        !state.revocations.is_revoked(
+            &i.minted.access_key_id,
+            Some(&caller.id),
+            i.start.unix_timestamp(),
+        )
+    };
+    if let Some(issued) = held
+        .as_ref()
+        .filter(|i| i.fresh(now) && lives(i) && live(i))
+    {
+        state.metrics.cache_hit(&grant.name);
         return Ok(issued.clone());
     }
     let (state2, grant, ask) = (state.clone(), grant.clone(), ask.clone());
@@ -217,7 +272,8 @@ fn issue(
         .min(role.max_session);
     let role_arn = role.arn(&state.account_id);
     let session_name = session_name(&caller.subject);
-    let minted = state.tokens.mint(
+    let minted = state.tokens.mint_for(
+        Some(&caller.id),
         &role_arn,
         &session_name,
         Some(role.policy.clone()),
@@ -317,6 +373,14 @@ mod tests {
             Ok(Format::OssAppServer)
         );
         assert!(Format::parse(Some("xml")).is_err());
+        for f in [
+            Format::Stsgate,
+            Format::AliyunSts,
+            Format::OssAppServer,
+            Format::CredentialsUri,
+        ] {
+            assert_eq!(Format::parse(Some(f.name())), Ok(f));
+        }
     }
 
     #[test]

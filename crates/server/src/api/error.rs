@@ -33,9 +33,20 @@ pub enum ApiError {
     /// Occurs when the path names no route (404).
     #[error("{0}")]
     NotFound(String),
+    /// Occurs when a ticket's caller was revoked after the ticket was minted (403).
+    #[error("{0}")]
+    Revoked(String),
     /// Occurs when the audit record cannot be written: nothing is issued (503).
     #[error("the audit log cannot be written, so no credentials are issued; try again later")]
     AuditUnavailable,
+    /// Occurs when a client IP or an authenticated caller is over its rate limit (429, with
+    /// `Retry-After`). `audit`: this refusal is the sampled one written to the audit log.
+    #[error("too many requests (the per-{scope} rate limit); retry after {retry_after} s")]
+    RateLimited {
+        scope: &'static str,
+        retry_after: u64,
+        audit: bool,
+    },
     /// Occurs when the server's own setup is broken, e.g. role `app` was deleted (500).
     #[error("{0}")]
     Internal(String),
@@ -48,9 +59,11 @@ impl ApiError {
             ApiError::BadRequest(_) | ApiError::InvalidClaim(_) => StatusCode::BAD_REQUEST,
             ApiError::OutsideGrant(_) => StatusCode::FORBIDDEN,
             ApiError::OperatorOnly(_) => StatusCode::FORBIDDEN,
+            ApiError::Revoked(_) => StatusCode::FORBIDDEN,
             ApiError::NoSuchGrant(_) | ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::AuditUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
         }
     }
 
@@ -61,10 +74,12 @@ impl ApiError {
             ApiError::InvalidClaim(_) => "InvalidClaim",
             ApiError::OutsideGrant(_) => "OutsideGrant",
             ApiError::OperatorOnly(_) => "OperatorOnly",
+            ApiError::Revoked(_) => "Revoked",
             ApiError::NoSuchGrant(_) => "NoSuchGrant",
             ApiError::NotFound(_) => "NotFound",
             ApiError::AuditUnavailable => "AuditUnavailable",
             ApiError::Internal(_) => "InternalError",
+            ApiError::RateLimited { .. } => "RateLimited",
         }
     }
 
@@ -92,7 +107,24 @@ impl ApiError {
                 http::HeaderValue::from_static("Bearer"),
             );
         }
+        if let ApiError::RateLimited { retry_after, .. } = self {
+            resp.headers_mut()
+                .insert(http::header::RETRY_AFTER, (*retry_after).into());
+        }
+        resp.extensions_mut().insert(super::metrics::Refused {
+            code: self.code(),
+            rate_limit_scope: match self {
+                ApiError::RateLimited { scope, .. } => Some(*scope),
+                _ => None,
+            },
+        });
         resp
+    }
+
+    /// Whether a refusal gets an audit row: all do, except rate-limit refusals outside the sample
+    /// (a flood must not fill the disk; `stsgate_api_rate_limited_total` counts every one).
+    pub fn audited(&self) -> bool {
+        !matches!(self, ApiError::RateLimited { audit: false, .. })
     }
 }
 

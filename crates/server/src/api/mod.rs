@@ -9,6 +9,10 @@
 //! - [`presign`] — `/v1/presign`, `/v1/post-policy`; [`sign`] — `/v1/sign` (V1 string-to-sign
 //!   checked against the grant); [`compat`] — seed 000's `/auth/sts`, `/auth/custom`;
 //!   [`signer`] — what they share (scoped credentials from the cache, audit rows).
+//! - [`limits`] — rate limits per client IP and per caller (429 + `Retry-After`);
+//!   [`metrics`] — `GET /metrics` (Prometheus) and the layers that feed it.
+//! - [`tickets`] — `/v1/tickets` and `/v1/credentials/t/<ticket>` (header-less mobile SDKs);
+//!   [`revoke`] — `/v1/revoke` (operator key).
 
 pub mod audit;
 pub mod callers;
@@ -16,10 +20,14 @@ pub mod compat;
 pub mod credentials;
 pub mod error;
 pub mod grants;
+pub mod limits;
+pub mod metrics;
 pub mod operators;
 pub mod presign;
+pub mod revoke;
 pub mod sign;
 pub mod signer;
+pub mod tickets;
 
 use crate::iam::Iam;
 use crate::token::TokenKey;
@@ -57,6 +65,16 @@ pub struct ApiState {
     pub cache: Cache,
     /// Credentials minted since start (tests and, later, metrics).
     pub issued: AtomicU64,
+    /// Rate limits (`[api.rate_limit]`).
+    pub limits: limits::Limits,
+    /// This server's counters and histograms.
+    pub metrics: metrics::Metrics,
+    /// Whether `GET /metrics` is served (`[api] metrics`, default true).
+    pub expose_metrics: bool,
+    /// Revoked credentials (`POST /v1/revoke`), shared with the oss face.
+    pub revocations: Arc<crate::revocations::Revocations>,
+    /// Seals and opens `/v1/tickets` tickets.
+    pub tickets: tickets::TicketKey,
 }
 
 impl ApiState {
@@ -85,21 +103,37 @@ impl ApiState {
 
 /// The api face's router.
 pub fn router(state: Arc<ApiState>) -> Router {
-    Router::new()
+    let mut router = Router::new();
+    if state.expose_metrics {
+        router = router.route("/metrics", get(metrics::handler));
+    }
+    router
         .route("/healthz", get(|| async { "ok\n" }))
         .route(
             "/v1/credentials",
             get(credentials_handler).post(credentials_handler),
         )
         .route("/v1/audit", get(operators::audit_handler))
+        .route("/v1/revoke", post(revoke::handler))
+        .route("/v1/tickets", post(tickets::mint_handler))
+        .route("/v1/credentials/t/{ticket}", get(tickets::use_handler))
         .route("/v1/presign", post(presign::presign_handler))
         .route("/v1/post-policy", post(presign::post_policy_handler))
         .route("/v1/sign", post(sign::handler))
         .route("/auth/sts", get(compat::sts_handler))
         .route("/auth/custom", post(compat::custom_handler))
+        .route_layer(axum::middleware::from_fn(metrics::tag_route))
         .fallback(|| async {
             ApiError::NotFound("no such route: see /v1/credentials?grant=NAME".into())
         })
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            limits::ip_middleware,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::observe,
+        ))
         .with_state(state)
 }
 
@@ -141,6 +175,9 @@ async fn credentials_handler(State(state): State<Arc<ApiState>>, req: Request) -
     };
     match result {
         Ok((format, issued)) => {
+            state
+                .metrics
+                .issuance(&record.grant, metrics::format_label(format));
             let body = credentials::render(&state, &issued, format, &request_id);
             let mut resp = axum::Json(body).into_response();
             resp.headers_mut().insert(
@@ -149,6 +186,7 @@ async fn credentials_handler(State(state): State<Arc<ApiState>>, req: Request) -
             );
             resp
         }
+        Err((format, err)) if !err.audited() => err.render(format),
         Err((format, err)) => {
             record.time = OffsetDateTime::now_utc().unix_timestamp();
             record.outcome = format!("refused:{}", err.code());

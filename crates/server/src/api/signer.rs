@@ -131,6 +131,9 @@ pub async fn audit_ok(
 
 /// Audits a refusal (best effort) and renders it.
 pub async fn refused(state: &ApiState, mut record: Record, err: ApiError) -> Response {
+    if !err.audited() {
+        return err.into_response();
+    }
     record.time = OffsetDateTime::now_utc().unix_timestamp();
     record.outcome = format!("refused:{}", err.code());
     record.detail = err.to_string();

@@ -3,7 +3,10 @@
 
 mod api;
 mod api_callers;
+mod api_limits;
+mod api_revoke;
 mod api_sign;
+mod api_tickets;
 mod common;
 mod errors;
 mod server;

@@ -1,0 +1,194 @@
+//! `GET /metrics` (Prometheus text format) and what feeds it. Each server instance has its own
+//! recorder (`metrics::with_local_recorder`, no global one), so several servers in one process
+//! (tests) count separately.
+//!
+//! - `stsgate_api_issuances_total{grant,format}` — credentials answered by `/v1/credentials`
+//!   (fresh or reused) and by the seed route `/auth/sts` (`format="aliyun-sts"`);
+//! - `stsgate_api_cache_hits_total{grant}` — credentials (for an answer or for signing) taken from
+//!   the reuse cache instead of minted;
+//! - `stsgate_api_refusals_total{reason}` — every error answer, by its JSON `code`;
+//! - `stsgate_api_rate_limited_total{scope="ip|caller"}` — 429s by which limit refused;
+//! - `stsgate_api_request_duration_seconds{route,status}` — histogram by matched route (the
+//!   route template, or `unmatched`, so labels stay few).
+//!
+//! Nothing secret is exported: no caller ids, keys, prefixes or IPs.
+
+use super::credentials::Format;
+use super::ApiState;
+use axum::extract::{MatchedPath, Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use metrics_exporter_prometheus::{
+    Matcher, PrometheusBuilder, PrometheusHandle, PrometheusRecorder,
+};
+use std::sync::Arc;
+use std::time::Instant;
+
+pub const ISSUANCES: &str = "stsgate_api_issuances_total";
+pub const REFUSALS: &str = "stsgate_api_refusals_total";
+pub const CACHE_HITS: &str = "stsgate_api_cache_hits_total";
+pub const RATE_LIMITED: &str = "stsgate_api_rate_limited_total";
+pub const DURATION: &str = "stsgate_api_request_duration_seconds";
+
+/// Histogram buckets of [`DURATION`], in seconds.
+const BUCKETS: &[f64] = &[
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+/// Set on an error response by `ApiError::render`: its code, and for a 429 which limit refused.
+#[derive(Debug, Clone, Copy)]
+pub struct Refused {
+    pub code: &'static str,
+    pub rate_limit_scope: Option<&'static str>,
+}
+
+/// Set on responses of matched routes: the route template.
+#[derive(Debug, Clone)]
+struct Route(Arc<str>);
+
+/// One server's metrics.
+pub struct Metrics {
+    recorder: PrometheusRecorder,
+    handle: PrometheusHandle,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Metrics")
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Metrics {
+        let recorder = PrometheusBuilder::new()
+            .set_buckets_for_metric(Matcher::Full(DURATION.into()), BUCKETS)
+            .expect("non-empty buckets")
+            .build_recorder();
+        let handle = recorder.handle();
+        Metrics { recorder, handle }
+    }
+}
+
+impl Metrics {
+    fn with<T>(&self, f: impl FnOnce() -> T) -> T {
+        metrics::with_local_recorder(&self.recorder, f)
+    }
+
+    pub fn issuance(&self, grant: &str, format: &'static str) {
+        let grant = grant.to_string();
+        self.with(|| {
+            metrics::counter!(ISSUANCES, "grant" => grant, "format" => format).increment(1)
+        });
+    }
+
+    pub fn cache_hit(&self, grant: &str) {
+        let grant = grant.to_string();
+        self.with(|| metrics::counter!(CACHE_HITS, "grant" => grant).increment(1));
+    }
+
+    pub fn refused(&self, r: Refused) {
+        self.with(|| {
+            metrics::counter!(REFUSALS, "reason" => r.code).increment(1);
+            if let Some(scope) = r.rate_limit_scope {
+                metrics::counter!(RATE_LIMITED, "scope" => scope).increment(1);
+            }
+        });
+    }
+
+    pub fn request(&self, route: Arc<str>, status: u16, seconds: f64) {
+        self.with(|| {
+            metrics::histogram!(DURATION, "route" => route.to_string(), "status" => status.to_string())
+                .record(seconds)
+        });
+    }
+
+    /// The Prometheus text exposition.
+    pub fn render(&self) -> String {
+        self.handle.render()
+    }
+
+    /// Drains histogram samples into their buckets (run periodically so memory stays bounded
+    /// between scrapes).
+    pub fn upkeep(&self) {
+        self.handle.run_upkeep();
+    }
+}
+
+/// The `format` label of an issuance.
+pub fn format_label(format: Format) -> &'static str {
+    match format {
+        Format::Stsgate => "stsgate",
+        Format::AliyunSts => "aliyun-sts",
+        Format::OssAppServer => "oss-app-server",
+        Format::CredentialsUri => "alibaba-credentials-uri",
+    }
+}
+
+/// `GET /metrics`.
+pub async fn handler(State(state): State<Arc<ApiState>>) -> Response {
+    (
+        [(
+            http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        state.metrics.render(),
+    )
+        .into_response()
+}
+
+/// Inner layer (`route_layer`): tags the response with the matched route template.
+pub async fn tag_route(req: Request, next: Next) -> Response {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| Arc::<str>::from(m.as_str()));
+    let mut resp = next.run(req).await;
+    if let Some(route) = route {
+        resp.extensions_mut().insert(Route(route));
+    }
+    resp
+}
+
+/// Outer layer: times every request and counts refusals (from [`Refused`]).
+pub async fn observe(State(state): State<Arc<ApiState>>, req: Request, next: Next) -> Response {
+    let start = Instant::now();
+    let resp = next.run(req).await;
+    let route = resp
+        .extensions()
+        .get::<Route>()
+        .map(|r| r.0.clone())
+        .unwrap_or_else(|| Arc::from("unmatched"));
+    if let Some(r) = resp.extensions().get::<Refused>() {
+        state.metrics.refused(*r);
+    }
+    state
+        .metrics
+        .request(route, resp.status().as_u16(), start.elapsed().as_secs_f64());
+    resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn instances_count_separately() {
+        let (a, b) = (Metrics::default(), Metrics::default());
+        a.issuance("user-folder", "stsgate");
+        a.issuance("user-folder", "stsgate");
+        a.refused(Refused {
+            code: "RateLimited",
+            rate_limit_scope: Some("caller"),
+        });
+        a.request(Arc::from("/v1/credentials"), 200, 0.003);
+        let text = a.render();
+        assert!(
+            text.contains(r#"stsgate_api_issuances_total{grant="user-folder",format="stsgate"} 2"#),
+            "{text}"
+        );
+        assert!(text.contains(r#"stsgate_api_rate_limited_total{scope="caller"} 1"#));
+        assert!(text.contains(r#"stsgate_api_refusals_total{reason="RateLimited"} 1"#));
+        assert!(text.contains("stsgate_api_request_duration_seconds_bucket{route=\"/v1/credentials\",status=\"200\",le=\"0.005\"} 1"), "{text}");
+        assert!(!b.render().contains("issuances"));
+    }
+}
