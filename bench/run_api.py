@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """stsgate api-face benchmark: credential issuance and /auth/custom (not a test; CI does not run it).
 
-    cargo build --release -p stsgate --example fixed_body && python3 bench/run_api.py
+    cargo build --release -p stsgate --bins --example fixed_body && python3 bench/run_api.py
 
 Needs `wrk` (`apt-get install -y wrk`; without it a built-in asyncio client is used, which
 saturates long before the servers do: the figures are then a floor, see --help) and a venv with
@@ -295,7 +295,11 @@ def main():
                     help="first wait up to SECONDS for a 3 s window with the CPUs under 25%% busy")
     ap.add_argument("--no-wrk", action="store_true", help="use the built-in asyncio client even if wrk exists")
     ap.add_argument("--no-write", action="store_true", help="do not rewrite the section of bench/RESULTS.md")
+    ap.add_argument("--only", help="quick check: comma-separated rows among axum,flask,custom,hit,miss; "
+                    "prints rate and CPU per request, never writes bench/RESULTS.md")
     a = ap.parse_args()
+    only = set(a.only.split(",")) if a.only else None
+    want = lambda k: only is None or k in only
     a.tool = "wrk" if shutil.which("wrk") and not a.no_wrk else "asyncio"
     a.version = subprocess.run([str(BIN), "--version"], capture_output=True, text=True).stdout.strip().split()[-1]
     try:
@@ -320,12 +324,14 @@ def main():
     results = {}
     try:
         # 1. axum fixed body.
-        proc, url = start([str(FIXED), "127.0.0.1:0"], r"^fixed_body listening on (http://[\d.]+:\d+)")
-        any_caller = work / "one.txt"
-        write_callers(any_caller, ["x"] * a.conns, [custom_body("x")] * a.conns)
-        assert http("POST", url + "/auth/custom", "x", custom_body("x"))[0] == 200
-        results["axum"] = measure("axum fixed body", proc.pid, url, "POST", "/auth/custom", any_caller, "rotate", a)
-        stop(proc)
+        if want("axum"):
+            proc, url = start([str(FIXED), "127.0.0.1:0"], r"^fixed_body listening on (http://[\d.]+:\d+)")
+            any_caller = work / "one.txt"
+            write_callers(any_caller, ["x"] * a.conns, [custom_body("x")] * a.conns)
+            assert http("POST", url + "/auth/custom", "x", custom_body("x"))[0] == 200
+            results["axum"] = measure("axum fixed body", proc.pid, url, "POST", "/auth/custom", any_caller,
+                                      "rotate", a)
+            stop(proc)
 
         # stsgate, and the callers (64 warm ones; fresh ones for the misses).
         data = work / "data"
@@ -362,33 +368,38 @@ def main():
             assert st == 200 and text.startswith("OSS STS."), (st, text)
         warm_file = work / "warm.txt"
         write_callers(warm_file, warm, bodies)
-        miss_subs = [f"miss-{run}-{i}" for i in range(a.miss_callers)]
+        miss_subs = [f"miss-{run}-{i}" for i in range(a.miss_callers if want("miss") else 0)]
         miss_file = work / "miss.txt"
         write_callers(miss_file, mint_jwts(key, miss_subs))
 
         # 2. Flask under gunicorn -w 4 (checked against a local HMAC first).
-        fl, furl = start_flask()
-        st, text = http("POST", furl + "/auth/custom", warm[0], bodies[0])
-        content = urllib.parse.parse_qs(bodies[0])["content"][0]
-        want = base64.b64encode(hmac.new(b"benchmark-secret-not-a-real-key", content.encode(), hashlib.sha1).digest())
-        assert st == 200 and text == f"OSS LTAIbenchmarkkeyid:{want.decode()}", (st, text)
-        results["flask"] = measure("Flask /auth/custom (gunicorn -w 4)", fl.pid, furl, "POST", "/auth/custom",
-                                   warm_file, "rotate", a)
-        stop(fl)
+        if want("flask"):
+            fl, furl = start_flask()
+            st, text = http("POST", furl + "/auth/custom", warm[0], bodies[0])
+            content = urllib.parse.parse_qs(bodies[0])["content"][0]
+            mac = base64.b64encode(hmac.new(b"benchmark-secret-not-a-real-key", content.encode(),
+                                            hashlib.sha1).digest())
+            assert st == 200 and text == f"OSS LTAIbenchmarkkeyid:{mac.decode()}", (st, text)
+            results["flask"] = measure("Flask /auth/custom (gunicorn -w 4)", fl.pid, furl, "POST",
+                                       "/auth/custom", warm_file, "rotate", a)
+            stop(fl)
 
         # 3-5. stsgate.
         audit = lambda: sqlite3.connect(f"file:{data / 'audit.sqlite3'}?mode=ro", uri=True).execute(
             "SELECT outcome, COUNT(*) FROM audit GROUP BY outcome").fetchall()
-        results["custom"] = measure("stsgate /auth/custom (cached credentials)", srv.pid, api, "POST",
-                                    "/auth/custom", warm_file, "rotate", a)
-        results["hit"] = measure("stsgate /v1/credentials, cache hit", srv.pid, api, "GET", CREDS_PATH,
-                                 warm_file, "rotate", a)
-        before = dict(audit())
-        results["miss"] = measure("stsgate /v1/credentials, cache miss", srv.pid, api, "GET", CREDS_PATH,
-                                  miss_file, "once", a)
-        after = dict(audit())
-        results["miss"]["issued_rows"] = after.get("issued", 0) - before.get("issued", 0)
-        results["audit_after"] = after
+        if want("custom"):
+            results["custom"] = measure("stsgate /auth/custom (cached credentials)", srv.pid, api, "POST",
+                                        "/auth/custom", warm_file, "rotate", a)
+        if want("hit"):
+            results["hit"] = measure("stsgate /v1/credentials, cache hit", srv.pid, api, "GET", CREDS_PATH,
+                                     warm_file, "rotate", a)
+        if want("miss"):
+            before = dict(audit())
+            results["miss"] = measure("stsgate /v1/credentials, cache miss", srv.pid, api, "GET", CREDS_PATH,
+                                      miss_file, "once", a)
+            after = dict(audit())
+            results["miss"]["issued_rows"] = after.get("issued", 0) - before.get("issued", 0)
+            results["audit_after"] = after
         stop(srv)
     finally:
         for p in RUNNING:
@@ -396,6 +407,8 @@ def main():
                 stop(p)
         shutil.rmtree(work, ignore_errors=True)
     elapsed = time.monotonic() - started
+    if only is not None:  # the figures were printed as measured
+        return
     report(results, a, idle, elapsed)
 
 
@@ -455,7 +468,7 @@ def report(r, a, idle, elapsed):
             if a.tool == "wrk" else
             f"built-in asyncio client ({a.conns} connections, one Python process: it saturates near "
             f"a few thousand req/s, so every figure and ratio above Flask's is a floor)")
-    cmd = "cargo build --release -p stsgate --example fixed_body && python3 bench/run_api.py"
+    cmd = "cargo build --release -p stsgate --bins --example fixed_body && python3 bench/run_api.py"
     if a.seconds != 10:
         cmd += f" --seconds {a.seconds}"
     if a.config:

@@ -21,7 +21,8 @@ def test_first_start_creates_data_dir_and_root_credentials(start_server, tmp_pat
     assert creds["AccessKeyId"] and creds["AccessKeySecret"] and creds["AccountId"]
     assert [l for l in srv.stdout_lines if l.startswith("oss listening on http://127.0.0.1:")]
     assert requests.get(f"{srv.endpoint}/-/healthz").status_code == 200
-    assert srv.service().list_buckets().buckets == []
+    # The default grant `user-folder` names bucket `app`: the first start creates it.
+    assert [b.name for b in srv.service().list_buckets().buckets] == ["app"]
 
 
 def test_env_overrides_root_key(start_server, tmp_path):

@@ -166,6 +166,30 @@ pub struct GrantConfig {
     pub default_duration: Option<i64>,
     /// Longest lifetime in seconds (up to 43200; default 3600).
     pub max_duration: Option<i64>,
+    /// Conditions on the caller's claims: `{ role = "editor", plan = ["pro", "team"] }`. A caller
+    /// whose claim is absent or holds none of the listed values is refused (403).
+    pub required_claims: Option<std::collections::BTreeMap<String, ClaimValues>>,
+    /// Client IP ranges (CIDRs or single addresses) allowed to ask for and use the credentials:
+    /// requests from elsewhere are refused (403), and issued credentials carry an
+    /// `IpAddress acs:SourceIp` condition, so the oss face refuses their use from elsewhere too.
+    pub source_ips: Option<Vec<String>>,
+}
+
+/// One required claim value or a list of accepted ones.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum ClaimValues {
+    One(String),
+    Any(Vec<String>),
+}
+
+impl ClaimValues {
+    pub fn values(&self) -> Vec<String> {
+        match self {
+            ClaimValues::One(v) => vec![v.clone()],
+            ClaimValues::Any(v) => v.clone(),
+        }
+    }
 }
 
 /// `[sts]`
@@ -362,6 +386,29 @@ mod tests {
             .unwrap_err()
         );
         assert!(err.contains("fly"), "{err}");
+    }
+
+    #[test]
+    fn grant_conditions_parse() {
+        let c = Config::parse(
+            "[[grant]]\nname = \"g\"\nbucket = \"app\"\nprefix = \"u/${sub}/\"\nactions = [\"read\"]\n\
+             required_claims = { role = \"editor\", plan = [\"pro\", \"team\"] }\n\
+             source_ips = [\"10.0.0.0/8\", \"127.0.0.1/32\"]\n",
+        )
+        .unwrap();
+        let rc = c.grant[0].required_claims.as_ref().unwrap();
+        assert_eq!(rc["role"], ClaimValues::One("editor".into()));
+        assert_eq!(rc["plan"].values(), ["pro", "team"]);
+        assert_eq!(c.grant[0].source_ips.as_ref().unwrap().len(), 2);
+        let err = format!(
+            "{:#}",
+            Config::parse("[[grant]]\nname = \"g\"\nbucket = \"app\"\nprefix = \"u/\"\nactions = [\"read\"]\nsource_ips = [\"10.0.0.0/40\"]\n")
+                .unwrap_err()
+        );
+        assert!(
+            err.contains("grant[0]") && err.contains("source_ips"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -11,10 +11,11 @@
 use anyhow::{bail, Context as _};
 use rusqlite::{params, Connection, OptionalExtension};
 use sha2::{Digest, Sha256};
+use std::collections::HashMap;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
-use std::sync::Mutex;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 /// The role the first start creates.
 pub const DEFAULT_ROLE: &str = "app";
@@ -67,7 +68,16 @@ pub fn valid_role_name(name: &str) -> bool {
 /// The roles and nonces database.
 pub struct Iam {
     conn: Mutex<Connection>,
+    /// [`Iam::get_cached`]'s copies, by lower-cased name, with when they were read.
+    roles: Mutex<HashMap<String, CachedRole>>,
 }
+
+/// A role as read at an instant (`None`: it did not exist).
+type CachedRole = (Instant, Option<Arc<Role>>);
+
+/// How long [`Iam::get_cached`] trusts a copy (roles changed by another process, e.g. the
+/// `stsgate role` CLI, are seen within this time; this process's own changes at once).
+const ROLE_CACHE_TTL: Duration = Duration::from_secs(1);
 
 impl std::fmt::Debug for Iam {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -110,6 +120,7 @@ impl Iam {
         )?;
         let iam = Iam {
             conn: Mutex::new(conn),
+            roles: Mutex::default(),
         };
         iam.seed(root_key_id)?;
         Ok(iam)
@@ -134,6 +145,28 @@ impl Iam {
             })?;
         }
         Ok(())
+    }
+
+    /// As [`Iam::get`], from a copy read at most [`ROLE_CACHE_TTL`] ago (the issuance path).
+    pub fn get_cached(&self, name: &str) -> anyhow::Result<Option<Arc<Role>>> {
+        let key = name.to_ascii_lowercase();
+        {
+            let roles = self.roles.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some((read, role)) = roles.get(&key) {
+                if read.elapsed() < ROLE_CACHE_TTL {
+                    return Ok(role.clone());
+                }
+            }
+        }
+        let read = Instant::now();
+        let role = self.get(name)?.map(Arc::new);
+        let mut roles = self.roles.lock().unwrap_or_else(|e| e.into_inner());
+        roles.insert(key, (read, role.clone()));
+        Ok(role)
+    }
+
+    fn forget_roles(&self) {
+        self.roles.lock().unwrap_or_else(|e| e.into_inner()).clear();
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Connection> {
@@ -162,6 +195,7 @@ impl Iam {
             "INSERT OR IGNORE INTO roles (name, policy, trusted, max_session) VALUES (?1, ?2, ?3, ?4)",
             params![role.name, role.policy, role.trusted.join(","), role.max_session],
         )?;
+        self.forget_roles();
         if inserted == 0 {
             bail!("role {:?} exists already", role.name);
         }
@@ -185,6 +219,7 @@ impl Iam {
             "UPDATE roles SET trusted = ?2 WHERE name = ?1",
             params![name, role.trusted.join(",")],
         )?;
+        self.forget_roles();
         Ok(true)
     }
 
@@ -213,10 +248,12 @@ impl Iam {
 
     /// Deletes a role. False if it did not exist.
     pub fn delete(&self, name: &str) -> anyhow::Result<bool> {
-        Ok(self
+        let deleted = self
             .lock()
             .execute("DELETE FROM roles WHERE name = ?1", [name])?
-            == 1)
+            == 1;
+        self.forget_roles();
+        Ok(deleted)
     }
 
     /// Records `nonce` of `access_key_id` until `expires` (unix seconds). Returns false if it was

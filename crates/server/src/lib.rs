@@ -10,12 +10,14 @@
 //! - [`serve`] — binds the faces and runs them until shutdown.
 //! - [`secret`] — the redacting, zeroizing secret string.
 
+pub mod admin;
 pub mod aliyun;
 pub mod api;
 pub mod config;
 pub mod creds;
 pub mod datadir;
 pub mod iam;
+pub mod keys;
 pub mod revocations;
 pub mod secret;
 pub mod serve;

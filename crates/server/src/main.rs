@@ -85,6 +85,84 @@ enum Command {
         #[command(subcommand)]
         command: CredsCommand,
     },
+    /// Buckets of a data directory's store (the server must be stopped: it holds DIR/lock).
+    Bucket {
+        #[command(subcommand)]
+        command: BucketCommand,
+    },
+    /// Extra long-term access keys: callers of the sts face's AssumeRole once a role trusts
+    /// them (stsgate role trust --key AK). Changes apply to a running server at once.
+    Key {
+        #[command(subcommand)]
+        command: KeyCommand,
+    },
+    /// Validate a config file: prints one line per face, grant, API key and JWT setting (exit
+    /// 0), or the problem naming the key (exit 1).
+    Check {
+        /// Configuration file (TOML; see config.example.toml)
+        #[arg(long, value_name = "FILE")]
+        config: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum BucketCommand {
+    /// Create a bucket.
+    Create {
+        /// Data directory
+        #[arg(long, value_name = "DIR", default_value = "./stsgate-data")]
+        data: PathBuf,
+        /// Bucket name: 3-63 of [a-z0-9-]
+        #[arg(long, value_name = "NAME")]
+        name: String,
+        /// private, public-read or public-read-write
+        #[arg(long, value_name = "ACL", default_value = "private")]
+        acl: String,
+    },
+    /// List buckets: NAME ACL CREATED, one a line.
+    List {
+        /// Data directory
+        #[arg(long, value_name = "DIR", default_value = "./stsgate-data")]
+        data: PathBuf,
+    },
+    /// Delete an empty bucket.
+    Delete {
+        /// Data directory
+        #[arg(long, value_name = "DIR", default_value = "./stsgate-data")]
+        data: PathBuf,
+        /// Bucket name
+        #[arg(long, value_name = "NAME")]
+        name: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeyCommand {
+    /// Create an access key; prints its AccessKeyId and AccessKeySecret (the secret only now).
+    Create {
+        /// Data directory
+        #[arg(long, value_name = "DIR", default_value = "./stsgate-data")]
+        data: PathBuf,
+        /// Key name: 1-64 of [A-Za-z0-9._@-]
+        #[arg(long, value_name = "NAME")]
+        name: String,
+    },
+    /// List access keys: ACCESS_KEY_ID NAME CREATED, one a line (never a secret).
+    List {
+        /// Data directory
+        #[arg(long, value_name = "DIR", default_value = "./stsgate-data")]
+        data: PathBuf,
+    },
+    /// Delete an access key (by name or AccessKeyId); credentials it obtained stay valid until
+    /// they expire.
+    Delete {
+        /// Data directory
+        #[arg(long, value_name = "DIR", default_value = "./stsgate-data")]
+        data: PathBuf,
+        /// Key name or AccessKeyId
+        #[arg(long, value_name = "NAME")]
+        name: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -248,6 +326,52 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Role { command } => role(command),
+        Command::Bucket { command } => {
+            use stsgate::admin;
+            match command {
+                BucketCommand::Create { data, name, acl } => {
+                    println!("{}", admin::bucket_create(&data, &name, &acl)?)
+                }
+                BucketCommand::List { data } => {
+                    for line in admin::bucket_list(&data)? {
+                        println!("{line}");
+                    }
+                }
+                BucketCommand::Delete { data, name } => {
+                    println!("{}", admin::bucket_delete(&data, &name)?)
+                }
+            }
+            Ok(())
+        }
+        Command::Key { command } => {
+            use stsgate::admin;
+            match command {
+                KeyCommand::Create { data, name } => {
+                    let (id, secret) = admin::key_create(&data, &name)?;
+                    println!(
+                        "{}",
+                        serde_json::json!({"AccessKeyId": id, "AccessKeySecret": secret, "Name": name})
+                    );
+                    eprintln!("the secret is shown once; let a role trust the key: stsgate role trust --data {} --name app --key {id}", data.display());
+                }
+                KeyCommand::List { data } => {
+                    for line in admin::key_list(&data)? {
+                        println!("{line}");
+                    }
+                }
+                KeyCommand::Delete { data, name } => {
+                    println!("{}", admin::key_delete(&data, &name)?)
+                }
+            }
+            Ok(())
+        }
+        Command::Check { config } => {
+            for line in stsgate::admin::check(&config)? {
+                println!("{line}");
+            }
+            println!("{}: ok", config.display());
+            Ok(())
+        }
         Command::Apikey {
             command: ApikeyCommand::New { name },
         } => {
@@ -381,6 +505,30 @@ struct Faces {
     config: Config,
 }
 
+/// At a data directory's first start, creates bucket `app` if a grant names it (the default
+/// grant `user-folder` does), so the quick start's bucket exists before anyone asks for it.
+fn create_app_bucket(store: &stsgate_store::Store, config: &Config) -> anyhow::Result<()> {
+    let grants = match config.grant.is_empty() {
+        true => stsgate::api::grants::default_grants(),
+        false => config.grant.clone(),
+    };
+    if !grants.iter().any(|g| g.bucket == APP_BUCKET) {
+        return Ok(());
+    }
+    match store.create_bucket(
+        APP_BUCKET,
+        stsgate_store::Acl::Private,
+        "Standard",
+        time::OffsetDateTime::now_utc(),
+    ) {
+        Ok(_) | Err(stsgate_store::StoreError::BucketAlreadyExists) => Ok(()),
+        Err(e) => Err(anyhow::anyhow!("creating bucket {APP_BUCKET}: {e}")),
+    }
+}
+
+/// The bucket of the default grant.
+const APP_BUCKET: &str = "app";
+
 async fn run_serve(faces: Faces) -> anyhow::Result<()> {
     // One server per data directory: a second one would sweep the first one's uploads.
     let _lock = datadir::lock(&faces.data)?;
@@ -445,6 +593,9 @@ async fn run_serve(faces: Faces) -> anyhow::Result<()> {
     let mut oss_endpoint = None;
     if let Some(listener) = oss_listener {
         let state = serve::oss_state(&dir, &faces.region)?;
+        if opened.created {
+            create_app_bucket(&state.store, &faces.config)?;
+        }
         store = Some(state.store.clone());
         let local = listener.local_addr()?;
         oss_endpoint = Some(format!("http://{local}"));

@@ -46,6 +46,7 @@ pub fn sts_state(dir: &DataDir) -> anyhow::Result<Arc<StsState>> {
             revoked: Some(Revocations::open(&dir.path)?),
         },
         iam: Iam::open(&dir.path, &dir.root.id)?,
+        access_keys: Some(crate::keys::AccessKeys::open(&dir.path, &dir.master_key)?),
     }))
 }
 

@@ -6,6 +6,7 @@ use anyhow::Context as _;
 use rusqlite::{params, Connection};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
+use std::sync::mpsc;
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -39,6 +40,31 @@ pub trait AuditLog: Send + Sync + std::fmt::Debug {
     fn query(&self, _filter: &Filter) -> anyhow::Result<Vec<(i64, Record)>> {
         anyhow::bail!("this audit log cannot be read")
     }
+
+    /// Queues `record` without blocking; the receiver answers once it is committed (or not).
+    /// `Err(record)`: this log has no queue, call [`AuditLog::record`] on a blocking thread.
+    fn enqueue(&self, record: Record) -> Result<Pending, Box<Record>> {
+        Err(Box::new(record))
+    }
+}
+
+/// The answer to a queued write.
+pub type Pending = tokio::sync::oneshot::Receiver<anyhow::Result<()>>;
+
+/// Writes `record` from async code: through the log's queue when it has one (no blocking thread
+/// is held while it waits), else on a blocking thread.
+pub async fn write(log: &std::sync::Arc<dyn AuditLog>, record: Record) -> anyhow::Result<()> {
+    match log.enqueue(record) {
+        Ok(pending) => pending
+            .await
+            .unwrap_or_else(|_| Err(anyhow::anyhow!("the audit writer stopped"))),
+        Err(record) => {
+            let log = log.clone();
+            tokio::task::spawn_blocking(move || log.record(&record))
+                .await
+                .unwrap_or_else(|e| Err(anyhow::anyhow!("audit write failed: {e}")))
+        }
+    }
 }
 
 /// Most records one `GET /v1/audit` page returns.
@@ -63,9 +89,24 @@ pub struct Filter {
     pub limit: usize,
 }
 
-/// `DIR/audit.sqlite3`.
+type ReadJob = Box<dyn FnOnce(&Connection) + Send>;
+
+enum Job {
+    Write(
+        Box<Record>,
+        tokio::sync::oneshot::Sender<anyhow::Result<()>>,
+    ),
+    Read(ReadJob),
+}
+
+/// Most rows one transaction commits.
+const MAX_BATCH: usize = 1024;
+
+/// `DIR/audit.sqlite3`, owned by one writer thread: rows queued meanwhile are committed together
+/// in one transaction (group commit), then every asker is answered. Reads go through the same
+/// thread and connection (the file is never opened twice by this process).
 pub struct SqliteAudit {
-    conn: Mutex<Connection>,
+    jobs: Mutex<mpsc::Sender<Job>>,
 }
 
 impl std::fmt::Debug for SqliteAudit {
@@ -74,8 +115,84 @@ impl std::fmt::Debug for SqliteAudit {
     }
 }
 
+const INSERT: &str = "INSERT INTO audit (time, caller, grant_name, bucket, prefix, access_key_id,
+                 expiration, request_id, client_ip, outcome, detail)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
+
+fn insert(conn: &Connection, r: &Record) -> rusqlite::Result<()> {
+    conn.prepare_cached(INSERT)?.execute(params![
+        r.time,
+        r.caller,
+        r.grant,
+        r.bucket,
+        r.prefix,
+        r.access_key_id,
+        r.expiration,
+        r.request_id,
+        r.client_ip,
+        r.outcome,
+        r.detail
+    ])?;
+    Ok(())
+}
+
+/// Commits `batch` in one transaction and answers each asker; on any failure nothing of the
+/// batch is kept and every asker hears the error.
+fn commit(
+    conn: &Connection,
+    batch: &mut Vec<(
+        Box<Record>,
+        tokio::sync::oneshot::Sender<anyhow::Result<()>>,
+    )>,
+) {
+    if batch.is_empty() {
+        return;
+    }
+    let result = (|| -> rusqlite::Result<()> {
+        conn.execute_batch("BEGIN IMMEDIATE")?;
+        for (r, _) in batch.iter() {
+            if let Err(e) = insert(conn, r) {
+                let _ = conn.execute_batch("ROLLBACK");
+                return Err(e);
+            }
+        }
+        if let Err(e) = conn.execute_batch("COMMIT") {
+            let _ = conn.execute_batch("ROLLBACK");
+            return Err(e);
+        }
+        Ok(())
+    })();
+    for (_, reply) in batch.drain(..) {
+        let _ = reply.send(match &result {
+            Ok(()) => Ok(()),
+            Err(e) => Err(anyhow::anyhow!("writing the audit log: {e}")),
+        });
+    }
+}
+
+fn writer(conn: Connection, jobs: mpsc::Receiver<Job>) {
+    let mut batch = Vec::new();
+    while let Ok(first) = jobs.recv() {
+        let mut next = Some(first);
+        while let Some(job) = next.take() {
+            match job {
+                Job::Write(r, reply) => batch.push((r, reply)),
+                Job::Read(read) => {
+                    // Earlier rows first, so a reader sees what was acknowledged before it asked.
+                    commit(&conn, &mut batch);
+                    read(&conn);
+                }
+            }
+            if batch.len() < MAX_BATCH {
+                next = jobs.try_recv().ok();
+            }
+        }
+        commit(&conn, &mut batch);
+    }
+}
+
 impl SqliteAudit {
-    /// Opens (creating, 0600) `DIR/audit.sqlite3`.
+    /// Opens (creating, 0600) `DIR/audit.sqlite3` and starts its writer thread.
     pub fn open(data_dir: &Path) -> anyhow::Result<SqliteAudit> {
         let path = data_dir.join("audit.sqlite3");
         // Pre-create (0600) only when absent: closing another descriptor of an open database
@@ -110,110 +227,133 @@ impl SqliteAudit {
                  detail TEXT NOT NULL);
              CREATE INDEX IF NOT EXISTS audit_caller ON audit (caller, time);",
         )?;
+        let (tx, rx) = mpsc::channel();
+        std::thread::Builder::new()
+            .name("audit-writer".into())
+            .spawn(move || writer(conn, rx))
+            .context("starting the audit writer")?;
         Ok(SqliteAudit {
-            conn: Mutex::new(conn),
+            jobs: Mutex::new(tx),
         })
+    }
+
+    fn send(&self, job: Job) -> bool {
+        let jobs = self.jobs.lock().unwrap_or_else(|e| e.into_inner());
+        jobs.send(job).is_ok()
+    }
+
+    /// Runs `read` on the writer's connection (after the rows queued before it are committed).
+    fn read<T: Send + 'static>(
+        &self,
+        read: impl FnOnce(&Connection) -> anyhow::Result<T> + Send + 'static,
+    ) -> anyhow::Result<T> {
+        let (tx, rx) = mpsc::sync_channel(1);
+        let job = Job::Read(Box::new(move |conn| {
+            let _ = tx.send(read(conn));
+        }));
+        anyhow::ensure!(self.send(job), "the audit writer stopped");
+        rx.recv()
+            .unwrap_or_else(|_| Err(anyhow::anyhow!("the audit writer stopped")))
     }
 
     /// Every record, oldest first (tests and, later, `GET /v1/audit`).
     pub fn all(&self) -> anyhow::Result<Vec<Record>> {
-        let conn = self.conn.lock().unwrap_or_else(|e| e.into_inner());
-        let mut stmt = conn.prepare(
-            "SELECT time, caller, grant_name, bucket, prefix, access_key_id, expiration,
-                    request_id, client_ip, outcome, detail FROM audit ORDER BY id",
-        )?;
-        let rows = stmt.query_map([], |r| {
-            Ok(Record {
-                time: r.get(0)?,
-                caller: r.get(1)?,
-                grant: r.get(2)?,
-                bucket: r.get(3)?,
-                prefix: r.get(4)?,
-                access_key_id: r.get(5)?,
-                expiration: r.get(6)?,
-                request_id: r.get(7)?,
-                client_ip: r.get(8)?,
-                outcome: r.get(9)?,
-                detail: r.get(10)?,
-            })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        self.read(|conn| {
+            let mut stmt = conn.prepare(
+                "SELECT time, caller, grant_name, bucket, prefix, access_key_id, expiration,
+                        request_id, client_ip, outcome, detail FROM audit ORDER BY id",
+            )?;
+            let rows = stmt.query_map([], |r| {
+                Ok(Record {
+                    time: r.get(0)?,
+                    caller: r.get(1)?,
+                    grant: r.get(2)?,
+                    bucket: r.get(3)?,
+                    prefix: r.get(4)?,
+                    access_key_id: r.get(5)?,
+                    expiration: r.get(6)?,
+                    request_id: r.get(7)?,
+                    client_ip: r.get(8)?,
+                    outcome: r.get(9)?,
+                    detail: r.get(10)?,
+                })
+            })?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
     }
+}
+
+fn query(conn: &Connection, f: &Filter) -> anyhow::Result<Vec<(i64, Record)>> {
+    let mut sql = String::from(
+        "SELECT id, time, caller, grant_name, bucket, prefix, access_key_id, expiration,
+                request_id, client_ip, outcome, detail FROM audit WHERE id > ?1",
+    );
+    let mut args: Vec<rusqlite::types::Value> = vec![f.after.into()];
+    let mut add = |clause: &str, v: rusqlite::types::Value| {
+        args.push(v);
+        sql.push_str(&format!(" AND {clause} ?{}", args.len()));
+    };
+    if let Some(c) = &f.caller {
+        add("caller =", c.clone().into());
+    }
+    if let Some(g) = &f.grant {
+        add("grant_name =", g.clone().into());
+    }
+    match f.outcome.as_deref() {
+        None => {}
+        Some("refused") => add("outcome LIKE", "refused:%".to_string().into()),
+        Some(o) => add("outcome =", o.to_string().into()),
+    }
+    if let Some(t) = f.since {
+        add("time >=", t.into());
+    }
+    if let Some(t) = f.until {
+        add("time <", t.into());
+    }
+    sql.push_str(&format!(" ORDER BY id LIMIT {}", f.limit.min(MAX_PAGE + 1)));
+    let mut stmt = conn.prepare(&sql)?;
+    let rows = stmt.query_map(rusqlite::params_from_iter(args), |r| {
+        Ok((
+            r.get(0)?,
+            Record {
+                time: r.get(1)?,
+                caller: r.get(2)?,
+                grant: r.get(3)?,
+                bucket: r.get(4)?,
+                prefix: r.get(5)?,
+                access_key_id: r.get(6)?,
+                expiration: r.get(7)?,
+                request_id: r.get(8)?,
+                client_ip: r.get(9)?,
+                outcome: r.get(10)?,
+                detail: r.get(11)?,
+            },
+        ))
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
 }
 
 impl AuditLog for SqliteAudit {
     fn query(&self, f: &Filter) -> anyhow::Result<Vec<(i64, Record)>> {
-        let conn = self.conn.lock().unwrap_or_else(|e| e.into_inner());
-        let mut sql = String::from(
-            "SELECT id, time, caller, grant_name, bucket, prefix, access_key_id, expiration,
-                    request_id, client_ip, outcome, detail FROM audit WHERE id > ?1",
-        );
-        let mut args: Vec<rusqlite::types::Value> = vec![f.after.into()];
-        let mut add = |clause: &str, v: rusqlite::types::Value| {
-            args.push(v);
-            sql.push_str(&format!(" AND {clause} ?{}", args.len()));
-        };
-        if let Some(c) = &f.caller {
-            add("caller =", c.clone().into());
-        }
-        if let Some(g) = &f.grant {
-            add("grant_name =", g.clone().into());
-        }
-        match f.outcome.as_deref() {
-            None => {}
-            Some("refused") => add("outcome LIKE", "refused:%".to_string().into()),
-            Some(o) => add("outcome =", o.to_string().into()),
-        }
-        if let Some(t) = f.since {
-            add("time >=", t.into());
-        }
-        if let Some(t) = f.until {
-            add("time <", t.into());
-        }
-        sql.push_str(&format!(" ORDER BY id LIMIT {}", f.limit.min(MAX_PAGE + 1)));
-        let mut stmt = conn.prepare(&sql)?;
-        let rows = stmt.query_map(rusqlite::params_from_iter(args), |r| {
-            Ok((
-                r.get(0)?,
-                Record {
-                    time: r.get(1)?,
-                    caller: r.get(2)?,
-                    grant: r.get(3)?,
-                    bucket: r.get(4)?,
-                    prefix: r.get(5)?,
-                    access_key_id: r.get(6)?,
-                    expiration: r.get(7)?,
-                    request_id: r.get(8)?,
-                    client_ip: r.get(9)?,
-                    outcome: r.get(10)?,
-                    detail: r.get(11)?,
-                },
-            ))
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        let f = f.clone();
+        self.read(move |conn| query(conn, &f))
     }
 
     fn record(&self, r: &Record) -> anyhow::Result<()> {
-        let conn = self.conn.lock().unwrap_or_else(|e| e.into_inner());
-        conn.execute(
-            "INSERT INTO audit (time, caller, grant_name, bucket, prefix, access_key_id,
-                 expiration, request_id, client_ip, outcome, detail)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-            params![
-                r.time,
-                r.caller,
-                r.grant,
-                r.bucket,
-                r.prefix,
-                r.access_key_id,
-                r.expiration,
-                r.request_id,
-                r.client_ip,
-                r.outcome,
-                r.detail
-            ],
-        )?;
-        Ok(())
+        match self.enqueue(r.clone()) {
+            // Blocks this thread like a mutex would (and, unlike `blocking_recv`, also in async code).
+            Ok(pending) => futures::executor::block_on(pending)
+                .unwrap_or_else(|_| Err(anyhow::anyhow!("the audit writer stopped"))),
+            Err(_) => anyhow::bail!("the audit writer stopped"),
+        }
+    }
+
+    fn enqueue(&self, record: Record) -> Result<Pending, Box<Record>> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        // If the writer is gone, `tx` is dropped with the job and `rx` answers at once that
+        // nothing was written.
+        self.send(Job::Write(Box::new(record), tx));
+        Ok(rx)
     }
 }
 
@@ -240,6 +380,31 @@ mod tests {
             .permissions()
             .mode();
         assert_eq!(mode & 0o777, 0o600);
+    }
+
+    #[test]
+    fn concurrent_rows_are_all_committed_and_readable() {
+        let tmp = tempfile::tempdir().unwrap();
+        let log = std::sync::Arc::new(SqliteAudit::open(tmp.path()).unwrap());
+        let threads: Vec<_> = (0..8)
+            .map(|t| {
+                let log = log.clone();
+                std::thread::spawn(move || {
+                    for i in 0..50 {
+                        log.record(&Record {
+                            time: t * 100 + i,
+                            outcome: "issued".into(),
+                            ..Record::default()
+                        })
+                        .unwrap();
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        assert_eq!(log.all().unwrap().len(), 400);
     }
 
     #[test]

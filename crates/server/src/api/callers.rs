@@ -64,7 +64,13 @@ pub struct Verifier {
     subject_claim: String,
     api_keys: Vec<ApiKey>,
     operator: Option<[u8; 32]>,
+    /// JWTs already verified, by the SHA-256 of the token: their caller (claims still checked
+    /// against `now` on every use, so never past `exp`). Bounded by [`VERIFIED_MAX`].
+    verified: std::sync::Mutex<std::collections::HashMap<[u8; 32], Caller>>,
 }
+
+/// Most verified JWTs remembered.
+const VERIFIED_MAX: usize = 16_384;
 
 impl std::fmt::Debug for Verifier {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -240,6 +246,7 @@ impl Verifier {
             subject_claim: "sub".into(),
             api_keys: Vec::new(),
             operator: None,
+            verified: Default::default(),
         }
     }
 
@@ -315,8 +322,34 @@ impl Verifier {
         )))
     }
 
-    /// Verifies a bearer credential (JWT or API key) at `now` (Unix seconds).
+    /// Verifies a bearer credential (JWT or API key) at `now` (Unix seconds). A JWT verified
+    /// before is not decoded again: its remembered claims are checked against `now`.
     pub fn verify(&self, token: &str, now: i64) -> Result<Caller, ApiError> {
+        if token.starts_with(API_KEY_PREFIX) || token.starts_with(OPERATOR_KEY_PREFIX) {
+            return self.verify_uncached(token, now);
+        }
+        let digest = sha256(token.as_bytes());
+        let known = {
+            let verified = self.verified.lock().unwrap_or_else(|e| e.into_inner());
+            verified.get(&digest).cloned()
+        };
+        if let Some(caller) = known {
+            self.check_claims(&caller.claims, now)?;
+            return Ok(caller);
+        }
+        let caller = self.verify_uncached(token, now)?;
+        let mut verified = self.verified.lock().unwrap_or_else(|e| e.into_inner());
+        if verified.len() >= VERIFIED_MAX {
+            verified.retain(|_, c| self.check_claims(&c.claims, now).is_ok());
+            if verified.len() >= VERIFIED_MAX / 2 {
+                verified.clear();
+            }
+        }
+        verified.insert(digest, caller.clone());
+        Ok(caller)
+    }
+
+    fn verify_uncached(&self, token: &str, now: i64) -> Result<Caller, ApiError> {
         let unauth = |m: String| ApiError::Unauthenticated(m);
         if token.starts_with(API_KEY_PREFIX) {
             return self.api_key(token);

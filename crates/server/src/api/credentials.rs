@@ -17,7 +17,7 @@ use super::grants::Grant;
 use super::ApiState;
 use crate::creds::sts_time;
 use crate::token::Minted;
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -187,6 +187,9 @@ pub async fn scoped_for(
     let grant = find_grant(&state.grants, ask.grant.as_deref())?;
     record.grant = grant.name.clone();
     record.bucket = grant.bucket.clone();
+    grant
+        .admit(&caller.claims, &ask.client_ip)
+        .map_err(ApiError::ConditionNotMet)?;
     let prefix = grant
         .prefix(&caller.claims)
         .map_err(|e| ApiError::InvalidClaim(e.to_string()))?;
@@ -211,13 +214,20 @@ pub async fn scoped_for(
         state.metrics.cache_hit(&grant.name);
         return Ok(issued.clone());
     }
-    let (state2, grant, ask) = (state.clone(), grant.clone(), ask.clone());
+    let (state2, grant, ask2) = (state.clone(), grant.clone(), ask.clone());
     let mut rec = record.clone();
-    let issued = tokio::task::spawn_blocking(move || {
-        issue(&state2, &caller, &grant, prefix, &ask, &mut rec, min_life)
+    let (issued, rec) = tokio::task::spawn_blocking(move || {
+        let issued = issue(&state2, &caller, &grant, prefix, &ask2, &mut rec, min_life)?;
+        Ok::<_, ApiError>((issued, rec))
     })
     .await
     .map_err(|e| ApiError::Internal(format!("issuing failed: {e}")))??;
+    // Fail closed: nothing is handed out (nor cached) unless its row is committed.
+    if let Err(e) = super::audit::write(&state.audit, rec).await {
+        tracing::error!(request_id = ask.request_id, "audit log write failed: {e:#}");
+        return Err(ApiError::AuditUnavailable);
+    }
+    state.issued.fetch_add(1, Ordering::Relaxed);
     *held = Some(issued.clone());
     Ok(issued)
 }
@@ -245,7 +255,8 @@ pub fn find_grant<'g>(grants: &'g [Grant], name: Option<&str>) -> Result<&'g Gra
     })
 }
 
-/// Mints new credentials and writes the audit row; nothing is returned if the row is not written.
+/// Mints new credentials and fills in their audit row (which the caller writes before handing
+/// them out).
 fn issue(
     state: &ApiState,
     caller: &Caller,
@@ -257,7 +268,7 @@ fn issue(
 ) -> Result<Issued, ApiError> {
     let role = state
         .iam
-        .get(crate::iam::DEFAULT_ROLE)
+        .get_cached(crate::iam::DEFAULT_ROLE)
         .map_err(|e| ApiError::Internal(format!("reading role app: {e}")))?
         .ok_or_else(|| {
             ApiError::Internal(
@@ -287,11 +298,6 @@ fn issue(
     record.request_id = ask.request_id.clone();
     record.client_ip = ask.client_ip.clone();
     record.outcome = "issued".into();
-    if let Err(e) = state.audit.record(record) {
-        tracing::error!(request_id = ask.request_id, "audit log write failed: {e:#}");
-        return Err(ApiError::AuditUnavailable);
-    }
-    state.issued.fetch_add(1, Ordering::Relaxed);
     Ok(Issued {
         minted,
         start: now,
@@ -303,53 +309,121 @@ fn issue(
     })
 }
 
-/// The answer body in `format`.
-pub fn render(state: &ApiState, issued: &Issued, format: Format, request_id: &str) -> Value {
+/// The four credential fields.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct Four<'a> {
+    access_key_id: &'a str,
+    access_key_secret: &'a str,
+    security_token: &'a str,
+    expiration: String,
+}
+
+#[derive(serde::Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct RoleUser {
+    assumed_role_id: String,
+    arn: String,
+}
+
+/// Every format's fields (each format leaves out the ones it does not have).
+#[derive(serde::Serialize, Default)]
+#[serde(rename_all = "PascalCase")]
+struct Answer<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    request_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    assumed_role_user: Option<RoleUser>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    credentials: Option<Four<'a>>,
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    four: Option<Four<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    bucket: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    region: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    endpoint: Option<Option<&'a str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    prefix: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    actions: Option<&'a [&'static str]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    status_code: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    code: Option<&'static str>,
+    server_time: String,
+    start_time: String,
+    refresh_after: String,
+}
+
+fn answer<'a>(
+    state: &'a ApiState,
+    issued: &'a Issued,
+    format: Format,
+    request_id: &'a str,
+) -> Answer<'a> {
     let m = &issued.minted;
-    let times = |mut v: Value| {
-        v["ServerTime"] = sts_time(OffsetDateTime::now_utc()).into();
-        v["StartTime"] = sts_time(issued.start).into();
-        v["RefreshAfter"] = sts_time(issued.refresh_after()).into();
-        v
+    let four = Four {
+        access_key_id: &m.access_key_id,
+        access_key_secret: m.access_key_secret.expose(),
+        security_token: &m.security_token,
+        expiration: sts_time(m.expiration),
     };
-    let four = json!({
-        "AccessKeyId": m.access_key_id,
-        "AccessKeySecret": m.access_key_secret.expose(),
-        "SecurityToken": m.security_token,
-        "Expiration": sts_time(m.expiration),
-    });
+    let base = Answer {
+        server_time: sts_time(OffsetDateTime::now_utc()),
+        start_time: sts_time(issued.start),
+        refresh_after: sts_time(issued.refresh_after()),
+        ..Answer::default()
+    };
     match format {
-        Format::Stsgate => {
-            let mut v = four;
-            v["Bucket"] = issued.bucket.clone().into();
-            v["Region"] = state.region.clone().into();
-            v["Endpoint"] = state.oss_endpoint.clone().into();
-            v["Prefix"] = issued.prefix.clone().into();
-            v["Actions"] = issued.actions.clone().into();
-            times(v)
-        }
+        Format::Stsgate => Answer {
+            four: Some(four),
+            bucket: Some(&issued.bucket),
+            region: Some(&state.region),
+            endpoint: Some(state.oss_endpoint.as_deref()),
+            prefix: Some(&issued.prefix),
+            actions: Some(&issued.actions),
+            ..base
+        },
         Format::AliyunSts => {
             let role_id = crate::iam::role_id(&state.account_id, crate::iam::DEFAULT_ROLE);
-            times(json!({
-                "RequestId": request_id,
-                "AssumedRoleUser": {
-                    "AssumedRoleId": format!("{role_id}:{}", issued.session_name),
-                    "Arn": format!("{}/{}", issued.role_arn, issued.session_name),
-                },
-                "Credentials": four,
-            }))
+            Answer {
+                request_id: Some(request_id),
+                assumed_role_user: Some(RoleUser {
+                    assumed_role_id: format!("{role_id}:{}", issued.session_name),
+                    arn: format!("{}/{}", issued.role_arn, issued.session_name),
+                }),
+                credentials: Some(four),
+                ..base
+            }
         }
-        Format::OssAppServer => {
-            let mut v = four;
-            v["StatusCode"] = 200.into();
-            times(v)
-        }
-        Format::CredentialsUri => {
-            let mut v = four;
-            v["Code"] = "Success".into();
-            times(v)
-        }
+        Format::OssAppServer => Answer {
+            four: Some(four),
+            status_code: Some(200),
+            ..base
+        },
+        Format::CredentialsUri => Answer {
+            four: Some(four),
+            code: Some("Success"),
+            ..base
+        },
     }
+}
+
+/// The answer body in `format`.
+pub fn render(state: &ApiState, issued: &Issued, format: Format, request_id: &str) -> Value {
+    serde_json::to_value(answer(state, issued, format, request_id)).unwrap_or(Value::Null)
+}
+
+/// The answer body in `format`, serialised (the `/v1/credentials` hot path).
+pub fn render_bytes(
+    state: &ApiState,
+    issued: &Issued,
+    format: Format,
+    request_id: &str,
+) -> Vec<u8> {
+    serde_json::to_vec(&answer(state, issued, format, request_id)).unwrap_or_default()
 }
 
 #[cfg(test)]

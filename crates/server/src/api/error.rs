@@ -24,6 +24,10 @@ pub enum ApiError {
     /// Occurs when a request to sign or presign names something outside the caller's grant (403).
     #[error("{0}")]
     OutsideGrant(String),
+    /// Occurs when the caller or the request's source IP does not meet the grant's conditions
+    /// (`required_claims`, `source_ips`) (403).
+    #[error("{0}")]
+    ConditionNotMet(String),
     /// Occurs when a caller (not the operator key) asks for an operator-only route (403).
     #[error("{0}")]
     OperatorOnly(String),
@@ -58,6 +62,7 @@ impl ApiError {
             ApiError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
             ApiError::BadRequest(_) | ApiError::InvalidClaim(_) => StatusCode::BAD_REQUEST,
             ApiError::OutsideGrant(_) => StatusCode::FORBIDDEN,
+            ApiError::ConditionNotMet(_) => StatusCode::FORBIDDEN,
             ApiError::OperatorOnly(_) => StatusCode::FORBIDDEN,
             ApiError::Revoked(_) => StatusCode::FORBIDDEN,
             ApiError::NoSuchGrant(_) | ApiError::NotFound(_) => StatusCode::NOT_FOUND,
@@ -73,6 +78,7 @@ impl ApiError {
             ApiError::BadRequest(_) => "InvalidParameter",
             ApiError::InvalidClaim(_) => "InvalidClaim",
             ApiError::OutsideGrant(_) => "OutsideGrant",
+            ApiError::ConditionNotMet(_) => "ConditionNotMet",
             ApiError::OperatorOnly(_) => "OperatorOnly",
             ApiError::Revoked(_) => "Revoked",
             ApiError::NoSuchGrant(_) => "NoSuchGrant",

@@ -9,6 +9,7 @@
 use crate::config::GrantConfig;
 use anyhow::bail;
 use serde_json::{json, Map, Value};
+use std::net::IpAddr;
 
 /// Bounds of a grant's durations, in seconds (as STS AssumeRole).
 pub const DURATION_RANGE: std::ops::RangeInclusive<i64> = 900..=43_200;
@@ -76,6 +77,85 @@ pub struct Grant {
     pub bundles: Vec<Bundle>,
     pub default_duration: i64,
     pub max_duration: i64,
+    /// `required_claims`: (claim, accepted values), sorted by claim.
+    pub required_claims: Vec<(String, Vec<String>)>,
+    /// `source_ips`: the allowed networks; empty = any address.
+    pub source_ips: Vec<Cidr>,
+}
+
+/// An IP network (`10.0.0.0/8`, `2001:db8::/32`; a bare address is a /32 or /128).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cidr {
+    pub addr: IpAddr,
+    pub bits: u8,
+}
+
+impl Cidr {
+    pub fn parse(s: &str) -> Result<Cidr, String> {
+        let (ip, bits) = match s.split_once('/') {
+            Some((ip, bits)) => (ip, Some(bits)),
+            None => (s, None),
+        };
+        let addr: IpAddr = ip
+            .parse()
+            .map_err(|_| format!("{s:?} is not an IP address or CIDR such as \"10.0.0.0/8\""))?;
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        let bits = match bits {
+            None => max,
+            Some(b) => match b.parse::<u8>() {
+                Ok(b) if b <= max => b,
+                _ => return Err(format!("{s:?}: the prefix length must be 0-{max}")),
+            },
+        };
+        let cidr = Cidr { addr, bits };
+        if cidr.network() != addr {
+            return Err(format!(
+                "{s:?} has host bits set (did you mean \"{}/{bits}\"?)",
+                cidr.network()
+            ));
+        }
+        Ok(cidr)
+    }
+
+    fn mask(&self) -> u128 {
+        let max = if self.addr.is_ipv4() { 32 } else { 128 };
+        if self.bits == 0 {
+            0
+        } else {
+            (!0u128 << (max - u32::from(self.bits))) & (!0u128 >> (128 - max))
+        }
+    }
+
+    fn bits_of(ip: IpAddr) -> u128 {
+        match ip {
+            IpAddr::V4(v) => u128::from(u32::from(v)),
+            IpAddr::V6(v) => u128::from(v),
+        }
+    }
+
+    fn network(&self) -> IpAddr {
+        let n = Cidr::bits_of(self.addr) & self.mask();
+        match self.addr {
+            IpAddr::V4(_) => IpAddr::V4((n as u32).into()),
+            IpAddr::V6(_) => IpAddr::V6(n.into()),
+        }
+    }
+
+    /// Whether `ip` is inside (an IPv4-mapped IPv6 address counts as its IPv4 address).
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        let ip = match ip {
+            IpAddr::V6(v) => v.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(ip),
+            v4 => v4,
+        };
+        ip.is_ipv4() == self.addr.is_ipv4()
+            && Cidr::bits_of(ip) & self.mask() == Cidr::bits_of(self.addr)
+    }
+}
+
+impl std::fmt::Display for Cidr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.addr, self.bits)
+    }
 }
 
 /// Why a template could not be rendered for a caller (a 400: the caller's claims are unusable).
@@ -193,6 +273,26 @@ impl Grant {
         if !(900..=max_duration).contains(&default_duration) {
             bail!("default_duration: {default_duration} must be from 900 to max_duration ({max_duration}) seconds");
         }
+        let mut required_claims = Vec::new();
+        for (claim, values) in c.required_claims.iter().flatten() {
+            if claim.is_empty() {
+                bail!("required_claims: a claim name must not be empty");
+            }
+            let values = values.values();
+            if values.is_empty() {
+                bail!("required_claims.{claim}: give at least one accepted value");
+            }
+            required_claims.push((claim.clone(), values));
+        }
+        let mut source_ips = Vec::new();
+        if let Some(ips) = &c.source_ips {
+            if ips.is_empty() {
+                bail!("source_ips: give at least one range (or leave the key out to allow any address)");
+            }
+            for ip in ips {
+                source_ips.push(Cidr::parse(ip).map_err(|e| anyhow::anyhow!("source_ips: {e}"))?);
+            }
+        }
         Ok(Grant {
             name: c.name.clone(),
             bucket: c.bucket.clone(),
@@ -201,7 +301,65 @@ impl Grant {
             bundles,
             default_duration,
             max_duration,
+            required_claims,
+            source_ips,
         })
+    }
+
+    /// Checks the grant's conditions for a caller's claims and the request's peer IP (`""` if
+    /// unknown, which no `source_ips` range admits). `Err` says which condition failed (a 403).
+    pub fn admit(&self, claims: &Map<String, Value>, client_ip: &str) -> Result<(), String> {
+        for (claim, accepted) in &self.required_claims {
+            let scalar = |v: &Value| match v {
+                Value::String(s) => Some(s.clone()),
+                Value::Number(n) => Some(n.to_string()),
+                Value::Bool(b) => Some(b.to_string()),
+                _ => None,
+            };
+            let held: Vec<String> = match claims.get(claim) {
+                Some(Value::Array(items)) => items.iter().filter_map(scalar).collect(),
+                Some(v) => scalar(v).into_iter().collect(),
+                None => Vec::new(),
+            };
+            if !held.iter().any(|h| accepted.contains(h)) {
+                return Err(format!(
+                    "grant {:?} requires the claim {claim:?} to be {}; the caller's token {}",
+                    self.name,
+                    if accepted.len() == 1 {
+                        format!("{:?}", accepted[0])
+                    } else {
+                        format!("one of {accepted:?}")
+                    },
+                    if claims.contains_key(claim) {
+                        "holds another value"
+                    } else {
+                        "lacks it"
+                    }
+                ));
+            }
+        }
+        if !self.source_ips.is_empty() {
+            let inside = client_ip
+                .parse::<IpAddr>()
+                .is_ok_and(|ip| self.source_ips.iter().any(|c| c.contains(ip)));
+            if !inside {
+                return Err(format!(
+                    "grant {:?} is limited to the source IP ranges {}; this request comes from {}",
+                    self.name,
+                    self.source_ips
+                        .iter()
+                        .map(|c| c.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    if client_ip.is_empty() {
+                        "an unknown address"
+                    } else {
+                        client_ip
+                    }
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// Renders the prefix for a caller's claims.
@@ -256,6 +414,15 @@ impl Grant {
                 "Condition": {"StringLike": {"oss:Prefix": [format!("{prefix}*")]}},
             }));
         }
+        if !self.source_ips.is_empty() {
+            let ips: Vec<String> = self.source_ips.iter().map(|c| c.to_string()).collect();
+            for st in &mut statements {
+                st.as_object_mut()
+                    .expect("a statement is an object")
+                    .entry("Condition")
+                    .or_insert_with(|| json!({}))["IpAddress"] = json!({"acs:SourceIp": ips});
+            }
+        }
         json!({"Version": "1", "Statement": statements}).to_string()
     }
 }
@@ -272,6 +439,8 @@ pub fn default_grants() -> Vec<GrantConfig> {
             .to_vec(),
         default_duration: Some(900),
         max_duration: Some(3600),
+        required_claims: None,
+        source_ips: None,
     }]
 }
 
@@ -349,6 +518,141 @@ mod tests {
             let err = format!("{:#}", Grant::from_config(&c).unwrap_err());
             assert!(err.contains(why), "{template}: {err}");
         }
+    }
+
+    fn conditioned(required: &[(&str, &[&str])], ips: &[&str]) -> Grant {
+        let mut c = default_grants()[0].clone();
+        c.required_claims = Some(
+            required
+                .iter()
+                .map(|(k, v)| {
+                    let v: Vec<String> = v.iter().map(|s| s.to_string()).collect();
+                    (k.to_string(), crate::config::ClaimValues::Any(v))
+                })
+                .collect(),
+        );
+        if !ips.is_empty() {
+            c.source_ips = Some(ips.iter().map(|s| s.to_string()).collect());
+        }
+        Grant::from_config(&c).unwrap()
+    }
+
+    #[test]
+    fn cidrs_parse_and_match() {
+        let c = Cidr::parse("10.0.0.0/8").unwrap();
+        assert!(c.contains("10.1.2.3".parse().unwrap()));
+        assert!(!c.contains("11.0.0.1".parse().unwrap()));
+        assert!(c.contains("::ffff:10.0.0.1".parse().unwrap()));
+        assert!(!c.contains("::1".parse().unwrap()));
+        let one = Cidr::parse("127.0.0.1").unwrap();
+        assert_eq!(one.to_string(), "127.0.0.1/32");
+        assert!(one.contains("127.0.0.1".parse().unwrap()));
+        assert!(!one.contains("127.0.0.2".parse().unwrap()));
+        assert!(Cidr::parse("0.0.0.0/0")
+            .unwrap()
+            .contains("8.8.8.8".parse().unwrap()));
+        let v6 = Cidr::parse("2001:db8::/32").unwrap();
+        assert!(v6.contains("2001:db8:1::1".parse().unwrap()));
+        assert!(!v6.contains("2001:db9::1".parse().unwrap()));
+        for bad in ["10.0.0.1/8", "10.0.0.0/33", "x", "10.0.0.0/", "::/129", ""] {
+            assert!(Cidr::parse(bad).is_err(), "{bad} accepted");
+        }
+        assert!(Cidr::parse("10.0.0.1/8")
+            .unwrap_err()
+            .contains("10.0.0.0/8"));
+    }
+
+    #[test]
+    fn required_claims_are_checked() {
+        let g = conditioned(&[("role", &["editor"]), ("plan", &["pro", "team"])], &[]);
+        let mut c = claims("alice");
+        let err = g.admit(&c, "").unwrap_err();
+        assert!(
+            err.contains("\"plan\"") && err.contains("lacks it"),
+            "{err}"
+        );
+        c.insert("plan".into(), json!("free"));
+        c.insert("role".into(), json!("editor"));
+        let err = g.admit(&c, "").unwrap_err();
+        assert!(
+            err.contains("\"plan\"") && err.contains("another value"),
+            "{err}"
+        );
+        c.insert("plan".into(), json!("team"));
+        g.admit(&c, "").unwrap();
+        c.insert("role".into(), json!(["viewer", "editor"]));
+        g.admit(&c, "").unwrap();
+        c.insert("role".into(), json!(["viewer"]));
+        assert!(g.admit(&c, "").unwrap_err().contains("\"role\""));
+        let n = conditioned(&[("level", &["3"])], &[]);
+        let mut c = claims("alice");
+        c.insert("level".into(), json!(3));
+        n.admit(&c, "").unwrap();
+    }
+
+    #[test]
+    fn source_ips_are_checked_and_rendered() {
+        let g = conditioned(&[], &["10.0.0.0/8", "127.0.0.1/32"]);
+        g.admit(&claims("a"), "127.0.0.1").unwrap();
+        g.admit(&claims("a"), "10.9.9.9").unwrap();
+        let err = g.admit(&claims("a"), "192.0.2.1").unwrap_err();
+        assert!(
+            err.contains("192.0.2.1") && err.contains("10.0.0.0/8"),
+            "{err}"
+        );
+        assert!(g
+            .admit(&claims("a"), "")
+            .unwrap_err()
+            .contains("unknown address"));
+        let text = g.policy("users/a/");
+        let policy: Value = serde_json::from_str(&text).unwrap();
+        for st in policy["Statement"].as_array().unwrap() {
+            assert_eq!(
+                st["Condition"]["IpAddress"]["acs:SourceIp"],
+                json!(["10.0.0.0/8", "127.0.0.1/32"])
+            );
+        }
+        assert!(policy["Statement"][1]["Condition"]["StringLike"].is_object());
+        let parsed = stsgate_policy::parse(&text).unwrap();
+        let decide = |ip: Option<&str>| {
+            let context = stsgate_policy::Context {
+                source_ip: ip.map(|i| i.parse().unwrap()),
+                current_time: time::OffsetDateTime::now_utc(),
+                secure_transport: false,
+                user_agent: None,
+                access_key_id: None,
+                prefix: None,
+                delimiter: None,
+            };
+            parsed.evaluate(&stsgate_policy::Request {
+                action: "oss:GetObject",
+                resource: "acs:oss:cn-hangzhou:1:app/users/a/x",
+                context: &context,
+            })
+        };
+        assert_eq!(decide(Some("127.0.0.1")), stsgate_policy::Decision::Allow);
+        assert_eq!(
+            decide(Some("192.0.2.1")),
+            stsgate_policy::Decision::ImplicitDeny
+        );
+        assert_eq!(decide(None), stsgate_policy::Decision::ImplicitDeny);
+        // No conditions: nothing added.
+        assert!(!user_folder().policy("users/a/").contains("IpAddress"));
+    }
+
+    #[test]
+    fn bad_conditions_are_named() {
+        let mut c = default_grants()[0].clone();
+        c.source_ips = Some(vec!["10.0.0.0/33".into()]);
+        let err = format!("{:#}", Grant::from_config(&c).unwrap_err());
+        assert!(err.contains("source_ips") && err.contains("0-32"), "{err}");
+        c.source_ips = Some(vec![]);
+        assert!(format!("{:#}", Grant::from_config(&c).unwrap_err()).contains("source_ips"));
+        let mut c = default_grants()[0].clone();
+        c.required_claims =
+            Some([("role".to_string(), crate::config::ClaimValues::Any(vec![]))].into());
+        let err = format!("{:#}", Grant::from_config(&c).unwrap_err());
+        assert!(err.contains("required_claims.role"), "{err}");
     }
 
     proptest! {

@@ -26,10 +26,29 @@ pub struct Ctx {
     pub authorization: Option<Vec<u8>>,
 }
 
+/// A request id unique in this process and, with overwhelming probability, across processes: a
+/// random per-process half and a counter, shaped as a UUID v4 (no random draw per request).
+pub fn request_id() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::OnceLock;
+    static PREFIX: OnceLock<u64> = OnceLock::new();
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let prefix = *PREFIX.get_or_init(|| uuid::Uuid::new_v4().as_u64_pair().0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let mut bytes = [0u8; 16];
+    bytes[..8].copy_from_slice(&prefix.to_be_bytes());
+    bytes[8..].copy_from_slice(&n.to_be_bytes());
+    // The variant bits overwrite the counter's top two bits (unreachable: 2^62 requests).
+    uuid::Builder::from_random_bytes(bytes)
+        .into_uuid()
+        .hyphenated()
+        .to_string()
+}
+
 impl Ctx {
     pub fn new(parts: &http::request::Parts) -> Ctx {
         Ctx {
-            request_id: uuid::Uuid::new_v4().to_string(),
+            request_id: request_id(),
             client_ip: parts
                 .extensions
                 .get::<ConnectInfo<SocketAddr>>()
@@ -119,10 +138,9 @@ pub async fn audit_ok(
     record.expiration = Some(issued.minted.expiration.unix_timestamp());
     record.outcome = outcome.into();
     record.detail = detail;
-    let (audit, row) = (state.audit.clone(), record.clone());
-    match tokio::task::spawn_blocking(move || audit.record(&row)).await {
-        Ok(Ok(())) => Ok(()),
-        _ => {
+    match super::audit::write(&state.audit, record.clone()).await {
+        Ok(()) => Ok(()),
+        Err(_) => {
             tracing::error!(request_id = record.request_id, "audit log write failed");
             Err(ApiError::AuditUnavailable)
         }
@@ -138,9 +156,7 @@ pub async fn refused(state: &ApiState, mut record: Record, err: ApiError) -> Res
     record.outcome = format!("refused:{}", err.code());
     record.detail = err.to_string();
     let request_id = record.request_id.clone();
-    let audit = state.audit.clone();
-    let written = tokio::task::spawn_blocking(move || audit.record(&record)).await;
-    if !matches!(written, Ok(Ok(()))) {
+    if super::audit::write(&state.audit, record).await.is_err() {
         tracing::error!(request_id, "audit log write of a refusal failed");
     }
     err.into_response()

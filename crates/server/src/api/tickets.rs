@@ -201,12 +201,15 @@ async fn mint(
             "ttl {ttl} s is outside 1..={MAX_TTL} seconds"
         )));
     }
+    grant
+        .admit(&caller.claims, &ctx.client_ip)
+        .map_err(ApiError::ConditionNotMet)?;
     record.prefix = grant
         .prefix(&caller.claims)
         .map_err(|e| ApiError::InvalidClaim(e.to_string()))?;
     let now = OffsetDateTime::now_utc();
     let ticket = Ticket {
-        claims: template_claims(&grant.template, &caller.claims),
+        claims: template_claims(grant, &caller.claims),
         caller: caller.id,
         subject: caller.subject,
         grant: grant.name.clone(),
@@ -232,10 +235,16 @@ async fn mint(
 }
 
 /// The claims a prefix template reads (`${name}`), and nothing else.
-fn template_claims(template: &str, claims: &Map<String, Value>) -> Map<String, Value> {
+fn template_claims(
+    grant: &super::grants::Grant,
+    claims: &Map<String, Value>,
+) -> Map<String, Value> {
     claims
         .iter()
-        .filter(|(k, _)| template.contains(&format!("${{{k}}}")))
+        .filter(|(k, _)| {
+            grant.template.contains(&format!("${{{k}}}"))
+                || grant.required_claims.iter().any(|(c, _)| c == *k)
+        })
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect()
 }
@@ -436,9 +445,21 @@ mod tests {
             r#"{"sub":"alice","tenant":"t1","exp":99,"email":"a@example.com"}"#,
         )
         .unwrap();
-        let kept = template_claims("tenants/${tenant}/users/${sub}/", &claims);
+        let mut c = crate::api::grants::default_grants()[0].clone();
+        c.prefix = "tenants/${tenant}/users/${sub}/".into();
+        let grant = crate::api::grants::Grant::from_config(&c).unwrap();
+        let kept = template_claims(&grant, &claims);
         assert_eq!(kept.len(), 2);
         assert!(kept.contains_key("sub") && kept.contains_key("tenant"));
+        c.required_claims = Some(
+            [(
+                "email".to_string(),
+                crate::config::ClaimValues::One("x".into()),
+            )]
+            .into(),
+        );
+        let grant = crate::api::grants::Grant::from_config(&c).unwrap();
+        assert_eq!(template_claims(&grant, &claims).len(), 3);
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 mod api;
 mod api_callers;
+mod api_conditions;
 mod api_limits;
 mod api_revoke;
 mod api_sign;
@@ -11,3 +12,4 @@ mod common;
 mod errors;
 mod server;
 mod sts;
+mod sts_keys;

@@ -7,6 +7,7 @@
 use super::error::StsError;
 use super::request::Incoming;
 use crate::aliyun::auth::Keyring;
+use crate::keys::AccessKeys;
 use crate::token::{Claims, TokenError};
 use sha2::{Digest, Sha256};
 use stsgate_signing::{ct_eq, pop};
@@ -48,6 +49,8 @@ pub struct SignedFields {
 pub enum Caller {
     /// The account's root access key.
     Root,
+    /// An extra long-term access key (`stsgate key create`), by name.
+    Key(String),
     /// Temporary credentials issued by this server.
     Temporary(Box<Claims>),
 }
@@ -175,12 +178,13 @@ pub fn check_window(timestamp: OffsetDateTime, now: OffsetDateTime) -> Result<()
 /// Checks the window, resolves the key and verifies the signature.
 pub fn verify(
     keys: &Keyring,
+    extra: Option<&AccessKeys>,
     req: &Incoming,
     fields: &SignedFields,
     now: OffsetDateTime,
 ) -> Result<Caller, StsError> {
     check_window(fields.timestamp, now)?;
-    let (caller, secret) = resolve(keys, fields, now)?;
+    let (caller, secret) = resolve(keys, extra, fields, now)?;
     let string_to_sign = match &fields.scheme {
         Scheme::Rpc { .. } => pop::rpc_string_to_sign(&req.method, &req.params()),
         Scheme::Acs3 { signed_headers, .. } => {
@@ -220,6 +224,7 @@ fn hashed_payload(req: &Incoming) -> Result<String, StsError> {
 /// The caller and the secret its signature must use.
 fn resolve(
     keys: &Keyring,
+    extra: Option<&AccessKeys>,
     fields: &SignedFields,
     now: OffsetDateTime,
 ) -> Result<(Caller, String), StsError> {
@@ -228,7 +233,17 @@ fn resolve(
         return Ok((Caller::Root, keys.root.secret.expose().to_string()));
     }
     if !id.starts_with("STS.") {
-        return Err(StsError::AccessKeyNotFound);
+        let found = match extra {
+            Some(extra) => extra.resolve(id).map_err(|e| {
+                tracing::error!("resolving access key {id}: {e:#}");
+                StsError::AccessKeyNotFound
+            })?,
+            None => None,
+        };
+        return match found {
+            Some((name, secret)) => Ok((Caller::Key(name), secret.to_string())),
+            None => Err(StsError::AccessKeyNotFound),
+        };
     }
     let token = fields
         .security_token

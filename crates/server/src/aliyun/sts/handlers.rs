@@ -46,8 +46,8 @@ pub fn assume_role(
     let role = role.ok_or(StsError::RoleNotFound)?;
     let role_arn = role.arn(&account);
     match caller {
-        Caller::Root if role.trusted.contains(&fields.access_key_id) => {}
-        Caller::Root => {
+        Caller::Root | Caller::Key(_) if role.trusted.contains(&fields.access_key_id) => {}
+        Caller::Root | Caller::Key(_) => {
             return Err(StsError::NoPermission(format!(
                 "Access key {} is not trusted by role {role_arn}. To allow it, run: stsgate role trust --data <DIR> --name {} --key {}",
                 fields.access_key_id, role.name, fields.access_key_id
@@ -99,6 +99,14 @@ pub fn get_caller_identity(state: &StsState, caller: &Caller, request_id: &str) 
             "UserId": account,
             "PrincipalId": account,
             "Arn": format!("acs:ram::{account}:root"),
+        }),
+        Caller::Key(name) => json!({
+            "RequestId": request_id,
+            "IdentityType": "RAMUser",
+            "AccountId": account,
+            "UserId": name,
+            "PrincipalId": name,
+            "Arn": format!("acs:ram::{account}:user/{name}"),
         }),
         Caller::Temporary(claims) => {
             let role = claims

@@ -38,6 +38,8 @@ use time::OffsetDateTime;
 pub struct StsState {
     pub keys: Keyring,
     pub iam: Iam,
+    /// Extra long-term access keys (`stsgate key create`); `None`: only the root key.
+    pub access_keys: Option<crate::keys::AccessKeys>,
 }
 
 /// The sts face's router: every path and method reaches [`handle`].
@@ -105,7 +107,7 @@ fn answer(
         )));
     }
     let fields = auth::parse(req)?;
-    let caller = auth::verify(&state.keys, req, &fields, now)?;
+    let caller = auth::verify(&state.keys, state.access_keys.as_ref(), req, &fields, now)?;
     let expires = fields.timestamp.unix_timestamp() + auth::WINDOW_SECS + 1;
     let fresh = state
         .iam
