@@ -262,6 +262,29 @@ pub fn jwt_hs256_key(dir: &Path) -> anyhow::Result<Zeroizing<Vec<u8>>> {
     Ok(bytes)
 }
 
+/// Opens a private SQLite database under the data directory: created 0600 only when absent
+/// (closing a second descriptor of a database this process already has open would drop the
+/// process's POSIX locks on it, and with them other connections' WAL view), WAL journal, the
+/// given busy timeout. Callers set `synchronous` and their schema.
+pub fn open_private_sqlite(
+    path: &Path,
+    busy: std::time::Duration,
+) -> anyhow::Result<rusqlite::Connection> {
+    if !path.exists() {
+        fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .mode(0o600)
+            .open(path)
+            .with_context(|| format!("creating {}", path.display()))?;
+    }
+    let conn =
+        rusqlite::Connection::open(path).with_context(|| format!("opening {}", path.display()))?;
+    conn.busy_timeout(busy)?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    Ok(conn)
+}
+
 /// Refuses secret files that others can read.
 pub fn check_private(path: &Path) -> anyhow::Result<()> {
     let meta = fs::metadata(path).with_context(|| format!("reading {}", path.display()))?;

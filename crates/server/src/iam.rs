@@ -12,7 +12,6 @@ use anyhow::{bail, Context as _};
 use rusqlite::{params, Connection, OptionalExtension};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -90,20 +89,7 @@ impl Iam {
     /// on first use.
     pub fn open(data_dir: &Path, root_key_id: &str) -> anyhow::Result<Iam> {
         let path = data_dir.join("iam.sqlite3");
-        // Pre-create (0600) only when absent: closing another descriptor of an open database
-        // would drop this process's POSIX locks on it, and with them other connections' WAL view.
-        if !path.exists() {
-            std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .mode(0o600)
-                .open(&path)
-                .with_context(|| format!("creating {}", path.display()))?;
-        }
-        let conn =
-            Connection::open(&path).with_context(|| format!("opening {}", path.display()))?;
-        conn.busy_timeout(Duration::from_secs(10))?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
+        let conn = crate::datadir::open_private_sqlite(&path, Duration::from_secs(10))?;
         conn.execute_batch(
             "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
              CREATE TABLE IF NOT EXISTS roles (

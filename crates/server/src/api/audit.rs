@@ -4,7 +4,6 @@
 
 use anyhow::Context as _;
 use rusqlite::{params, Connection};
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::sync::mpsc;
 use std::sync::Mutex;
@@ -195,21 +194,8 @@ impl SqliteAudit {
     /// Opens (creating, 0600) `DIR/audit.sqlite3` and starts its writer thread.
     pub fn open(data_dir: &Path) -> anyhow::Result<SqliteAudit> {
         let path = data_dir.join("audit.sqlite3");
-        // Pre-create (0600) only when absent: closing another descriptor of an open database
-        // would drop this process's POSIX locks on it, and with them other connections' WAL view.
-        if !path.exists() {
-            std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .mode(0o600)
-                .open(&path)
-                .with_context(|| format!("creating {}", path.display()))?;
-        }
-        let conn =
-            Connection::open(&path).with_context(|| format!("opening {}", path.display()))?;
-        conn.busy_timeout(Duration::from_secs(5))?;
+        let conn = crate::datadir::open_private_sqlite(&path, Duration::from_secs(5))?;
         // WAL + NORMAL: a committed row survives a process crash (not necessarily a power cut).
-        conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.execute_batch(
             "CREATE TABLE IF NOT EXISTS audit (
