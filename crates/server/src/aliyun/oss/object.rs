@@ -121,15 +121,8 @@ fn check_conditions(call: &Call, info: &ObjectInfo) -> Result<(), OssError> {
                     .eq_ignore_ascii_case(info.etag.trim_matches('"'))
         })
     };
-    let date = |name: &str| {
-        call.header(name)
-            .and_then(|v| httpdate::parse_http_date(&v).ok())
-            .map(time::OffsetDateTime::from)
-    };
-    let modified = info
-        .last_modified
-        .replace_nanosecond(0)
-        .unwrap_or(info.last_modified);
+    let date = |name: &str| header_date(call, name);
+    let modified = whole_seconds(info.last_modified);
     if let Some(v) = call.header("if-match") {
         if !etag_matches(&v) {
             return Err(precondition_failed("If-Match"));
@@ -149,6 +142,18 @@ fn check_conditions(call: &Call, info: &ObjectInfo) -> Result<(), OssError> {
         }
     }
     Ok(())
+}
+
+/// An HTTP-date header (If-Modified-Since and the like) as a time; `None` if absent or malformed.
+fn header_date(call: &Call, name: &str) -> Option<time::OffsetDateTime> {
+    call.header(name)
+        .and_then(|v| httpdate::parse_http_date(&v).ok())
+        .map(time::OffsetDateTime::from)
+}
+
+/// Last-Modified as clients see it (RFC 1123, whole seconds), for date comparisons.
+fn whole_seconds(t: time::OffsetDateTime) -> time::OffsetDateTime {
+    t.replace_nanosecond(0).unwrap_or(t)
 }
 
 fn precondition_failed(condition: &str) -> OssError {
@@ -460,15 +465,8 @@ pub async fn copy_object(call: &Call) -> Result<Response, OssError> {
 
 fn check_copy_conditions(call: &Call, src: &ObjectInfo) -> Result<(), OssError> {
     let etag = src.etag.trim_matches('"');
-    let date = |name: &str| {
-        call.header(name)
-            .and_then(|v| httpdate::parse_http_date(&v).ok())
-            .map(time::OffsetDateTime::from)
-    };
-    let modified = src
-        .last_modified
-        .replace_nanosecond(0)
-        .unwrap_or(src.last_modified);
+    let date = |name: &str| header_date(call, name);
+    let modified = whole_seconds(src.last_modified);
     if let Some(v) = call.header("x-oss-copy-source-if-match") {
         if !v.trim().trim_matches('"').eq_ignore_ascii_case(etag) {
             return Err(precondition_failed("x-oss-copy-source-if-match"));
