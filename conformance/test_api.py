@@ -2,8 +2,10 @@
 credentials limited to `users/<sub>/` of bucket `app` (the default grant `user-folder`), then use
 them with oss2 against the oss face."""
 
-import http.server
-import threading
+import json
+import os
+import subprocess
+import sys
 import uuid
 
 import oss2
@@ -120,49 +122,32 @@ def test_hostile_subjects_and_unknown_grant(server):
     assert fetch(server, expired).status_code == 200
 
 
-class _Relay(http.server.BaseHTTPRequestHandler):
-    """What a sidecar does for a header-less client: forwards GET to the api face with the
-    caller's bearer token."""
-
-    target = None
-    token = None
-
-    def do_GET(self):  # noqa: N802
-        r = requests.get(self.target + self.path, headers={"Authorization": f"Bearer {self.token}"}, timeout=30)
-        self.send_response(r.status_code)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(r.content)))
-        self.end_headers()
-        self.wfile.write(r.content)
-
-    def log_message(self, *args):
-        pass
-
-
 def test_credentials_uri_provider_reads_the_answer(server):
     # Pointed at the api face itself the provider sends no Authorization header: refused (401).
-    # FIXME: header-less clients get a signed ticket URL in a later increment; until then this
-    # test relays through a sidecar that adds the bearer token.
     direct = URLCredentialsProvider(
         uri=f"{server.api_endpoint}/v1/credentials?grant={GRANT}&format=alibaba-credentials-uri")
     with pytest.raises(CredentialException):
         direct.get_credentials()
 
+    # The header-less way: the app mints a ticket URL with its JWT (POST /v1/tickets) and the
+    # SDK reads it from ALIBABA_CLOUD_CREDENTIALS_URI (read once, at import: a fresh process).
     sub = f"erin-{uuid.uuid4().hex[:8]}"
-    relay = type("Relay", (_Relay,), {"target": server.api_endpoint, "token": server.token(sub)})
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), relay)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    try:
-        port = httpd.server_address[1]
-        provider = URLCredentialsProvider(
-            uri=f"http://127.0.0.1:{port}/v1/credentials?grant={GRANT}&format=alibaba-credentials-uri")
-        c = provider.get_credentials()
-        assert c.get_access_key_id().startswith("STS.")
-        b = user_bucket(server, {"AccessKeyId": c.get_access_key_id(),
-                                 "AccessKeySecret": c.get_access_key_secret(),
-                                 "SecurityToken": c.get_security_token()})
-        b.put_object(f"users/{sub}/uri.txt", b"via the credentials URI provider")
-        assert_denied(lambda: b.put_object("users/someone-else/uri.txt", b"x"))
-        b.delete_object(f"users/{sub}/uri.txt")
-    finally:
-        httpd.shutdown()
+    r = requests.post(f"{server.api_endpoint}/v1/tickets", timeout=30,
+                      json={"grant": GRANT, "format": "alibaba-credentials-uri", "ttl": 3600},
+                      headers={"Authorization": f"Bearer {server.token(sub)}"})
+    assert r.status_code == 200, r.text
+    script = ("import json\n"
+              "from alibabacloud_credentials.provider.uri import URLCredentialsProvider\n"
+              "c = URLCredentialsProvider().get_credentials()\n"
+              "print(json.dumps({'AccessKeyId': c.get_access_key_id(),"
+              " 'AccessKeySecret': c.get_access_key_secret(),"
+              " 'SecurityToken': c.get_security_token()}))\n")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=60,
+                         env={**os.environ, "ALIBABA_CLOUD_CREDENTIALS_URI": r.json()["url"]})
+    assert out.returncode == 0, out.stderr.decode()
+    creds = json.loads(out.stdout)
+    assert creds["AccessKeyId"].startswith("STS.")
+    b = user_bucket(server, creds)
+    b.put_object(f"users/{sub}/uri.txt", b"via the credentials URI provider")
+    assert_denied(lambda: b.put_object("users/someone-else/uri.txt", b"x"))
+    b.delete_object(f"users/{sub}/uri.txt")

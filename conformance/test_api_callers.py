@@ -1,14 +1,16 @@
 """Callers and operators of the api face against the real server with a config file:
 RS256 (PEM file) and ES256 (JWKS file, picked by `kid`) JWTs made with `cryptography`, the
 algorithm-confusion attack, a static API key caller, and `/v1/audit` with the operator key versus
-a normal caller."""
+a normal caller; a JWKS URL served from a thread (fetched at start, refetched for a new kid)."""
 
 import base64
 import hashlib
+import http.server
 import json
 import secrets
 import stat
 import subprocess
+import threading
 import time
 
 import pytest
@@ -195,3 +197,103 @@ def test_apikey_new_prints_a_key_and_its_hash(srv):
     assert 'name = "ci-runner"' in text
     bad = subprocess.run([srv.bin, "apikey", "new", "--name", "a/b"], capture_output=True, timeout=60)
     assert bad.returncode != 0
+
+
+# ---- jwks_url: the identity provider's JWKS fetched over HTTP -------------------------------
+
+def jwk_of(kid, key):
+    """The public JWK of an RSA or P-256 private key."""
+    nums = key.public_key().public_numbers()
+    if isinstance(key, rsa.RSAPrivateKey):
+        n_len = (nums.n.bit_length() + 7) // 8
+        return {"kty": "RSA", "kid": kid, "use": "sig", "alg": "RS256",
+                "n": b64url_int(nums.n, n_len), "e": b64url_int(nums.e, 3)}
+    return {"kty": "EC", "crv": "P-256", "kid": kid, "use": "sig", "alg": "ES256",
+            "x": b64url_int(nums.x, 32), "y": b64url_int(nums.y, 32)}
+
+
+class JwksServer:
+    """A JWKS on http://127.0.0.1:PORT/jwks from an http.server thread; `keys` can be swapped."""
+
+    def __init__(self, keys):
+        self.keys = keys
+        self.hits = 0
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802
+                outer.hits += 1
+                body = json.dumps({"keys": outer.keys}).encode()
+                self.send_response(200 if self.path == "/jwks" else 404)
+                self.send_header("Content-Type", "application/jwk-set+json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/jwks"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def jwks_url_config(tmp_path, url):
+    path = tmp_path / "stsgate-jwks.toml"
+    path.write_text(f"""
+[api.jwt]
+audience = "{AUDIENCE}"
+algorithms = ["RS256", "ES256"]
+
+[[api.jwt.key]]
+jwks_url = "{url}"
+jwks_refresh = 30
+""")
+    return path
+
+
+def test_jwks_url_keys_get_credentials_and_follow_a_rotation(start_server, tmp_path, keys):
+    idp = JwksServer([jwk_of("rsa-1", keys["rsa"])])
+    try:
+        srv = start_server(tmp_path / "data", args=["--config", str(jwks_url_config(tmp_path, idp.url))])
+        assert idp.hits == 1
+        old = jws({"alg": "RS256", "typ": "JWT", "kid": "rsa-1"}, claims("judy"), rs256(keys["rsa"]))
+        r = creds(srv, old)
+        assert r.status_code == 200, r.text
+        assert r.json()["Prefix"] == "users/judy/"
+
+        # Rotation: the provider now signs with an EC key the server has never seen.
+        idp.keys = [jwk_of("ec-new", keys["ec"])]
+        new = jws({"alg": "ES256", "typ": "JWT", "kid": "ec-new"}, claims("judy"), es256(keys["ec"]))
+        deadline = time.monotonic() + 15
+        while True:
+            r = creds(srv, new)
+            if r.status_code == 200 or time.monotonic() > deadline:
+                break
+            assert r.status_code == 401 and "kid" in r.json()["error"]["message"], r.text
+            time.sleep(0.2)
+        assert r.status_code == 200, r.text
+        assert idp.hits == 2, "one refetch for the unknown kid"
+        # The dropped key no longer works, even for a token it verified before.
+        r = creds(srv, old)
+        assert r.status_code == 401 and "rsa-1" in r.json()["error"]["message"], r.text
+    finally:
+        idp.close()
+
+
+def test_jwks_url_must_answer_at_start_and_be_https(tmp_path):
+    from conftest import stsgate_bin
+    idp = JwksServer([])
+    idp.close()  # nobody listens there any more
+    for url, want in [(idp.url, idp.url), ("http://idp.example.com/jwks", "use https")]:
+        out = subprocess.run(
+            [stsgate_bin(), "serve", "--data", str(tmp_path / "data"), "--oss-addr", "127.0.0.1:0",
+             "--sts-addr", "127.0.0.1:0", "--api-addr", "127.0.0.1:0",
+             "--config", str(jwks_url_config(tmp_path, url))],
+            capture_output=True, timeout=60, stdin=subprocess.DEVNULL)
+        assert out.returncode != 0, out.stdout
+        assert want in out.stderr.decode(), out.stderr

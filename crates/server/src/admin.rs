@@ -170,6 +170,18 @@ pub fn check(path: &Path) -> anyhow::Result<Vec<String>> {
     };
     for g in &grants {
         let grant = crate::api::grants::Grant::from_config(g)?;
+        if let Some(provider) = g.provider.as_deref() {
+            if provider != crate::provider::LOCAL && !config.provider.contains_key(provider) {
+                let mut known = vec![crate::provider::LOCAL];
+                known.extend(config.provider.keys().map(String::as_str));
+                bail!(
+                    "in config {}: grant {}: provider {provider:?} is not configured: add a [provider.{provider}] table or use one of: {}",
+                    path.display(),
+                    g.name,
+                    known.join(", ")
+                );
+            }
+        }
         let mut line = format!(
             "grant {}{default}: bucket {}, prefix {}, actions {}, duration {}s (max {}s)",
             grant.name,
@@ -185,6 +197,9 @@ pub fn check(path: &Path) -> anyhow::Result<Vec<String>> {
         if !grant.source_ips.is_empty() {
             let ips: Vec<String> = grant.source_ips.iter().map(|c| c.to_string()).collect();
             line.push_str(&format!(", source IPs {}", ips.join(",")));
+        }
+        if let Some(provider) = g.provider.as_deref() {
+            line.push_str(&format!(", provider {provider}"));
         }
         out.push(line);
     }
@@ -305,5 +320,26 @@ mod tests {
         .unwrap();
         let err = format!("{:#}", check(&bad).unwrap_err());
         assert!(err.contains("hs256_secret_env"), "{err}");
+    }
+
+    #[test]
+    fn check_names_a_grant_and_its_unknown_provider() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("p.toml");
+        let grant = "[[grant]]\nname = \"g\"\nbucket = \"app\"\nprefix = \"u/${sub}/\"\nactions = [\"read\"]\n";
+        std::fs::write(&path, format!("{grant}provider = \"nope\"\n")).unwrap();
+        let err = format!("{:#}", check(&path).unwrap_err());
+        assert!(
+            err.contains("grant g: provider \"nope\" is not configured: add a [provider.nope] table or use one of: local"),
+            "{err}"
+        );
+        std::fs::write(&path, format!("{grant}provider = \"local\"\n")).unwrap();
+        let lines = check(&path).unwrap();
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.starts_with("grant g: bucket app") && l.ends_with(", provider local")),
+            "{lines:?}"
+        );
     }
 }

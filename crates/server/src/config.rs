@@ -29,6 +29,46 @@ pub struct Config {
     /// `[[api_key]]`: static API keys that are callers of the api face (`Bearer sk_…`).
     #[serde(default)]
     pub api_key: Vec<ApiKeyConfig>,
+    /// `[provider.NAME]`: clouds that issue credentials instead of the embedded store
+    /// (`local`, always there, is the default of every grant).
+    #[serde(default)]
+    pub provider: std::collections::BTreeMap<String, ProviderConfig>,
+}
+
+/// `[provider.NAME]`: a real cloud account behind stsgate (today only `type = "aliyun"`).
+/// The long-term key never sits inline: it comes from environment variables or a 0600 file.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProviderConfig {
+    /// `aliyun` (the default; the only remote kind so far).
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    /// The role every credential is issued through: `acs:ram::<account>:role/<name>`.
+    pub role_arn: Option<String>,
+    /// Region of the bucket(s), e.g. `cn-hangzhou` (default: the top-level `region`).
+    pub region: Option<String>,
+    /// Environment variable holding the RAM user's AccessKeyId.
+    pub access_key_id_env: Option<String>,
+    /// Environment variable holding the RAM user's AccessKeySecret.
+    pub access_key_secret_env: Option<String>,
+    /// JSON file (0600) with `AccessKeyId` and `AccessKeySecret` (other fields ignored).
+    pub credentials_file: Option<PathBuf>,
+    /// STS endpoint (default `https://sts.aliyuncs.com`).
+    pub sts_endpoint: Option<String>,
+    /// OSS endpoint used in answers and presigned URLs (default `https://oss-<region>.aliyuncs.com`).
+    pub oss_endpoint: Option<String>,
+    /// Seconds one upstream attempt may take (default 5).
+    pub timeout: Option<f64>,
+    /// Retries after a throttled or 5xx attempt (default 3; other failures are not retried).
+    pub retries: Option<u32>,
+    /// Browser origins that upload straight to the bucket (checked by `stsgate check` against
+    /// the bucket's CORS rules).
+    pub browser_origins: Option<Vec<String>>,
+    /// The key `/auth/custom` signs with for this provider's grants: env vars or a file as for
+    /// the main key. Absent: the caller's grant-scoped temporary credentials (as for `local`).
+    pub custom_signing_key_id_env: Option<String>,
+    pub custom_signing_key_secret_env: Option<String>,
+    pub custom_signing_credentials_file: Option<PathBuf>,
 }
 
 /// `[[api_key]]`: a static API key caller. Only the key's SHA-256 is kept; make one with
@@ -109,22 +149,41 @@ pub struct JwtConfig {
     pub key: Vec<JwtKeyConfig>,
 }
 
-/// `[[api.jwt.key]]`: one public key (`pem` or `pem_file`) or a set of them (`jwks_file`).
+/// `[[api.jwt.key]]`: one public key (`pem` or `pem_file`) or a set of them (`jwks_file`,
+/// `jwks_url`).
+///
+/// A JWKS (file or URL) may hold only RS256 RSA keys and ES256 P-256 keys (`use: "enc"` keys are
+/// skipped); a secret `oct` key, or any other kind, refuses the whole set. A token's `kid` picks
+/// the key.
+///
+/// `jwks_url` is fetched when the server starts (start fails, naming the URL, if that fetch
+/// fails: a server that could not check any token would only answer 401), then again every
+/// `jwks_refresh` seconds, and at most once per 30 s when a token names a `kid` the set lacks
+/// (key rotation without a restart). A failed or refused refresh keeps the last good key set
+/// (logged with the URL, never a key) and is retried after a minute. Only `https://` URLs, or
+/// `http://` to a loopback host (`127.0.0.0/8`, `[::1]`, `localhost`); no user or password in
+/// the URL; redirects only to such URLs; the answer must be 2xx, at most 1 MiB, within 5 s.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct JwtKeyConfig {
-    /// `RS256` or `ES256`; required with `pem`/`pem_file` (a JWKS key's own `alg`/`kty` decide).
+    /// `RS256` or `ES256`; required with `pem`/`pem_file`. With `jwks_file`/`jwks_url` it is
+    /// optional and keeps only the set's keys of that algorithm (each key's own `alg`/`kty`
+    /// decide).
     pub alg: Option<String>,
-    /// Key id: when a token's header has a `kid`, only keys with that id (or none) are tried.
+    /// Key id of a `pem`/`pem_file` key: when a token's header has a `kid`, only keys with that
+    /// id (or none) are tried. A JWKS key's id is its own `kid`.
     pub kid: Option<String>,
     /// Inline PEM public key (`-----BEGIN PUBLIC KEY-----…`).
     pub pem: Option<String>,
     /// File holding a PEM public key.
     pub pem_file: Option<PathBuf>,
-    /// File holding a JWKS (`{"keys":[…]}`); each key's `kid` selects it.
+    /// File holding a JWKS (`{"keys":[…]}`), read at start; each key's `kid` selects it.
     pub jwks_file: Option<PathBuf>,
-    /// Not supported yet (FIXME): download the JWKS to a file and use `jwks_file`.
+    /// URL of the identity provider's JWKS, e.g.
+    /// `https://auth.example.com/.well-known/jwks.json` (see above for fetching and refreshes).
     pub jwks_url: Option<String>,
+    /// Seconds between refreshes of `jwks_url` (default 600; 30 to 604800).
+    pub jwks_refresh: Option<u64>,
 }
 
 impl JwtKeyConfig {
@@ -136,13 +195,28 @@ impl JwtKeyConfig {
             self.jwks_url.is_some(),
         ];
         if given.iter().filter(|g| **g).count() != 1 {
-            bail!("give exactly one of pem, pem_file, jwks_file");
+            bail!("give exactly one of pem, pem_file, jwks_file, jwks_url");
         }
-        if self.jwks_url.is_some() {
-            // FIXME: fetch and refresh a JWKS URL (needs an HTTP client with TLS).
-            bail!("jwks_url is not supported yet: download the JWKS to a file and use jwks_file");
+        if let Some(url) = &self.jwks_url {
+            crate::api::callers::check_jwks_url(url).context("jwks_url")?;
         }
-        match (self.alg.as_deref(), self.jwks_file.is_some()) {
+        match (self.jwks_refresh, self.jwks_url.is_some()) {
+            (None, _) => {}
+            (Some(_), false) => bail!("jwks_refresh goes with jwks_url only"),
+            (Some(secs), true) => {
+                let range = crate::api::callers::JWKS_REFRESH_MIN_SECS
+                    ..=crate::api::callers::JWKS_REFRESH_MAX_SECS;
+                if !range.contains(&secs) {
+                    bail!(
+                        "jwks_refresh: {secs} s is outside {} to {} seconds",
+                        range.start(),
+                        range.end()
+                    );
+                }
+            }
+        }
+        let jwks = self.jwks_file.is_some() || self.jwks_url.is_some();
+        match (self.alg.as_deref(), jwks) {
             (Some("RS256" | "ES256"), _) | (None, true) => Ok(()),
             (None, false) => bail!("alg is required with pem/pem_file: \"RS256\" or \"ES256\""),
             (Some(other), _) => bail!("alg {other:?}: use \"RS256\" or \"ES256\""),
@@ -173,6 +247,9 @@ pub struct GrantConfig {
     /// requests from elsewhere are refused (403), and issued credentials carry an
     /// `IpAddress acs:SourceIp` condition, so the oss face refuses their use from elsewhere too.
     pub source_ips: Option<Vec<String>>,
+    /// The `[provider.NAME]` that issues this grant's credentials (default `local`: the
+    /// embedded sts/oss faces).
+    pub provider: Option<String>,
 }
 
 /// One required claim value or a list of accepted ones.
@@ -339,8 +416,20 @@ mod tests {
         bad("[[api.jwt.key]]\npem = \"x\"\n", "alg is required");
         bad("[[api.jwt.key]]\nalg = \"none\"\npem = \"x\"\n", "\"none\"");
         bad(
-            "[[api.jwt.key]]\njwks_url = \"https://x/\"\n",
-            "jwks_url is not supported yet",
+            "[[api.jwt.key]]\njwks_url = \"http://idp.example.com/jwks\"\n",
+            "https",
+        );
+        bad(
+            "[[api.jwt.key]]\njwks_url = \"https://x/\"\njwks_file = \"f\"\n",
+            "exactly one of",
+        );
+        bad(
+            "[[api.jwt.key]]\njwks_url = \"https://x/\"\njwks_refresh = 5\n",
+            "jwks_refresh",
+        );
+        bad(
+            "[[api.jwt.key]]\njwks_file = \"f\"\njwks_refresh = 60\n",
+            "jwks_url only",
         );
         bad("[api.jwt]\nalgorithms = [\"none\"]\n", "api.jwt.algorithms");
         bad(
@@ -365,6 +454,7 @@ mod tests {
             "used twice",
         );
         Config::parse("[[api.jwt.key]]\nalg = \"ES256\"\nkid = \"k1\"\npem_file = \"/etc/k.pem\"\n[[api.jwt.key]]\njwks_file = \"/etc/jwks.json\"\n").unwrap();
+        Config::parse("[[api.jwt.key]]\njwks_url = \"https://auth.example.com/.well-known/jwks.json\"\njwks_refresh = 300\nalg = \"RS256\"\n[[api.jwt.key]]\njwks_url = \"http://127.0.0.1:9/jwks\"\n").unwrap();
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! - [`aliyun`] — the Alibaba Cloud dialect (the oss and sts faces).
 //! - [`api`] — the api face: callers trade a bearer JWT for credentials limited to a grant.
 //! - [`revocations`] — revoked temporary credentials (`DIR/revocations.sqlite3`).
+//! - [`provider`] — real clouds behind stsgate (`[provider.NAME]`, today Alibaba Cloud).
 //! - [`iam`] — roles and signature nonces of the sts face (SQLite).
 //! - [`config`] — `stsgate.toml`.
 //! - [`serve`] — binds the faces and runs them until shutdown.
@@ -13,11 +14,13 @@
 pub mod admin;
 pub mod aliyun;
 pub mod api;
+pub mod cloud_admin;
 pub mod config;
 pub mod creds;
 pub mod datadir;
 pub mod iam;
 pub mod keys;
+pub mod provider;
 pub mod revocations;
 pub mod secret;
 pub mod serve;

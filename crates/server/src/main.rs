@@ -98,10 +98,84 @@ enum Command {
     },
     /// Validate a config file: prints one line per face, grant, API key and JWT setting (exit
     /// 0), or the problem naming the key (exit 1).
+    ///
+    /// Then probes each [provider.NAME]: GetCallerIdentity, a dry AssumeRole (session
+    /// stsgate-check) with its narrowest grant, a signed HEAD on each grant's bucket and the
+    /// bucket's CORS against browser_origins; one line each, `ok …` or `FAIL … — fix: …`
+    /// (`warn`/`skip` lines do not fail). Exit 1 when any check fails.
     Check {
         /// Configuration file (TOML; see config.example.toml)
         #[arg(long, value_name = "FILE")]
         config: PathBuf,
+    },
+    /// Bucket CORS on a provider's OSS (what browsers need to upload straight to the bucket),
+    /// signed with the provider's RAM user key.
+    ///
+    /// Example: stsgate cors set --config stsgate.toml --provider aliyun --bucket app
+    ///          --origin https://app.example.com
+    Cors {
+        #[command(subcommand)]
+        command: CorsCommand,
+    },
+}
+
+/// Which provider's bucket `stsgate cors` works on.
+#[derive(clap::Args)]
+struct CorsTarget {
+    /// Configuration file with the [provider.NAME] table
+    #[arg(long, value_name = "FILE")]
+    config: PathBuf,
+    /// The [provider.NAME] whose OSS endpoint, region and key are used
+    #[arg(long, value_name = "NAME")]
+    provider: String,
+    /// Bucket name
+    #[arg(long, value_name = "B")]
+    bucket: String,
+    /// OSS header signature: v1 (HMAC-SHA1, as seed 002's set_oss_cors) or v4 (OSS4-HMAC-SHA256
+    /// with the provider's region)
+    #[arg(long, value_name = "v1|v4", default_value = "v1", value_parser = ["v1", "v4"])]
+    signature: String,
+}
+
+#[derive(Subcommand)]
+enum CorsCommand {
+    /// Print the bucket's CORS rules, one line per rule.
+    Get {
+        #[command(flatten)]
+        target: CorsTarget,
+    },
+    /// Replace the bucket's CORS rules with one rule built from the flags.
+    ///
+    /// Defaults fit browser uploads (PUT, multipart, PostObject) and downloads: --method PUT,
+    /// POST, GET, HEAD; --header * (SDKs send Authorization, Content-Type, x-oss-*); --expose-header
+    /// ETag (multipart uploads read it) and x-oss-request-id (error reports); --max-age 600
+    /// (browsers cache the preflight for 10 minutes). Without --origin, the provider's
+    /// browser_origins are used.
+    Set {
+        #[command(flatten)]
+        target: CorsTarget,
+        /// Allowed origin, e.g. https://app.example.com (repeatable; at most one '*' each)
+        /// [default: the provider's browser_origins]
+        #[arg(long, value_name = "O")]
+        origin: Vec<String>,
+        /// Allowed method: GET, PUT, DELETE, POST, HEAD (repeatable) [default: PUT POST GET HEAD]
+        #[arg(long, value_name = "M")]
+        method: Vec<String>,
+        /// Allowed request header (repeatable; '*' allows any) [default: *]
+        #[arg(long, value_name = "H")]
+        header: Vec<String>,
+        /// Response header the browser may read (repeatable; no '*') [default: ETag
+        /// x-oss-request-id]
+        #[arg(long, value_name = "H")]
+        expose_header: Vec<String>,
+        /// Seconds a browser may cache the preflight answer
+        #[arg(long, value_name = "S", default_value_t = stsgate::cloud_admin::DEFAULT_MAX_AGE)]
+        max_age: u64,
+    },
+    /// Delete every CORS rule of the bucket.
+    Delete {
+        #[command(flatten)]
+        target: CorsTarget,
     },
 }
 
@@ -369,7 +443,57 @@ fn main() -> anyhow::Result<()> {
             for line in stsgate::admin::check(&config)? {
                 println!("{line}");
             }
+            let loaded = Config::load(&config)?;
+            let failures = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?
+                .block_on(stsgate::cloud_admin::probe(&loaded, &config, &mut |c| {
+                    println!("{c}")
+                }));
+            if failures > 0 {
+                anyhow::bail!("{}: {failures} check(s) failed", config.display());
+            }
             println!("{}: ok", config.display());
+            Ok(())
+        }
+        Command::Cors { command } => {
+            use stsgate::cloud_admin::{CorsAction, RuleArgs};
+            let (target, action) = match command {
+                CorsCommand::Get { target } => (target, CorsAction::Get),
+                CorsCommand::Delete { target } => (target, CorsAction::Delete),
+                CorsCommand::Set {
+                    target,
+                    origin,
+                    method,
+                    header,
+                    expose_header,
+                    max_age,
+                } => (
+                    target,
+                    CorsAction::Set(RuleArgs {
+                        origins: origin,
+                        methods: method,
+                        headers: header,
+                        expose_headers: expose_header,
+                        max_age: Some(max_age),
+                    }),
+                ),
+            };
+            let version = stsgate::provider::oss_client::SignatureVersion::parse(&target.signature)
+                .context("--signature: use v1 or v4")?;
+            let lines = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?
+                .block_on(stsgate::cloud_admin::cors(
+                    &target.config,
+                    &target.provider,
+                    &target.bucket,
+                    action,
+                    version,
+                ))?;
+            for line in lines {
+                println!("{line}");
+            }
             Ok(())
         }
         Command::Apikey {

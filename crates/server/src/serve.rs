@@ -12,9 +12,12 @@ use crate::datadir::DataDir;
 use crate::iam::Iam;
 use crate::revocations::Revocations;
 use crate::token::TokenKey;
+use anyhow::Context as _;
+use std::collections::HashMap;
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 use stsgate_store::Store;
 use tokio::net::TcpListener;
 
@@ -36,8 +39,40 @@ pub fn oss_state(dir: &DataDir, region: &str) -> anyhow::Result<Arc<OssState>> {
     }))
 }
 
-/// Builds the sts face's state: the keys and `DIR/iam.sqlite3` (created with role `app`).
+/// The audit log of a data directory (`DIR/audit.sqlite3`), one per directory per process: the
+/// sts and api faces share it (the file is never opened twice; its single writer thread batches
+/// both faces' rows).
+pub fn audit_log(dir: &DataDir) -> anyhow::Result<Arc<dyn AuditLog>> {
+    type Open = Mutex<HashMap<PathBuf, Weak<SqliteAudit>>>;
+    static OPEN: OnceLock<Open> = OnceLock::new();
+    let canonical = dir
+        .path
+        .canonicalize()
+        .with_context(|| format!("resolving {}", dir.path.display()))?;
+    let mut open = OPEN
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    open.retain(|_, w| w.strong_count() > 0);
+    if let Some(log) = open.get(&canonical).and_then(Weak::upgrade) {
+        return Ok(log);
+    }
+    let log = Arc::new(SqliteAudit::open(&canonical)?);
+    open.insert(canonical, Arc::downgrade(&log));
+    Ok(log)
+}
+
+/// Builds the sts face's state: the keys, `DIR/iam.sqlite3` (created with role `app`) and the
+/// audit log it shares with the api face.
 pub fn sts_state(dir: &DataDir) -> anyhow::Result<Arc<StsState>> {
+    sts_state_with_audit(dir, audit_log(dir)?)
+}
+
+/// [`sts_state`] with the audit log given (tests plug in one that fails).
+pub fn sts_state_with_audit(
+    dir: &DataDir,
+    audit: Arc<dyn AuditLog>,
+) -> anyhow::Result<Arc<StsState>> {
     Ok(Arc::new(StsState {
         keys: Keyring {
             account_id: dir.account_id.clone(),
@@ -47,16 +82,19 @@ pub fn sts_state(dir: &DataDir) -> anyhow::Result<Arc<StsState>> {
         },
         iam: Iam::open(&dir.path, &dir.root.id)?,
         access_keys: Some(crate::keys::AccessKeys::open(&dir.path, &dir.master_key)?),
+        audit,
     }))
 }
 
-/// Serves the sts face on `listener` until `shutdown` completes.
+/// Serves the sts face on `listener` until `shutdown` completes (the peer address goes into
+/// the audit rows).
 pub async fn run_sts(
     listener: TcpListener,
     state: Arc<StsState>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, sts::router(state))
+    let app = sts::router(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await
 }
@@ -74,7 +112,9 @@ pub async fn run_oss(
 }
 
 /// Builds the api face's state: the JWT key (`DIR/jwt-hs256.key`, created if absent), the grants
-/// of `config` (or the default `user-folder`), `DIR/iam.sqlite3` and `DIR/audit.sqlite3`.
+/// of `config` (or the default `user-folder`), the providers (`[provider.NAME]`; a grant naming
+/// an unknown one, or whose inline policy could exceed STS's limit, fails here),
+/// `DIR/iam.sqlite3` and `DIR/audit.sqlite3`.
 /// `store` is the oss face's store (grant buckets are created in it when first needed).
 pub fn api_state(
     dir: &DataDir,
@@ -82,7 +122,8 @@ pub fn api_state(
     store: Option<Store>,
     oss_endpoint: Option<String>,
 ) -> anyhow::Result<Arc<ApiState>> {
-    let audit: Arc<dyn AuditLog> = Arc::new(SqliteAudit::open(&dir.path)?);
+    // Shared with the sts face (one writer per audit.sqlite3 per process).
+    let audit = audit_log(dir)?;
     api_state_with_audit(dir, config, store, oss_endpoint, audit)
 }
 
@@ -107,6 +148,8 @@ pub fn api_state_with_audit(
         .iter()
         .map(Grant::from_config)
         .collect::<anyhow::Result<Vec<_>>>()?;
+    let providers = crate::provider::Providers::from_config(config)?;
+    api::grants::check_providers(&grants, &providers)?;
     Ok(Arc::new(ApiState {
         verifier,
         grants,
@@ -127,6 +170,7 @@ pub fn api_state_with_audit(
         expose_metrics: config.api.metrics != Some(false),
         revocations: Revocations::open(&dir.path)?,
         tickets: api::tickets::TicketKey::new(&dir.master_key),
+        providers,
     }))
 }
 

@@ -9,6 +9,8 @@
 //!   signature is made with the scoped temporary secret, so the request must carry
 //!   `x-oss-security-token: <token>`; stsgate adds that header to the string it signs when the
 //!   content lacks it and returns the token in the `x-stsgate-security-token` response header.
+//!   For a grant whose provider names a `custom_signing_key`, that key signs instead (after the
+//!   same checks): no token is added nor returned.
 
 use super::credentials::{self, Format};
 use super::error::ApiError;
@@ -29,14 +31,14 @@ async fn sts(
     query: Option<&str>,
     record: &mut super::audit::Record,
 ) -> Result<serde_json::Value, ApiError> {
-    signer::authenticate(state, ctx, record)?;
+    let caller = signer::authenticate(state, ctx, record).await?;
     let role_name = decode_query(query.unwrap_or(""))
         .into_iter()
         .find(|(k, _)| k == "roleName")
         .map(|(_, v)| v.chars().take(128).collect::<String>());
     let grant = signer::default_grant(state)?;
     record.grant = grant.clone();
-    let scoped = signer::scoped(state, ctx, Some(grant), 0, record).await?;
+    let scoped = signer::scoped(state, ctx, caller, Some(grant), 0, record).await?;
     signer::audit_ok(
         state,
         record,
@@ -71,7 +73,7 @@ async fn custom(
     body: axum::body::Body,
     record: &mut super::audit::Record,
 ) -> Result<sign::Signed, ApiError> {
-    signer::authenticate(state, ctx, record)?;
+    let caller = signer::authenticate(state, ctx, record).await?;
     let bytes = signer::read_body(body).await?;
     let form = String::from_utf8_lossy(&bytes);
     let content = decode_query(&form)
@@ -86,7 +88,16 @@ async fn custom(
         })?;
     let grant = signer::default_grant(state)?;
     record.grant = grant.clone();
-    sign::sign_for(state, ctx, Some(grant), &content, record, "/auth/custom").await
+    sign::sign_for(
+        state,
+        ctx,
+        caller,
+        Some(grant),
+        &content,
+        record,
+        sign::SignWith::CustomKey,
+    )
+    .await
 }
 
 /// `POST /auth/custom` with the form field `content`.
@@ -97,8 +108,10 @@ pub async fn custom_handler(State(state): State<Arc<ApiState>>, req: Request) ->
     match custom(&state, &ctx, body, &mut record).await {
         Ok(s) => {
             let mut resp = signer::no_store(s.authorization.into_response());
-            if let Ok(v) = http::HeaderValue::from_str(&s.security_token) {
-                resp.headers_mut().insert(TOKEN_HEADER, v);
+            if !s.security_token.is_empty() {
+                if let Ok(v) = http::HeaderValue::from_str(&s.security_token) {
+                    resp.headers_mut().insert(TOKEN_HEADER, v);
+                }
             }
             resp
         }

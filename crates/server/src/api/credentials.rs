@@ -73,6 +73,74 @@ pub struct Issued {
     pub bucket: String,
     pub prefix: String,
     pub actions: Vec<&'static str>,
+    /// The OSS endpoint reported with them (`format=stsgate`) and that URLs use: the oss face's,
+    /// or the grant's provider's (`None`: the oss face is off).
+    pub endpoint: Option<String>,
+    /// The region of that endpoint (V4 signatures' scope).
+    pub region: String,
+    /// Credentials from an upstream `AssumeRole`: its `AssumedRoleUser` (`format=aliyun-sts`).
+    pub assumed_role_user: Option<super::upstream::AssumedRoleUser>,
+    /// Each format's answer, rendered once (see [`render_bytes`]).
+    pub rendered: [std::sync::OnceLock<Template>; 4],
+}
+
+/// A rendered answer with holes for what changes per request.
+#[derive(Debug, Clone)]
+pub struct Template(Vec<Piece>);
+
+#[derive(Debug, Clone)]
+enum Piece {
+    Text(Vec<u8>),
+    RequestId,
+    ServerTime,
+}
+
+/// Stand-ins rendered into a template, found again by their JSON escapes.
+const REQUEST_ID_MARK: &str = "\u{1}R";
+const SERVER_TIME_MARK: &str = "\u{1}T";
+
+impl Template {
+    fn new(json: Vec<u8>) -> Template {
+        let (rid, now) = (b"\\u0001R".as_slice(), b"\\u0001T".as_slice());
+        let mut pieces = Vec::new();
+        let mut rest = json.as_slice();
+        loop {
+            let hit = (0..rest.len()).find_map(|i| {
+                let tail = &rest[i..];
+                if tail.starts_with(rid) {
+                    Some((i, Piece::RequestId))
+                } else if tail.starts_with(now) {
+                    Some((i, Piece::ServerTime))
+                } else {
+                    None
+                }
+            });
+            match hit {
+                Some((i, piece)) => {
+                    pieces.push(Piece::Text(rest[..i].to_vec()));
+                    pieces.push(piece);
+                    rest = &rest[i + rid.len()..];
+                }
+                None => {
+                    pieces.push(Piece::Text(rest.to_vec()));
+                    return Template(pieces);
+                }
+            }
+        }
+    }
+
+    fn fill(&self, request_id: &str, server_time: &str) -> Vec<u8> {
+        let mut out = Vec::with_capacity(2048);
+        for piece in &self.0 {
+            match piece {
+                Piece::Text(t) => out.extend_from_slice(t),
+                // Both are JSON-safe as they are (a UUID, an ISO-8601 time).
+                Piece::RequestId => out.extend_from_slice(request_id.as_bytes()),
+                Piece::ServerTime => out.extend_from_slice(server_time.as_bytes()),
+            }
+        }
+        out
+    }
 }
 
 impl Issued {
@@ -87,39 +155,71 @@ impl Issued {
     }
 }
 
-type Slot = Arc<tokio::sync::Mutex<Option<Issued>>>;
+type Slot = Arc<tokio::sync::Mutex<SlotState>>;
 
-/// Issued credentials per (caller, grant, prefix).
+/// What one (caller, grant, prefix) slot holds.
+#[derive(Debug, Default)]
+struct SlotState {
+    issued: Option<Arc<Issued>>,
+    /// The last upstream failure: askers that were already waiting on the slot when it happened
+    /// get it too, instead of each calling a failing cloud once more in turn.
+    failed: Option<(std::time::Instant, ApiError)>,
+}
+
+/// One caller's slots: (grant, prefix, slot).
+type CallerSlots = Vec<(String, String, Slot)>;
+
+/// Issued credentials per (caller, grant, prefix): a map by caller (looked up by `&str`, no
+/// key is built per request) of its few (grant, prefix) slots.
 #[derive(Debug, Default)]
 pub struct Cache {
-    slots: std::sync::Mutex<HashMap<(String, String, String), Slot>>,
+    slots: std::sync::Mutex<HashMap<String, CallerSlots>>,
 }
 
 impl Cache {
-    fn slot(&self, key: (String, String, String)) -> Slot {
+    fn slot(&self, caller: &str, grant: &str, prefix: &str) -> Slot {
         let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
         // FIXME: bound the map (evict expired slots) once callers are many.
-        slots.entry(key).or_default().clone()
+        if let Some(mine) = slots.get(caller) {
+            if let Some((_, _, slot)) = mine.iter().find(|(g, p, _)| g == grant && p == prefix) {
+                return slot.clone();
+            }
+        }
+        let slot = Slot::default();
+        slots.entry(caller.to_string()).or_default().push((
+            grant.to_string(),
+            prefix.to_string(),
+            slot.clone(),
+        ));
+        slot
     }
 
     /// Forgets every cached credential of `caller` (revocation); returns how many slots.
     pub fn drop_caller(&self, caller: &str) -> usize {
         let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
-        let before = slots.len();
-        slots.retain(|(c, _, _), _| c != caller);
-        before - slots.len()
+        slots.remove(caller).map_or(0, |mine| mine.len())
     }
 
     /// Forgets the cached credential whose access key id is `ak` (revocation). A slot being
     /// filled right now holds no credential yet, so it is left alone.
     pub fn drop_access_key(&self, ak: &str) -> usize {
         let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
-        let before = slots.len();
-        slots.retain(|_, slot| match slot.try_lock() {
-            Ok(held) => held.as_ref().is_none_or(|i| i.minted.access_key_id != ak),
-            Err(_) => true,
-        });
-        before - slots.len()
+        let mut dropped = 0;
+        for mine in slots.values_mut() {
+            mine.retain(|(_, _, slot)| {
+                let keep = match slot.try_lock() {
+                    Ok(held) => held
+                        .issued
+                        .as_ref()
+                        .is_none_or(|i| i.minted.access_key_id != ak),
+                    Err(_) => true,
+                };
+                dropped += usize::from(!keep);
+                keep
+            });
+        }
+        slots.retain(|_, mine| !mine.is_empty());
+        dropped
     }
 }
 
@@ -154,7 +254,7 @@ pub async fn credentials(
     state: &Arc<ApiState>,
     ask: &Ask,
     record: &mut Record,
-) -> Result<Issued, ApiError> {
+) -> Result<Arc<Issued>, ApiError> {
     scoped(state, ask, record, 0).await
 }
 
@@ -166,10 +266,13 @@ pub async fn scoped(
     ask: &Ask,
     record: &mut Record,
     min_life: i64,
-) -> Result<Issued, ApiError> {
+) -> Result<Arc<Issued>, ApiError> {
     let now = OffsetDateTime::now_utc();
     let token = callers::bearer(ask.authorization.as_deref())?;
-    let caller = state.verifier.verify(token, now.unix_timestamp())?;
+    let caller = state
+        .verifier
+        .verify_async(token, now.unix_timestamp())
+        .await?;
     scoped_for(state, caller, ask, record, min_life).await
 }
 
@@ -180,7 +283,7 @@ pub async fn scoped_for(
     ask: &Ask,
     record: &mut Record,
     min_life: i64,
-) -> Result<Issued, ApiError> {
+) -> Result<Arc<Issued>, ApiError> {
     let now = OffsetDateTime::now_utc();
     record.caller = caller.id.clone();
     state.limits.check_caller(&caller.id)?;
@@ -194,13 +297,12 @@ pub async fn scoped_for(
         .prefix(&caller.claims)
         .map_err(|e| ApiError::InvalidClaim(e.to_string()))?;
     record.prefix = prefix.clone();
-    let slot = state
-        .cache
-        .slot((caller.id.clone(), grant.name.clone(), prefix.clone()));
+    let slot = state.cache.slot(&caller.id, &grant.name, &prefix);
+    let arrived = std::time::Instant::now();
     let mut held = slot.lock().await;
-    let lives = |i: &&Issued| i.minted.expiration - now >= time::Duration::seconds(min_life);
+    let lives = |i: &&Arc<Issued>| i.minted.expiration - now >= time::Duration::seconds(min_life);
     // Revoked on another node: this node's cache was not told, the shared list was.
-    let live = |i: &&Issued| {
+    let live = |i: &&Arc<Issued>| {
         !state.revocations.is_revoked(
             &i.minted.access_key_id,
             Some(&caller.id),
@@ -208,27 +310,47 @@ pub async fn scoped_for(
         )
     };
     if let Some(issued) = held
+        .issued
         .as_ref()
         .filter(|i| i.fresh(now) && lives(i) && live(i))
     {
         state.metrics.cache_hit(&grant.name);
         return Ok(issued.clone());
     }
-    let (state2, grant, ask2) = (state.clone(), grant.clone(), ask.clone());
     let mut rec = record.clone();
-    let (issued, rec) = tokio::task::spawn_blocking(move || {
-        let issued = issue(&state2, &caller, &grant, prefix, &ask2, &mut rec, min_life)?;
-        Ok::<_, ApiError>((issued, rec))
-    })
-    .await
-    .map_err(|e| ApiError::Internal(format!("issuing failed: {e}")))??;
+    // A remote provider's AssumeRole is awaited here, under the slot's lock (single-flight).
+    let (issued, rec) = match super::upstream::provider_of(state, grant)? {
+        Some(provider) => {
+            if let Some((_, err)) = held.failed.as_ref().filter(|(at, _)| *at >= arrived) {
+                return Err(err.clone());
+            }
+            match super::upstream::issue(&provider, &caller, grant, prefix, rec, min_life).await {
+                Ok(done) => done,
+                Err(e) => {
+                    held.failed = Some((std::time::Instant::now(), e.clone()));
+                    return Err(e);
+                }
+            }
+        }
+        None => {
+            let (state2, grant, ask2) = (state.clone(), grant.clone(), ask.clone());
+            tokio::task::spawn_blocking(move || {
+                let issued = issue(&state2, &caller, &grant, prefix, &ask2, &mut rec, min_life)?;
+                Ok::<_, ApiError>((issued, rec))
+            })
+            .await
+            .map_err(|e| ApiError::Internal(format!("issuing failed: {e}")))??
+        }
+    };
     // Fail closed: nothing is handed out (nor cached) unless its row is committed.
     if let Err(e) = super::audit::write(&state.audit, rec).await {
         tracing::error!(request_id = ask.request_id, "audit log write failed: {e:#}");
         return Err(ApiError::AuditUnavailable);
     }
     state.issued.fetch_add(1, Ordering::Relaxed);
-    *held = Some(issued.clone());
+    let issued = Arc::new(issued);
+    held.issued = Some(issued.clone());
+    held.failed = None;
     Ok(issued)
 }
 
@@ -306,6 +428,10 @@ fn issue(
         bucket: grant.bucket.clone(),
         prefix,
         actions: grant.action_names(),
+        endpoint: state.oss_endpoint.clone(),
+        region: state.region.clone(),
+        assumed_role_user: None,
+        rendered: Default::default(),
     })
 }
 
@@ -362,6 +488,7 @@ fn answer<'a>(
     issued: &'a Issued,
     format: Format,
     request_id: &'a str,
+    server_time: &str,
 ) -> Answer<'a> {
     let m = &issued.minted;
     let four = Four {
@@ -371,7 +498,7 @@ fn answer<'a>(
         expiration: sts_time(m.expiration),
     };
     let base = Answer {
-        server_time: sts_time(OffsetDateTime::now_utc()),
+        server_time: server_time.to_string(),
         start_time: sts_time(issued.start),
         refresh_after: sts_time(issued.refresh_after()),
         ..Answer::default()
@@ -380,20 +507,29 @@ fn answer<'a>(
         Format::Stsgate => Answer {
             four: Some(four),
             bucket: Some(&issued.bucket),
-            region: Some(&state.region),
-            endpoint: Some(state.oss_endpoint.as_deref()),
+            region: Some(&issued.region),
+            endpoint: Some(issued.endpoint.as_deref()),
             prefix: Some(&issued.prefix),
             actions: Some(&issued.actions),
             ..base
         },
         Format::AliyunSts => {
-            let role_id = crate::iam::role_id(&state.account_id, crate::iam::DEFAULT_ROLE);
+            let user = match &issued.assumed_role_user {
+                Some(u) => RoleUser {
+                    assumed_role_id: u.assumed_role_id.clone(),
+                    arn: u.arn.clone(),
+                },
+                None => {
+                    let role_id = crate::iam::role_id(&state.account_id, crate::iam::DEFAULT_ROLE);
+                    RoleUser {
+                        assumed_role_id: format!("{role_id}:{}", issued.session_name),
+                        arn: format!("{}/{}", issued.role_arn, issued.session_name),
+                    }
+                }
+            };
             Answer {
                 request_id: Some(request_id),
-                assumed_role_user: Some(RoleUser {
-                    assumed_role_id: format!("{role_id}:{}", issued.session_name),
-                    arn: format!("{}/{}", issued.role_arn, issued.session_name),
-                }),
+                assumed_role_user: Some(user),
                 credentials: Some(four),
                 ..base
             }
@@ -413,7 +549,8 @@ fn answer<'a>(
 
 /// The answer body in `format`.
 pub fn render(state: &ApiState, issued: &Issued, format: Format, request_id: &str) -> Value {
-    serde_json::to_value(answer(state, issued, format, request_id)).unwrap_or(Value::Null)
+    let now = sts_time(OffsetDateTime::now_utc());
+    serde_json::to_value(answer(state, issued, format, request_id, &now)).unwrap_or(Value::Null)
 }
 
 /// The answer body in `format`, serialised (the `/v1/credentials` hot path).
@@ -423,7 +560,17 @@ pub fn render_bytes(
     format: Format,
     request_id: &str,
 ) -> Vec<u8> {
-    serde_json::to_vec(&answer(state, issued, format, request_id)).unwrap_or_default()
+    let slot = match format {
+        Format::Stsgate => 0,
+        Format::AliyunSts => 1,
+        Format::OssAppServer => 2,
+        Format::CredentialsUri => 3,
+    };
+    let template = issued.rendered[slot].get_or_init(|| {
+        let json = answer(state, issued, format, REQUEST_ID_MARK, SERVER_TIME_MARK);
+        Template::new(serde_json::to_vec(&json).unwrap_or_default())
+    });
+    template.fill(request_id, &sts_time(OffsetDateTime::now_utc()))
 }
 
 #[cfg(test)]
@@ -458,6 +605,22 @@ mod tests {
     }
 
     #[test]
+    fn templates_fill_the_request_id_and_the_time() {
+        let t = Template::new(
+            serde_json::to_vec(&serde_json::json!({"RequestId": REQUEST_ID_MARK, "A": "x\"y", "ServerTime": SERVER_TIME_MARK}))
+                .unwrap(),
+        );
+        let filled = t.fill("rid-1", "2026-01-01T00:00:00Z");
+        let v: Value = serde_json::from_slice(&filled).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"RequestId": "rid-1", "A": "x\"y", "ServerTime": "2026-01-01T00:00:00Z"})
+        );
+        // Without holes the text comes back as it was.
+        assert_eq!(Template::new(b"{}".to_vec()).fill("r", "t"), b"{}");
+    }
+
+    #[test]
     fn freshness_is_two_thirds_of_the_lifetime() {
         let start = OffsetDateTime::from_unix_timestamp(1_000_000).unwrap();
         let key = crate::token::TokenKey::new(&crate::datadir::MasterKey(zeroize::Zeroizing::new(
@@ -471,6 +634,10 @@ mod tests {
             bucket: "b".into(),
             prefix: "p/".into(),
             actions: vec![],
+            endpoint: None,
+            region: "cn-hangzhou".into(),
+            assumed_role_user: None,
+            rendered: Default::default(),
         };
         assert!(issued.fresh(start + time::Duration::seconds(599)));
         assert!(!issued.fresh(start + time::Duration::seconds(600)));

@@ -3,8 +3,14 @@
 //! The default body is `{"error":{"code":"…","message":"…"}}`. Formats that clients parse
 //! themselves get their own fields too: `oss-app-server` adds `StatusCode`, `ErrorCode`,
 //! `ErrorMessage` (spec §9.a), `alibaba-credentials-uri` adds `Code` and `Message` (§9.b).
+//!
+//! An upstream provider's failure ([`ApiError::Upstream`]) is 502 `UpstreamRefused` or 503
+//! `UpstreamUnavailable` (+ `Retry-After: 1`); its message is the hint (what to change), and the
+//! body keeps what the cloud said: `provider`, `upstream_code`, `upstream_message`,
+//! `upstream_request_id`.
 
 use super::credentials::Format;
+use crate::provider::aliyun::UpstreamError;
 use axum::response::{IntoResponse, Response};
 use http::StatusCode;
 use serde_json::json;
@@ -54,6 +60,24 @@ pub enum ApiError {
     /// Occurs when the server's own setup is broken, e.g. role `app` was deleted (500).
     #[error("{0}")]
     Internal(String),
+    /// Occurs when a grant's provider (`[provider.NAME]`) refused or failed the upstream call
+    /// (502 refused or malformed; 503 throttled, 5xx, timeout, unreachable). Displayed as the
+    /// audit detail: provider, upstream code and RequestId, then the hint.
+    #[error(
+        "provider={} upstream_code={} upstream_request_id={} attempts={}: {}",
+        .0.provider,
+        .0.code,
+        .0.request_id.as_deref().unwrap_or("-"),
+        .0.attempts,
+        .0.hint
+    )]
+    Upstream(Box<UpstreamError>),
+}
+
+impl From<UpstreamError> for ApiError {
+    fn from(e: UpstreamError) -> ApiError {
+        ApiError::Upstream(Box::new(e))
+    }
 }
 
 impl ApiError {
@@ -69,6 +93,8 @@ impl ApiError {
             ApiError::AuditUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Upstream(e) if e.status == 503 => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Upstream(_) => StatusCode::BAD_GATEWAY,
         }
     }
 
@@ -86,14 +112,32 @@ impl ApiError {
             ApiError::AuditUnavailable => "AuditUnavailable",
             ApiError::Internal(_) => "InternalError",
             ApiError::RateLimited { .. } => "RateLimited",
+            ApiError::Upstream(e) if e.status == 503 => "UpstreamUnavailable",
+            ApiError::Upstream(_) => "UpstreamRefused",
+        }
+    }
+
+    /// The message of the answer body (for an upstream failure: the hint alone; the upstream
+    /// fields have their own keys).
+    fn message(&self) -> String {
+        match self {
+            ApiError::Upstream(e) => e.hint.clone(),
+            other => other.to_string(),
         }
     }
 
     /// The response in the shape `format` clients read.
     pub fn render(&self, format: Format) -> Response {
         let status = self.status();
-        let message = self.to_string();
+        let message = self.message();
         let mut body = json!({"error": {"code": self.code(), "message": message}});
+        if let ApiError::Upstream(e) = self {
+            let error = &mut body["error"];
+            error["provider"] = e.provider.clone().into();
+            error["upstream_code"] = e.code.clone().into();
+            error["upstream_message"] = e.message.clone().into();
+            error["upstream_request_id"] = e.request_id.clone().into();
+        }
         match format {
             Format::OssAppServer => {
                 body["StatusCode"] = status.as_u16().into();
@@ -117,6 +161,12 @@ impl ApiError {
             resp.headers_mut()
                 .insert(http::header::RETRY_AFTER, (*retry_after).into());
         }
+        if status == StatusCode::SERVICE_UNAVAILABLE && matches!(self, ApiError::Upstream(_)) {
+            resp.headers_mut().insert(
+                http::header::RETRY_AFTER,
+                http::HeaderValue::from_static("1"),
+            );
+        }
         resp.extensions_mut().insert(super::metrics::Refused {
             code: self.code(),
             rate_limit_scope: match self {
@@ -137,5 +187,77 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         self.render(Format::Stsgate)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http_body_util::BodyExt;
+
+    fn upstream(status: u16, code: &str) -> ApiError {
+        ApiError::from(UpstreamError {
+            provider: "x".into(),
+            status,
+            code: code.into(),
+            message: "You are not authorized to do this action.".into(),
+            request_id: Some("req-1".into()),
+            hint: "the RAM user needs sts:AssumeRole".into(),
+            string_to_sign: None,
+            attempts: 1,
+        })
+    }
+
+    async fn body(resp: Response) -> serde_json::Value {
+        let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+        serde_json::from_slice(&bytes).unwrap()
+    }
+
+    #[tokio::test]
+    async fn upstream_refusals_are_502_with_the_upstream_fields() {
+        let e = upstream(502, "NoPermission");
+        assert_eq!(e.status(), StatusCode::BAD_GATEWAY);
+        assert_eq!(e.code(), "UpstreamRefused");
+        assert!(e.audited());
+        let detail = e.to_string();
+        assert!(detail.contains("provider=x"), "{detail}");
+        assert!(detail.contains("upstream_code=NoPermission"), "{detail}");
+        assert!(detail.contains("upstream_request_id=req-1"), "{detail}");
+        let resp = e.render(Format::Stsgate);
+        assert!(resp.headers().get(http::header::RETRY_AFTER).is_none());
+        assert_eq!(
+            body(resp).await,
+            json!({"error": {
+                "code": "UpstreamRefused",
+                "message": "the RAM user needs sts:AssumeRole",
+                "provider": "x",
+                "upstream_code": "NoPermission",
+                "upstream_message": "You are not authorized to do this action.",
+                "upstream_request_id": "req-1",
+            }})
+        );
+        let app = body(e.render(Format::OssAppServer)).await;
+        assert_eq!(app["StatusCode"], 502);
+        assert_eq!(app["ErrorCode"], "UpstreamRefused");
+        assert_eq!(app["ErrorMessage"], "the RAM user needs sts:AssumeRole");
+        let uri = body(e.render(Format::CredentialsUri)).await;
+        assert_eq!(uri["Code"], "UpstreamRefused");
+        assert_eq!(uri["Message"], "the RAM user needs sts:AssumeRole");
+    }
+
+    #[tokio::test]
+    async fn upstream_unavailability_is_503_with_retry_after() {
+        let mut e = upstream(503, "Throttling.User");
+        if let ApiError::Upstream(u) = &mut e {
+            u.request_id = None;
+        }
+        assert_eq!(e.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(e.code(), "UpstreamUnavailable");
+        assert!(e.to_string().contains("upstream_request_id=-"));
+        let resp = e.render(Format::Stsgate);
+        assert_eq!(resp.headers()[http::header::RETRY_AFTER], "1");
+        let b = body(resp).await;
+        assert_eq!(b["error"]["upstream_request_id"], serde_json::Value::Null);
+        assert_eq!(b["error"]["upstream_code"], "Throttling.User");
     }
 }

@@ -81,6 +81,8 @@ pub struct Grant {
     pub required_claims: Vec<(String, Vec<String>)>,
     /// `source_ips`: the allowed networks; empty = any address.
     pub source_ips: Vec<Cidr>,
+    /// The `[provider.NAME]` issuing this grant's credentials (`local`: the embedded faces).
+    pub provider: String,
 }
 
 /// An IP network (`10.0.0.0/8`, `2001:db8::/32`; a bare address is a /32 or /128).
@@ -303,7 +305,25 @@ impl Grant {
             max_duration,
             required_claims,
             source_ips,
+            provider: c
+                .provider
+                .clone()
+                .unwrap_or_else(|| crate::provider::LOCAL.to_string()),
         })
+    }
+
+    /// The policy for the longest prefix the template can render: every `${claim}` a
+    /// 128-character value (the most [`check_value`] lets through).
+    pub fn worst_case_policy(&self) -> String {
+        let prefix: String = self
+            .pieces
+            .iter()
+            .map(|p| match p {
+                Piece::Literal(s) => s.clone(),
+                Piece::Claim(_) => "x".repeat(128),
+            })
+            .collect();
+        self.policy(&prefix)
     }
 
     /// Checks the grant's conditions for a caller's claims and the request's peer IP (`""` if
@@ -427,6 +447,44 @@ impl Grant {
     }
 }
 
+/// Checks each grant's `provider` against the configured providers (an unknown name fails,
+/// naming the grant and the provider) and, for a remote provider, that the inline policy STS
+/// is sent fits its limit for any caller ([`Grant::worst_case_policy`] at most
+/// [`MAX_POLICY_BYTES`](crate::provider::aliyun::MAX_POLICY_BYTES)). Run at start (`serve`).
+pub fn check_providers(
+    grants: &[Grant],
+    providers: &crate::provider::Providers,
+) -> anyhow::Result<()> {
+    use crate::provider::{aliyun::MAX_POLICY_BYTES, Provider};
+    for g in grants {
+        match providers.get(Some(&g.provider)) {
+            None => {
+                let known: Vec<&str> = providers.iter().map(|(name, _)| name).collect();
+                bail!(
+                    "grant {:?}: provider {:?} is not configured (configured: {}); add a [provider.{}] table or fix the grant's provider",
+                    g.name,
+                    g.provider,
+                    known.join(", "),
+                    g.provider
+                );
+            }
+            Some(Provider::Local) => {}
+            Some(Provider::Aliyun(_)) => {
+                let size = g.worst_case_policy().len();
+                if size > MAX_POLICY_BYTES {
+                    bail!(
+                        "grant {:?}: its inline policy for provider {:?} is {size} bytes when each claim of the prefix {:?} is 128 characters long, over STS's limit of {MAX_POLICY_BYTES} bytes; use fewer claims in the prefix, a shorter prefix or fewer source_ips",
+                        g.name,
+                        g.provider,
+                        g.template
+                    );
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 /// The grants used when the config defines none: `user-folder` (bucket `app`, `users/${sub}/`,
 /// read, write, list, delete, 900 s).
 pub fn default_grants() -> Vec<GrantConfig> {
@@ -441,6 +499,7 @@ pub fn default_grants() -> Vec<GrantConfig> {
         max_duration: Some(3600),
         required_claims: None,
         source_ips: None,
+        provider: None,
     }]
 }
 
@@ -451,6 +510,32 @@ mod tests {
 
     fn user_folder() -> Grant {
         Grant::from_config(&default_grants()[0]).unwrap()
+    }
+
+    #[test]
+    fn provider_defaults_to_local_and_unknown_ones_fail_the_check() {
+        let g = user_folder();
+        assert_eq!(g.provider, "local");
+        let providers = crate::provider::Providers::default();
+        assert!(check_providers(std::slice::from_ref(&g), &providers).is_ok());
+        let mut c = default_grants().remove(0);
+        c.provider = Some("cloud".into());
+        let g = Grant::from_config(&c).unwrap();
+        assert_eq!(g.provider, "cloud");
+        let err = check_providers(&[g], &providers).unwrap_err().to_string();
+        assert!(err.contains("\"user-folder\""), "{err}");
+        assert!(err.contains("\"cloud\""), "{err}");
+        assert!(err.contains("[provider.cloud]"), "{err}");
+    }
+
+    #[test]
+    fn worst_case_policy_uses_128_character_claims() {
+        let g = user_folder();
+        let worst = g.worst_case_policy();
+        assert_eq!(worst, g.policy(&format!("users/{}/", "x".repeat(128))));
+        let longest = claims(&"a".repeat(128));
+        assert_eq!(g.policy(&g.prefix(&longest).unwrap()).len(), worst.len());
+        assert!(worst.len() <= crate::provider::aliyun::MAX_POLICY_BYTES);
     }
 
     fn claims(sub: &str) -> Map<String, Value> {

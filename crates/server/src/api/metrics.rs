@@ -21,6 +21,7 @@ use axum::response::{IntoResponse, Response};
 use metrics_exporter_prometheus::{
     Matcher, PrometheusBuilder, PrometheusHandle, PrometheusRecorder,
 };
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -46,10 +47,17 @@ pub struct Refused {
 #[derive(Debug, Clone)]
 struct Route(Arc<str>);
 
+/// Counters by (name, label value), then by grant.
+type CountersByLabel = HashMap<(&'static str, &'static str), HashMap<String, metrics::Counter>>;
+
 /// One server's metrics.
 pub struct Metrics {
     recorder: PrometheusRecorder,
     handle: PrometheusHandle,
+    /// Registered handles by label values: the hot path looks one up instead of building a
+    /// labelled key (allocations, hashing, the registry's locks) per request.
+    durations: std::sync::Mutex<HashMap<(Arc<str>, u16), metrics::Histogram>>,
+    counters: std::sync::Mutex<CountersByLabel>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -65,7 +73,12 @@ impl Default for Metrics {
             .expect("non-empty buckets")
             .build_recorder();
         let handle = recorder.handle();
-        Metrics { recorder, handle }
+        Metrics {
+            recorder,
+            handle,
+            durations: Default::default(),
+            counters: Default::default(),
+        }
     }
 }
 
@@ -74,16 +87,34 @@ impl Metrics {
         metrics::with_local_recorder(&self.recorder, f)
     }
 
-    pub fn issuance(&self, grant: &str, format: &'static str) {
-        let grant = grant.to_string();
-        self.with(|| {
-            metrics::counter!(ISSUANCES, "grant" => grant, "format" => format).increment(1)
+    /// The counter `name{grant, <label>=value}`, registered once per label values.
+    fn grant_counter(
+        &self,
+        name: &'static str,
+        grant: &str,
+        label: &'static str,
+        value: &'static str,
+    ) {
+        let mut counters = self.counters.lock().unwrap_or_else(|e| e.into_inner());
+        let by_grant = counters.entry((name, value)).or_default();
+        if let Some(c) = by_grant.get(grant) {
+            c.increment(1);
+            return;
+        }
+        let counter = self.with(|| match label {
+            "" => metrics::counter!(name, "grant" => grant.to_string()),
+            _ => metrics::counter!(name, "grant" => grant.to_string(), label => value),
         });
+        counter.increment(1);
+        by_grant.insert(grant.to_string(), counter);
+    }
+
+    pub fn issuance(&self, grant: &str, format: &'static str) {
+        self.grant_counter(ISSUANCES, grant, "format", format);
     }
 
     pub fn cache_hit(&self, grant: &str) {
-        let grant = grant.to_string();
-        self.with(|| metrics::counter!(CACHE_HITS, "grant" => grant).increment(1));
+        self.grant_counter(CACHE_HITS, grant, "", "");
     }
 
     pub fn refused(&self, r: Refused) {
@@ -96,13 +127,18 @@ impl Metrics {
     }
 
     pub fn request(&self, route: Arc<str>, status: u16, seconds: f64) {
-        self.with(|| {
+        let mut durations = self.durations.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(h) = durations.get(&(route.clone(), status)) {
+            h.record(seconds);
+            return;
+        }
+        let histogram = self.with(|| {
             metrics::histogram!(DURATION, "route" => route.to_string(), "status" => status.to_string())
-                .record(seconds)
         });
+        histogram.record(seconds);
+        durations.insert((route, status), histogram);
     }
 
-    /// The Prometheus text exposition.
     pub fn render(&self) -> String {
         self.handle.render()
     }
@@ -126,12 +162,21 @@ pub fn format_label(format: Format) -> &'static str {
 
 /// `GET /metrics`.
 pub async fn handler(State(state): State<Arc<ApiState>>) -> Response {
+    let mut text = state.metrics.render();
+    // The providers count their upstream calls themselves (their calls are async, outside
+    // this recorder's scope).
+    text.push_str(&crate::provider::aliyun::render_metrics(
+        state.providers.iter().filter_map(|(_, p)| match p {
+            crate::provider::Provider::Aliyun(a) => Some(a.as_ref()),
+            crate::provider::Provider::Local => None,
+        }),
+    ));
     (
         [(
             http::header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        state.metrics.render(),
+        text,
     )
         .into_response()
 }

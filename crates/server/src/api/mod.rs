@@ -13,6 +13,8 @@
 //!   [`metrics`] — `GET /metrics` (Prometheus) and the layers that feed it.
 //! - [`tickets`] — `/v1/tickets` and `/v1/credentials/t/<ticket>` (header-less mobile SDKs);
 //!   [`revoke`] — `/v1/revoke` (operator key).
+//! - [`upstream`] — issuance for grants of a remote provider (`[provider.NAME]`, Alibaba Cloud
+//!   STS `AssumeRole`), and the OSS endpoint and region their URLs and answers use.
 
 pub mod audit;
 pub mod callers;
@@ -28,6 +30,7 @@ pub mod revoke;
 pub mod sign;
 pub mod signer;
 pub mod tickets;
+pub mod upstream;
 
 use crate::iam::Iam;
 use crate::token::TokenKey;
@@ -80,6 +83,8 @@ pub struct ApiState {
     pub revocations: Arc<crate::revocations::Revocations>,
     /// Seals and opens `/v1/tickets` tickets.
     pub tickets: tickets::TicketKey,
+    /// Who issues each grant's credentials (`local` and every `[provider.NAME]`).
+    pub providers: crate::provider::Providers,
 }
 
 impl ApiState {

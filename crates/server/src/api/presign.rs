@@ -4,6 +4,11 @@
 //!
 //! Keys are **absolute** object keys (`users/alice/a.txt`, as in OSS), and must lie under the
 //! caller's rendered prefix.
+//!
+//! The host is the grant's provider's OSS endpoint (the oss face's for `local`): path style
+//! (`{endpoint}/{bucket}/{key}`) when its host is an IP address or `localhost`, else
+//! virtual-hosted (`{scheme}://{bucket}.{host}/{key}`); see [`bucket_url`]. V4 signatures use the
+//! provider's region. Either way the canonical resource is `/{bucket}/{key}`.
 
 use super::error::ApiError;
 use super::grants::Bundle;
@@ -119,6 +124,32 @@ fn query(pairs: &[(&str, String)]) -> String {
         .join("&")
 }
 
+/// The URL of `bucket` at `endpoint` (`scheme://host[:port]`): path style `{endpoint}/{bucket}`
+/// when the host is an IP address or `localhost` (no per-bucket DNS name there), else
+/// virtual-hosted `{scheme}://{bucket}.{host[:port]}` (as Alibaba OSS endpoints are used).
+pub fn bucket_url(endpoint: &str, bucket: &str) -> String {
+    let endpoint = endpoint.trim_end_matches('/');
+    let Some((scheme, rest)) = endpoint.split_once("://") else {
+        return format!("{endpoint}/{bucket}");
+    };
+    let (authority, path) = match rest.find('/') {
+        Some(i) => rest.split_at(i),
+        None => (rest, ""),
+    };
+    let host = match authority.rsplit_once(':') {
+        Some((host, port)) if port.bytes().all(|b| b.is_ascii_digit()) => host,
+        _ => authority,
+    };
+    let path_style = host.is_empty()
+        || host.starts_with('[')
+        || host.parse::<std::net::IpAddr>().is_ok()
+        || host.eq_ignore_ascii_case("localhost");
+    match path_style {
+        true => format!("{endpoint}/{bucket}"),
+        false => format!("{scheme}://{bucket}.{authority}{path}"),
+    }
+}
+
 /// The inputs of a presigned URL.
 #[derive(Debug, Clone)]
 pub struct UrlParts<'a> {
@@ -154,9 +185,8 @@ pub fn v1_url(p: &UrlParts) -> String {
     );
     let signature = oss_v1::sign(p.secret, &sts);
     format!(
-        "{}/{}/{}?{}",
-        p.endpoint,
-        p.bucket,
+        "{}/{}?{}",
+        bucket_url(p.endpoint, p.bucket),
         v4enc(p.key, true),
         query(&[
             ("OSSAccessKeyId", p.access_key_id.to_string()),
@@ -208,9 +238,8 @@ pub fn v4_url(p: &UrlParts) -> String {
     let key = oss_v4::signing_key(p.secret, &credential.date, p.region, "oss");
     pairs.push(("x-oss-signature", oss_v4::signature(&key, &sts)));
     format!(
-        "{}/{}/{}?{}",
-        p.endpoint,
-        p.bucket,
+        "{}/{}?{}",
+        bucket_url(p.endpoint, p.bucket),
         v4enc(p.key, true),
         query(&pairs)
     )
@@ -222,7 +251,7 @@ async fn presign(
     body: axum::body::Body,
     record: &mut super::audit::Record,
 ) -> Result<Value, ApiError> {
-    let caller = signer::authenticate(state, ctx, record)?;
+    let caller = signer::authenticate(state, ctx, record).await?;
     let b: PresignBody = signer::json_body(body).await?;
     record.grant = b.grant.clone().unwrap_or_default();
     let grant = grant_of(state, b.grant.as_deref())?;
@@ -248,8 +277,8 @@ async fn presign(
     }
     // Refused before any credentials are minted.
     check_key(&b.key, &caller_prefix(grant, &caller)?).map_err(ApiError::OutsideGrant)?;
-    let endpoint = signer::oss_endpoint(state)?;
-    let scoped = signer::scoped(state, ctx, b.grant.clone(), expires, record).await?;
+    let (endpoint, region) = super::upstream::oss_target(state, grant)?;
+    let scoped = signer::scoped(state, ctx, caller, b.grant.clone(), expires, record).await?;
     let issued = &scoped.issued;
     check_key(&b.key, &issued.prefix).map_err(ApiError::OutsideGrant)?;
     let now = OffsetDateTime::now_utc();
@@ -265,7 +294,7 @@ async fn presign(
         access_key_id: &issued.minted.access_key_id,
         secret: issued.minted.access_key_secret.expose(),
         token: &issued.minted.security_token,
-        region: &state.region,
+        region,
         now,
         expires,
     };
@@ -355,7 +384,7 @@ async fn post_policy(
     body: axum::body::Body,
     record: &mut super::audit::Record,
 ) -> Result<Value, ApiError> {
-    let caller = signer::authenticate(state, ctx, record)?;
+    let caller = signer::authenticate(state, ctx, record).await?;
     let b: PostPolicyBody = signer::json_body(body).await?;
     record.grant = b.grant.clone().unwrap_or_default();
     let grant = grant_of(state, b.grant.as_deref())?;
@@ -381,8 +410,8 @@ async fn post_policy(
     if let Some(kp) = &b.key_prefix {
         check_key(kp, &caller_prefix(grant, &caller)?).map_err(ApiError::OutsideGrant)?;
     }
-    let endpoint = signer::oss_endpoint(state)?;
-    let scoped = signer::scoped(state, ctx, b.grant.clone(), expires, record).await?;
+    let (endpoint, _) = super::upstream::oss_target(state, grant)?;
+    let scoped = signer::scoped(state, ctx, caller, b.grant.clone(), expires, record).await?;
     let issued = &scoped.issued;
     let key_prefix = b
         .key_prefix
@@ -416,7 +445,7 @@ async fn post_policy(
     )
     .await?;
     Ok(json!({
-        "url": format!("{endpoint}/{}/", issued.bucket),
+        "url": format!("{}/", bucket_url(endpoint, &issued.bucket)),
         "key_prefix": key_prefix,
         "expires_at": crate::creds::sts_time(expiration),
         "fields": {
@@ -477,6 +506,59 @@ mod tests {
             "{v4}"
         );
         assert!(v4.contains("&x-oss-expires=60&"), "{v4}");
+    }
+
+    #[test]
+    fn bucket_urls_are_path_style_for_ips_and_localhost_else_virtual_hosted() {
+        for (endpoint, url) in [
+            ("http://127.0.0.1:8702", "http://127.0.0.1:8702/app"),
+            ("http://127.0.0.1:8702/", "http://127.0.0.1:8702/app"),
+            ("http://[::1]:8702", "http://[::1]:8702/app"),
+            ("http://localhost:8702", "http://localhost:8702/app"),
+            ("https://10.0.0.1", "https://10.0.0.1/app"),
+            (
+                "https://oss-cn-hangzhou.aliyuncs.com",
+                "https://app.oss-cn-hangzhou.aliyuncs.com",
+            ),
+            (
+                "http://oss.example.com:8080",
+                "http://app.oss.example.com:8080",
+            ),
+        ] {
+            assert_eq!(bucket_url(endpoint, "app"), url, "{endpoint}");
+        }
+        let p = UrlParts {
+            endpoint: "https://oss-cn-beijing.aliyuncs.com",
+            method: "GET",
+            bucket: "app",
+            key: "users/alice/a b.txt",
+            content_type: None,
+            access_key_id: "STS.x",
+            secret: "s",
+            token: "CAIS",
+            region: "cn-beijing",
+            now: OffsetDateTime::from_unix_timestamp(1_700_000_000).unwrap(),
+            expires: 60,
+        };
+        let v1 = v1_url(&p);
+        assert!(
+            v1.starts_with("https://app.oss-cn-beijing.aliyuncs.com/users/alice/a%20b.txt?"),
+            "{v1}"
+        );
+        // The canonical resource is /bucket/key whatever the host.
+        let sts = oss_v1::string_to_sign(
+            "GET",
+            "",
+            "",
+            "1700000060",
+            "",
+            "/app/users/alice/a b.txt?security-token=CAIS",
+        );
+        assert!(
+            v1.contains(&format!("Signature={}", pe(&oss_v1::sign("s", &sts)))),
+            "{v1}"
+        );
+        assert!(v4_url(&p).starts_with("https://app.oss-cn-beijing.aliyuncs.com/users/alice/"));
     }
 
     #[test]

@@ -407,23 +407,43 @@ pub fn check(p: &Parsed, a: &Allowed, now: i64) -> Result<(), String> {
     Ok(())
 }
 
+/// The key a signature is made with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignWith {
+    /// The caller's grant-scoped temporary credentials (the token is added to what is signed).
+    Scoped,
+    /// `/auth/custom`: the grant's provider's `custom_signing_key` when one is configured (no
+    /// token is added nor returned), else as [`SignWith::Scoped`].
+    CustomKey,
+}
+
+impl SignWith {
+    /// The route that signs this way (for the audit row).
+    fn route(self) -> &'static str {
+        match self {
+            SignWith::Scoped => "/v1/sign",
+            SignWith::CustomKey => "/auth/custom",
+        }
+    }
+}
+
 /// Parses, checks and signs for an authenticated caller: `(Authorization value, scoped
 /// credentials, signed string-to-sign)`. Refusals are audited by the handler; the issuance row
 /// is written here (fail closed).
 pub async fn sign_for(
     state: &Arc<ApiState>,
     ctx: &Ctx,
+    caller: super::callers::Caller,
     grant: Option<String>,
     string_to_sign: &str,
     record: &mut super::audit::Record,
-    route: &str,
+    with: SignWith,
 ) -> Result<Signed, ApiError> {
-    // Authenticate before looking at the content.
-    signer::authenticate(state, ctx, record)?;
+    let route = with.route();
     let mut parsed = parse(string_to_sign).map_err(ApiError::BadRequest)?;
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     let min_life = parsed.expires().map_or(0, |e| e.saturating_sub(now).max(0));
-    let scoped = signer::scoped(state, ctx, grant, min_life, record).await?;
+    let scoped = signer::scoped(state, ctx, caller, grant, min_life, record).await?;
     let issued = &scoped.issued;
     let allowed = Allowed {
         bucket: &issued.bucket,
@@ -433,20 +453,37 @@ pub async fn sign_for(
         max_expires: scoped.grant.max_duration,
     };
     check(&parsed, &allowed, now).map_err(ApiError::OutsideGrant)?;
-    parsed.add_token(&issued.minted.security_token);
+    let custom = match with {
+        SignWith::CustomKey => super::upstream::custom_signing_key(state, scoped.grant),
+        SignWith::Scoped => None,
+    };
+    let (key_id, secret, token) = match custom {
+        Some(key) => (key.id.as_str(), key.secret.expose(), ""),
+        None => {
+            parsed.add_token(&issued.minted.security_token);
+            (
+                issued.minted.access_key_id.as_str(),
+                issued.minted.access_key_secret.expose(),
+                issued.minted.security_token.as_str(),
+            )
+        }
+    };
     let signed = parsed.render();
-    let signature = oss_v1::sign(issued.minted.access_key_secret.expose(), &signed);
-    let what = format!(
+    let signature = oss_v1::sign(secret, &signed);
+    let mut what = format!(
         "{route} {} /{}/{}",
         parsed.verb,
         parsed.bucket.as_deref().unwrap_or(""),
         parsed.key.as_deref().unwrap_or("")
     );
+    if custom.is_some() {
+        what.push_str(&format!(" signed_with=custom_signing_key:{key_id}"));
+    }
     signer::audit_ok(state, record, issued, "signed", what).await?;
     Ok(Signed {
-        authorization: format!("OSS {}:{signature}", issued.minted.access_key_id),
-        access_key_id: issued.minted.access_key_id.clone(),
-        security_token: issued.minted.security_token.clone(),
+        authorization: format!("OSS {key_id}:{signature}"),
+        access_key_id: key_id.to_string(),
+        security_token: token.to_string(),
         signature,
         string_to_sign: signed,
     })
@@ -475,15 +512,18 @@ pub async fn handler(State(state): State<Arc<ApiState>>, req: Request) -> Respon
     let ctx = Ctx::new(&parts);
     let mut record = ctx.record();
     let result = async {
+        // Authenticate before looking at the content.
+        let caller = signer::authenticate(&state, &ctx, &mut record).await?;
         let body: Body = signer::json_body(body).await?;
         record.grant = body.grant.clone().unwrap_or_default();
         sign_for(
             &state,
             &ctx,
+            caller,
             body.grant,
             &body.string_to_sign,
             &mut record,
-            "/v1/sign",
+            SignWith::Scoped,
         )
         .await
     }

@@ -72,43 +72,46 @@ impl Ctx {
 }
 
 /// Checks the bearer credential (so that a stranger hears 401 before anything about the body).
-pub fn authenticate(
+pub async fn authenticate(
     state: &ApiState,
     ctx: &Ctx,
     record: &mut Record,
 ) -> Result<callers::Caller, ApiError> {
     let token = callers::bearer(ctx.authorization.as_deref())?;
+    // Waits (briefly) for a JWKS refetch when the token names a key not seen yet.
     let caller = state
         .verifier
-        .verify(token, OffsetDateTime::now_utc().unix_timestamp())?;
+        .verify_async(token, OffsetDateTime::now_utc().unix_timestamp())
+        .await?;
     record.caller = caller.id.clone();
     Ok(caller)
 }
 
 /// The caller's credentials for `grant` and the grant itself.
 #[derive(Debug, Clone)]
-pub struct Scoped {
-    pub issued: Issued,
-    pub grant: Grant,
+pub struct Scoped<'s> {
+    pub issued: Arc<Issued>,
+    pub grant: &'s Grant,
 }
 
 /// The caller's grant-scoped temporary credentials (the `/v1/credentials` cache: reused, or
 /// minted and audited), living at least `min_life` more seconds when the grant allows.
-pub async fn scoped(
-    state: &Arc<ApiState>,
+pub async fn scoped<'s>(
+    state: &'s Arc<ApiState>,
     ctx: &Ctx,
+    caller: callers::Caller,
     grant: Option<String>,
     min_life: i64,
     record: &mut Record,
-) -> Result<Scoped, ApiError> {
+) -> Result<Scoped<'s>, ApiError> {
     let ask = Ask {
-        authorization: ctx.authorization.clone(),
-        grant: grant.clone(),
+        authorization: None,
+        grant,
         request_id: ctx.request_id.clone(),
         client_ip: ctx.client_ip.clone(),
     };
-    let issued = credentials::scoped(state, &ask, record, min_life).await?;
-    let grant = credentials::find_grant(&state.grants, grant.as_deref())?.clone();
+    let issued = credentials::scoped_for(state, caller, &ask, record, min_life).await?;
+    let grant = credentials::find_grant(&state.grants, ask.grant.as_deref())?;
     Ok(Scoped { issued, grant })
 }
 

@@ -180,7 +180,7 @@ async fn mint(
     base: &str,
     record: &mut Record,
 ) -> Result<Value, ApiError> {
-    let caller = signer::authenticate(state, ctx, record)?;
+    let caller = signer::authenticate(state, ctx, record).await?;
     state.limits.check_caller(&caller.id)?;
     let bytes = signer::read_body(body).await?;
     let body: MintBody = match bytes.iter().all(u8::is_ascii_whitespace) {
@@ -313,7 +313,7 @@ async fn use_ticket(
     ctx: &Ctx,
     ticket: Ticket,
     record: &mut Record,
-) -> Result<credentials::Issued, ApiError> {
+) -> Result<Arc<credentials::Issued>, ApiError> {
     if state.revocations.caller_revoked(&ticket.caller, ticket.iat) {
         return Err(ApiError::Revoked(format!(
             "the credentials of {} were revoked after this ticket was minted: sign in again and mint a new ticket",
@@ -323,7 +323,7 @@ async fn use_ticket(
     let caller = Caller {
         id: ticket.caller,
         subject: ticket.subject,
-        claims: ticket.claims,
+        claims: ticket.claims.into(),
     };
     let ask = Ask {
         authorization: None,

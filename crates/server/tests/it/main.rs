@@ -8,6 +8,8 @@ mod api_limits;
 mod api_revoke;
 mod api_sign;
 mod api_tickets;
+mod api_upstream;
+mod cloud_admin;
 mod common;
 mod errors;
 mod server;

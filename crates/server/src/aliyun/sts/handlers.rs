@@ -15,6 +15,17 @@ fn required<'a>(req: &'a Incoming, name: &'static str) -> Result<&'a str, StsErr
         .ok_or(StsError::MissingParameter(name))
 }
 
+/// What an `AssumeRole` issued, for its audit row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Assumed {
+    pub role_arn: String,
+    pub session_name: String,
+    /// The temporary `STS.` access key id issued.
+    pub access_key_id: String,
+    /// Unix seconds.
+    pub expiration: i64,
+}
+
 /// `AssumeRole`: checks the parameters (§2.1), the role and its trust list, then mints
 /// credentials whose permission is the role's policy ∩ the session `Policy`.
 pub fn assume_role(
@@ -24,7 +35,7 @@ pub fn assume_role(
     req: &Incoming,
     now: OffsetDateTime,
     request_id: &str,
-) -> Result<Value, StsError> {
+) -> Result<(Value, Assumed), StsError> {
     let (account, name) = params::role_arn(required(req, "RoleArn")?)?;
     let session = required(req, "RoleSessionName")?;
     params::session_name(session)?;
@@ -84,7 +95,13 @@ pub fn assume_role(
     if let Some(identity) = source_identity {
         body["SourceIdentity"] = json!(identity);
     }
-    Ok(body)
+    let assumed = Assumed {
+        role_arn,
+        session_name: session.to_string(),
+        access_key_id: minted.access_key_id.clone(),
+        expiration: minted.expiration.unix_timestamp(),
+    };
+    Ok((body, assumed))
 }
 
 /// `GetCallerIdentity` (§2.4). The root key answers as the account itself (`Account`, ARN
