@@ -151,6 +151,7 @@ pub fn api_state_with_audit(
     let providers = crate::provider::Providers::from_config(config)?;
     api::grants::check_providers(&grants, &providers)?;
     Ok(Arc::new(ApiState {
+        buckets_seen: Default::default(),
         verifier,
         grants,
         tokens: TokenKey::new(&dir.master_key),

@@ -332,6 +332,12 @@ pub async fn scoped_for(
                 }
             }
         }
+        // Minting is CPU only once the bucket is known to exist (role `app` is cached and
+        // re-read at most once a second): no hop to the blocking pool then.
+        None if state.bucket_known(&grant.bucket) => {
+            let issued = issue(state, &caller, grant, prefix, ask, &mut rec, min_life)?;
+            (issued, rec)
+        }
         None => {
             let (state2, grant, ask2) = (state.clone(), grant.clone(), ask.clone());
             tokio::task::spawn_blocking(move || {

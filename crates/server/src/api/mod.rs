@@ -67,6 +67,8 @@ pub struct ApiState {
     pub audit: Arc<dyn AuditLog>,
     /// The object store, to create a grant's bucket when first needed (`None`: oss face off).
     pub store: Option<Store>,
+    /// Buckets last seen in the store, and when (see [`ApiState::bucket_known`]).
+    pub buckets_seen: std::sync::Mutex<HashMap<String, std::time::Instant>>,
     /// `http://IP:PORT` of the oss face, reported in the `stsgate` format.
     pub oss_endpoint: Option<String>,
     pub region: String,
@@ -93,8 +95,18 @@ impl ApiState {
         let Some(store) = &self.store else {
             return Ok(());
         };
+        if self.bucket_known(bucket) {
+            return Ok(());
+        }
+        let known = || {
+            let mut seen = self.buckets_seen.lock().unwrap_or_else(|e| e.into_inner());
+            seen.insert(bucket.to_string(), std::time::Instant::now());
+        };
         match store.get_bucket(bucket) {
-            Ok(_) => Ok(()),
+            Ok(_) => {
+                known();
+                Ok(())
+            }
             Err(StoreError::NoSuchBucket) => {
                 match store.create_bucket(
                     bucket,
@@ -102,12 +114,26 @@ impl ApiState {
                     "Standard",
                     OffsetDateTime::now_utc(),
                 ) {
-                    Ok(_) | Err(StoreError::BucketAlreadyExists) => Ok(()),
+                    Ok(_) | Err(StoreError::BucketAlreadyExists) => {
+                        known();
+                        Ok(())
+                    }
                     Err(e) => Err(ApiError::Internal(format!("creating bucket {bucket}: {e}"))),
                 }
             }
             Err(e) => Err(ApiError::Internal(format!("reading bucket {bucket}: {e}"))),
         }
+    }
+
+    /// Whether `bucket` was seen in the store within the last second (so issuing for it needs
+    /// no store read: a bucket deleted meanwhile is created again within a second).
+    pub fn bucket_known(&self, bucket: &str) -> bool {
+        if self.store.is_none() {
+            return true;
+        }
+        let seen = self.buckets_seen.lock().unwrap_or_else(|e| e.into_inner());
+        seen.get(bucket)
+            .is_some_and(|at| at.elapsed() < std::time::Duration::from_secs(1))
     }
 }
 
