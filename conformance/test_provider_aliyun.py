@@ -585,3 +585,9 @@ def test_check_names_the_fix_for_a_wrong_role(work, x):
     assert "fix:" in role_fail[0], role_fail
     # GetCallerIdentity itself still passes: the key is fine, only the role is wrong.
     assert not any("GetCallerIdentity" in l for l in fails(out)), lines(out)
+
+
+def test_a_provider_grants_bucket_is_not_created_in_ys_own_store(y_fwd):
+    # Y's only grant names provider x: bucket `app` lives on X, so Y's first start must not
+    # create an `app` of its own (a local grant naming `app` would).
+    assert [b.name for b in oss2.BucketIterator(y_fwd.server.service())] == []

@@ -636,7 +636,13 @@ fn create_app_bucket(store: &stsgate_store::Store, config: &Config) -> anyhow::R
         true => stsgate::api::grants::default_grants(),
         false => config.grant.clone(),
     };
-    if !grants.iter().any(|g| g.bucket == APP_BUCKET) {
+    // A provider grant's bucket lives in the cloud, not in this store.
+    let local = |g: &&stsgate::config::GrantConfig| {
+        g.provider
+            .as_deref()
+            .is_none_or(|p| p == stsgate::provider::LOCAL)
+    };
+    if !grants.iter().filter(local).any(|g| g.bucket == APP_BUCKET) {
         return Ok(());
     }
     match store.create_bucket(
