@@ -201,7 +201,10 @@ async fn credentials_handler(State(state): State<Arc<ApiState>>, req: Request) -
         Ok(format) => {
             let asked = query.get("duration").map(String::as_str);
             match operators::asked_duration(&state, &ask, asked, &mut record) {
-                Ok(min_life) => credentials::scoped(&state, &ask, &mut record, min_life).await,
+                Ok(min_life) => {
+                    // Boxed: a small handler future (see compat::custom_handler).
+                    Box::pin(credentials::scoped(&state, &ask, &mut record, min_life)).await
+                }
                 Err(e) => Err(e),
             }
             .map(|issued| (format, issued))
