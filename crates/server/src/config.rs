@@ -376,6 +376,30 @@ mod tests {
     use super::*;
 
     #[test]
+    fn example_provider_block_parses_when_uncommented() {
+        let text = include_str!("../../../config.example.toml");
+        let start = text.find("# [provider.prod]").expect("the example documents a provider");
+        let block: String = text[start..]
+            .lines()
+            .filter_map(|l| l.strip_prefix("# "))
+            .filter(|l| {
+                l.starts_with("[provider.")
+                    || l.split_once(" = ").is_some_and(|(k, _)| {
+                        k.chars().all(|c| c.is_ascii_lowercase() || c == '_')
+                    })
+            })
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let c = Config::parse(&block).unwrap();
+        let p = &c.provider["prod"];
+        assert_eq!(p.kind.as_deref(), Some("aliyun"));
+        assert!(p.role_arn.as_deref().unwrap().starts_with("acs:ram::"));
+        assert!(p.access_key_id_env.is_some() && p.credentials_file.is_some());
+        assert!(p.custom_signing_key_id_env.is_some() && p.browser_origins.is_some());
+        assert_eq!((p.timeout, p.retries), (Some(5.0), Some(3)));
+    }
+
+    #[test]
     fn example_config_parses() {
         let text = include_str!("../../../config.example.toml");
         let c = Config::parse(text).unwrap();
