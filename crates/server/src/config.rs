@@ -378,15 +378,16 @@ mod tests {
     #[test]
     fn example_provider_block_parses_when_uncommented() {
         let text = include_str!("../../../config.example.toml");
-        let start = text.find("# [provider.prod]").expect("the example documents a provider");
+        let start = text
+            .find("# [provider.prod]")
+            .expect("the example documents a provider");
         let block: String = text[start..]
             .lines()
             .filter_map(|l| l.strip_prefix("# "))
             .filter(|l| {
                 l.starts_with("[provider.")
-                    || l.split_once(" = ").is_some_and(|(k, _)| {
-                        k.chars().all(|c| c.is_ascii_lowercase() || c == '_')
-                    })
+                    || l.split_once(" = ")
+                        .is_some_and(|(k, _)| k.chars().all(|c| c.is_ascii_lowercase() || c == '_'))
             })
             .map(|l| format!("{l}\n"))
             .collect();

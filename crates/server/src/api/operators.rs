@@ -2,8 +2,9 @@
 //!
 //! - `GET /v1/audit?caller=&grant=&outcome=&since=&until=&limit=&cursor=` — the audit log,
 //!   oldest first, for the operator key only (`OperatorKey` in `DIR/root-credentials.json`);
-//!   a caller's valid credential gets 403, anything else 401. `outcome` is `issued`, `refused`
-//!   or an exact `refused:<Code>`; `since` (inclusive) and `until` (exclusive) are Unix seconds;
+//!   a caller's valid credential gets 403, anything else 401. `outcome` is `issued`, `refused`,
+//!   an exact `refused:<Code>` or any other exact outcome (`signed`, `presigned`, `assumed` — the
+//!   sts face's AssumeRole rows, whose detail names the RoleSessionName); `since` (inclusive) and `until` (exclusive) are Unix seconds;
 //!   `limit` is 1-1000 (default 100); `next_cursor` (when not null) fetches the next page.
 //! - [`asked_duration`]: `/v1/credentials?duration=SECONDS` (900 to the grant's maximum).
 

@@ -6,7 +6,8 @@
 //!   → else issue: the grant's policy for the prefix (inline, ≤ MAX_POLICY_BYTES), the grant's
 //!      default duration (signing asks: 1.5 × the life they need, within the grant's maximum)
 //!      → AssumeRole(role_arn, session_name_for(caller), policy, duration) awaited under the
-//!        slot's lock (single-flight: N askers of one slot cost one call; failures not cached)
+//!        slot's lock (single-flight: N askers of one slot cost one call; a failure is not
+//!        cached, but the askers already waiting on the slot share it)
 //!      → audit row `issued` (provider, upstream RequestId, session) → cache → answer
 //! ```
 //!
