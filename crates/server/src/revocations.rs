@@ -162,11 +162,15 @@ impl Revocations {
     /// Refreshes the in-memory copy if it is [`REFRESH`] old (one asker reads SQLite; a failed
     /// read keeps the last copy and is logged).
     fn refresh_if_stale(&self) {
-        let mut last = self.last_refresh.lock().unwrap_or_else(|e| e.into_inner());
-        if last.is_some_and(|t| t.elapsed() < REFRESH) {
-            return;
+        {
+            // Only the check and the claim are under the lock: one caller a second re-reads,
+            // the others go on with the current copy meanwhile instead of waiting for the read.
+            let mut last = self.last_refresh.lock().unwrap_or_else(|e| e.into_inner());
+            if last.is_some_and(|t| t.elapsed() < REFRESH) {
+                return;
+            }
+            *last = Some(Instant::now());
         }
-        *last = Some(Instant::now());
         if let Err(e) = self.refresh() {
             tracing::error!("reading revocations.sqlite3 failed, using the last copy: {e:#}");
         }
