@@ -47,6 +47,9 @@ import urllib.parse
 import uuid
 from pathlib import Path
 
+# Process, machine-load and JWT helpers shared with the api benchmark (same folder).
+from run_api import busy_percent, mint_jwts, stop
+
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(os.environ.get("STSGATE_BIN", ROOT / "target/release/stsgate"))
 BEGIN = "<!-- provider bench: begin -->"
@@ -77,44 +80,6 @@ def serve(data: Path, config: Path):
         sys.exit(f"stsgate serve --data {data} did not start (faces seen: {faces})")
     threading.Thread(target=lambda: [None for _ in proc.stdout], daemon=True).start()
     return proc, faces
-
-
-def stop(proc):
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-
-
-def cpu_ticks():
-    f = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
-    return sum(f) - f[3] - f[4], sum(f)
-
-
-def busy_percent(seconds: float) -> float:
-    b0, t0 = cpu_ticks()
-    time.sleep(seconds)
-    b1, t1 = cpu_ticks()
-    return 100 * (b1 - b0) / max(1, t1 - t0)
-
-
-# ---- signing -------------------------------------------------------------------------------
-def b64url(b: bytes) -> str:
-    return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
-
-
-def mint_jwts(key: bytes, subs, ttl=3600):
-    """HS256 JWTs with the claims `stsgate token --sub S` puts in (checked against the CLI's)."""
-    now = int(time.time())
-    head = b64url(json.dumps({"typ": "JWT", "alg": "HS256"}, separators=(",", ":")).encode())
-    out = []
-    for s in subs:
-        body = b64url(json.dumps({"sub": s, "iat": now, "exp": now + ttl}, separators=(",", ":")).encode())
-        msg = f"{head}.{body}".encode()
-        out.append(f"{head}.{body}.{b64url(hmac.new(key, msg, hashlib.sha256).digest())}")
-    return out
 
 
 def pe(s: str) -> str:
