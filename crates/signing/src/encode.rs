@@ -45,6 +45,12 @@ pub fn decode_query(raw: &str) -> Vec<(String, String)> {
 
 /// `+` becomes a space first (a literal plus arrives as `%2B`), then `%XX` escapes are decoded.
 fn decode_query_component(s: &str) -> String {
+    if !s.contains('+') {
+        // The common case, without the copy that replacing would make.
+        return percent_decode(s.as_bytes())
+            .decode_utf8_lossy()
+            .into_owned();
+    }
     let plus_as_space = s.replace('+', " ");
     percent_decode(plus_as_space.as_bytes())
         .decode_utf8_lossy()

@@ -110,10 +110,9 @@ pub async fn custom_handler(State(state): State<Arc<ApiState>>, req: Request) ->
     match Box::pin(custom(&state, &ctx, body, &mut record)).await {
         Ok(s) => {
             let mut resp = signer::no_store(s.authorization.into_response());
-            if !s.security_token.is_empty() {
-                if let Ok(v) = http::HeaderValue::from_str(&s.security_token) {
-                    resp.headers_mut().insert(TOKEN_HEADER, v);
-                }
+            if let Some(v) = s.token_header {
+                resp.headers_mut()
+                    .insert(http::HeaderName::from_static(TOKEN_HEADER), v);
             }
             resp
         }

@@ -82,6 +82,8 @@ pub struct Issued {
     pub assumed_role_user: Option<super::upstream::AssumedRoleUser>,
     /// Each format's answer, rendered once (see [`render_bytes`]).
     pub rendered: [std::sync::OnceLock<Template>; 4],
+    /// The security token as a response header value, built once (see [`Issued::token_header`]).
+    pub token_header: std::sync::OnceLock<Option<http::HeaderValue>>,
 }
 
 /// A rendered answer with holes for what changes per request.
@@ -152,6 +154,18 @@ impl Issued {
     /// Still worth handing out at `now`: more than one third of the lifetime left.
     pub fn fresh(&self, now: OffsetDateTime) -> bool {
         now < self.refresh_after()
+    }
+
+    /// The security token as a (sensitive) header value: validated and copied once, then each
+    /// answer that carries it (`/auth/custom`) shares the bytes. `None` if it is no header value.
+    pub fn token_header(&self) -> Option<http::HeaderValue> {
+        self.token_header
+            .get_or_init(|| {
+                let mut v = http::HeaderValue::from_str(&self.minted.security_token).ok()?;
+                v.set_sensitive(true);
+                Some(v)
+            })
+            .clone()
     }
 }
 
@@ -438,6 +452,7 @@ fn issue(
         region: state.region.clone(),
         assumed_role_user: None,
         rendered: Default::default(),
+        token_header: Default::default(),
     })
 }
 
@@ -644,6 +659,7 @@ mod tests {
             region: "cn-hangzhou".into(),
             assumed_role_user: None,
             rendered: Default::default(),
+            token_header: Default::default(),
         };
         assert!(issued.fresh(start + time::Duration::seconds(599)));
         assert!(!issued.fresh(start + time::Duration::seconds(600)));

@@ -19,12 +19,10 @@ use super::audit::Record;
 use super::error::ApiError;
 use super::ApiState;
 use crate::config::{RateConfig, RateLimitConfig};
-use axum::extract::{ConnectInfo, Request, State};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
@@ -194,34 +192,19 @@ impl Limits {
     }
 }
 
-/// Outer layer of the api router: the per-IP limit, before authentication (`/healthz` is exempt).
-pub async fn ip_middleware(
-    State(state): State<Arc<ApiState>>,
-    req: Request,
-    next: Next,
-) -> Response {
-    let ip = req
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip());
-    match ip {
-        Some(ip) if req.uri().path() != "/healthz" => match state.limits.check_ip(ip) {
-            Ok(()) => next.run(req).await,
-            Err(refusal) => {
-                let err = ApiError::from(refusal);
-                if refusal.audit {
-                    let record = Record {
-                        request_id: uuid::Uuid::new_v4().to_string(),
-                        client_ip: ip.to_string(),
-                        ..Record::default()
-                    };
-                    audit_sampled(&state, record, &err).await;
-                }
-                err.into_response()
-            }
-        },
-        _ => next.run(req).await,
+/// The answer to a request over the per-IP limit (checked by [`super::front`] before anything
+/// else), after its sampled audit row.
+pub async fn refuse_ip(state: Arc<ApiState>, ip: IpAddr, refusal: Refusal) -> Response {
+    let err = ApiError::from(refusal);
+    if refusal.audit {
+        let record = Record {
+            request_id: super::signer::request_id(),
+            client_ip: ip.to_string(),
+            ..Record::default()
+        };
+        audit_sampled(&state, record, &err).await;
     }
+    err.into_response()
 }
 
 /// Writes the sampled audit row of a rate-limit refusal (best effort).

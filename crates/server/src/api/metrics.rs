@@ -15,15 +15,13 @@
 
 use super::credentials::Format;
 use super::ApiState;
-use axum::extract::{MatchedPath, Request, State};
-use axum::middleware::Next;
+use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use metrics_exporter_prometheus::{
     Matcher, PrometheusBuilder, PrometheusHandle, PrometheusRecorder,
 };
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Instant;
 
 pub const ISSUANCES: &str = "stsgate_api_issuances_total";
 pub const REFUSALS: &str = "stsgate_api_refusals_total";
@@ -43,10 +41,6 @@ pub struct Refused {
     pub rate_limit_scope: Option<&'static str>,
 }
 
-/// Set on responses of matched routes: the route template.
-#[derive(Debug, Clone)]
-struct Route(Arc<str>);
-
 /// Counters by (name, label value), then by grant.
 type CountersByLabel = HashMap<(&'static str, &'static str), HashMap<String, metrics::Counter>>;
 
@@ -56,7 +50,7 @@ pub struct Metrics {
     handle: PrometheusHandle,
     /// Registered handles by label values: the hot path looks one up instead of building a
     /// labelled key (allocations, hashing, the registry's locks) per request.
-    durations: std::sync::Mutex<HashMap<(Arc<str>, u16), metrics::Histogram>>,
+    durations: std::sync::Mutex<HashMap<u16, HashMap<Box<str>, metrics::Histogram>>>,
     counters: std::sync::Mutex<CountersByLabel>,
 }
 
@@ -126,9 +120,12 @@ impl Metrics {
         });
     }
 
-    pub fn request(&self, route: Arc<str>, status: u16, seconds: f64) {
+    /// Records one request's duration under its route template (`None`: `unmatched`).
+    pub fn request(&self, route: Option<&str>, status: u16, seconds: f64) {
+        let route = route.unwrap_or("unmatched");
         let mut durations = self.durations.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(h) = durations.get(&(route.clone(), status)) {
+        let by_route = durations.entry(status).or_default();
+        if let Some(h) = by_route.get(route) {
             h.record(seconds);
             return;
         }
@@ -136,7 +133,7 @@ impl Metrics {
             metrics::histogram!(DURATION, "route" => route.to_string(), "status" => status.to_string())
         });
         histogram.record(seconds);
-        durations.insert((route, status), histogram);
+        by_route.insert(route.into(), histogram);
     }
 
     pub fn render(&self) -> String {
@@ -181,37 +178,6 @@ pub async fn handler(State(state): State<Arc<ApiState>>) -> Response {
         .into_response()
 }
 
-/// Inner layer (`route_layer`): tags the response with the matched route template.
-pub async fn tag_route(req: Request, next: Next) -> Response {
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|m| Arc::<str>::from(m.as_str()));
-    let mut resp = next.run(req).await;
-    if let Some(route) = route {
-        resp.extensions_mut().insert(Route(route));
-    }
-    resp
-}
-
-/// Outer layer: times every request and counts refusals (from [`Refused`]).
-pub async fn observe(State(state): State<Arc<ApiState>>, req: Request, next: Next) -> Response {
-    let start = Instant::now();
-    let resp = next.run(req).await;
-    let route = resp
-        .extensions()
-        .get::<Route>()
-        .map(|r| r.0.clone())
-        .unwrap_or_else(|| Arc::from("unmatched"));
-    if let Some(r) = resp.extensions().get::<Refused>() {
-        state.metrics.refused(*r);
-    }
-    state
-        .metrics
-        .request(route, resp.status().as_u16(), start.elapsed().as_secs_f64());
-    resp
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -225,7 +191,7 @@ mod tests {
             code: "RateLimited",
             rate_limit_scope: Some("caller"),
         });
-        a.request(Arc::from("/v1/credentials"), 200, 0.003);
+        a.request(Some("/v1/credentials"), 200, 0.003);
         let text = a.render();
         assert!(
             text.contains(r#"stsgate_api_issuances_total{grant="user-folder",format="stsgate"} 2"#),

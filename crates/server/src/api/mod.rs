@@ -10,7 +10,8 @@
 //!   checked against the grant); [`compat`] — seed 000's `/auth/sts`, `/auth/custom`;
 //!   [`signer`] — what they share (scoped credentials from the cache, audit rows).
 //! - [`limits`] — rate limits per client IP and per caller (429 + `Retry-After`);
-//!   [`metrics`] — `GET /metrics` (Prometheus) and the layers that feed it.
+//!   [`metrics`] — `GET /metrics` (Prometheus); [`front`] — the one layer around every route
+//!   (per-IP limit, request durations, refusal counts).
 //! - [`tickets`] — `/v1/tickets` and `/v1/credentials/t/<ticket>` (header-less mobile SDKs);
 //!   [`revoke`] — `/v1/revoke` (operator key).
 //! - [`upstream`] — issuance for grants of a remote provider (`[provider.NAME]`, Alibaba Cloud
@@ -21,6 +22,7 @@ pub mod callers;
 pub mod compat;
 pub mod credentials;
 pub mod error;
+pub mod front;
 pub mod grants;
 pub mod limits;
 pub mod metrics;
@@ -158,18 +160,10 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .route("/v1/sign", post(sign::handler))
         .route("/auth/sts", get(compat::sts_handler))
         .route("/auth/custom", post(compat::custom_handler))
-        .route_layer(axum::middleware::from_fn(metrics::tag_route))
         .fallback(|| async {
             ApiError::NotFound("no such route: see /v1/credentials?grant=NAME".into())
         })
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            limits::ip_middleware,
-        ))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            metrics::observe,
-        ))
+        .layer(front::FrontLayer::new(state.clone()))
         .with_state(state)
 }
 

@@ -34,7 +34,7 @@ pub async fn handler(State(state): State<Arc<ApiState>>, req: Request) -> Respon
     let ctx = Ctx::new(&parts);
     let mut record = ctx.record();
     let result = async {
-        let token = callers::bearer(ctx.authorization.as_deref())?;
+        let token = callers::bearer(ctx.authorization.as_ref().map(http::HeaderValue::as_bytes))?;
         state
             .verifier
             .operator(token, OffsetDateTime::now_utc().unix_timestamp())?;

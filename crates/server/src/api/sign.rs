@@ -180,36 +180,58 @@ pub fn parse(s: &str) -> Result<Parsed, String> {
 impl Parsed {
     /// The string-to-sign again (`parse(s)?.render() == s`).
     pub fn render(&self) -> String {
-        let headers: String = self
-            .headers
-            .iter()
-            .map(|(k, v)| format!("{k}:{v}\n"))
-            .collect();
-        let mut resource = match (&self.bucket, &self.key) {
-            (None, _) => "/".to_string(),
-            (Some(b), None) => format!("/{b}/"),
-            (Some(b), Some(k)) => format!("/{b}/{k}"),
-        };
-        if !self.subs.is_empty() {
-            let subs: Vec<String> = self
-                .subs
-                .iter()
-                .map(|(k, v)| match v {
-                    Some(v) => format!("{k}={v}"),
-                    None => k.clone(),
-                })
-                .collect();
-            resource.push('?');
-            resource.push_str(&subs.join("&"));
-        }
-        oss_v1::string_to_sign(
+        // Built in one buffer (the token line alone is ~1 KB; this runs on every `/auth/custom`).
+        let mut out = String::with_capacity(
+            self.verb.len()
+                + self.content_md5.len()
+                + self.content_type.len()
+                + self.date.len()
+                + 8
+                + self
+                    .headers
+                    .iter()
+                    .map(|(k, v)| k.len() + v.len() + 2)
+                    .sum::<usize>()
+                + self.bucket.as_ref().map_or(0, String::len)
+                + self.key.as_ref().map_or(0, String::len)
+                + self
+                    .subs
+                    .iter()
+                    .map(|(k, v)| k.len() + v.as_ref().map_or(0, |v| v.len() + 1) + 1)
+                    .sum::<usize>(),
+        );
+        for part in [
             &self.verb,
             &self.content_md5,
             &self.content_type,
             &self.date,
-            &headers,
-            &resource,
-        )
+        ] {
+            out.push_str(part);
+            out.push('\n');
+        }
+        for (k, v) in &self.headers {
+            out.push_str(k);
+            out.push(':');
+            out.push_str(v);
+            out.push('\n');
+        }
+        out.push('/');
+        if let Some(b) = &self.bucket {
+            out.push_str(b);
+            out.push('/');
+            if let Some(k) = &self.key {
+                out.push_str(k);
+            }
+        }
+        for (i, (k, v)) in self.subs.iter().enumerate() {
+            out.push(if i == 0 { '?' } else { '&' });
+            out.push_str(k);
+            if let Some(v) = v {
+                out.push('=');
+                out.push_str(v);
+            }
+        }
+        out
     }
 
     /// The presigned-URL form: the Date line is a Unix time (`Expires`).
@@ -470,20 +492,31 @@ pub async fn sign_for(
     };
     let signed = parsed.render();
     let signature = oss_v1::sign(secret, &signed);
-    let mut what = format!(
-        "{route} {} /{}/{}",
-        parsed.verb,
+    // `<route> <VERB> /<bucket>/<key>` (concatenated: this runs on every `/auth/custom`).
+    let mut what = [
+        route,
+        " ",
+        &parsed.verb,
+        " /",
         parsed.bucket.as_deref().unwrap_or(""),
-        parsed.key.as_deref().unwrap_or("")
-    );
+        "/",
+        parsed.key.as_deref().unwrap_or(""),
+    ]
+    .concat();
     if custom.is_some() {
-        what.push_str(&format!(" signed_with=custom_signing_key:{key_id}"));
+        what.push_str(" signed_with=custom_signing_key:");
+        what.push_str(key_id);
     }
     signer::audit_ok(state, record, issued, "signed", what).await?;
     Ok(Signed {
-        authorization: format!("OSS {key_id}:{signature}"),
+        authorization: ["OSS ", key_id, ":", &signature].concat(),
         access_key_id: key_id.to_string(),
         security_token: token.to_string(),
+        token_header: if token.is_empty() {
+            None
+        } else {
+            issued.token_header()
+        },
         signature,
         string_to_sign: signed,
     })
@@ -495,6 +528,8 @@ pub struct Signed {
     pub authorization: String,
     pub access_key_id: String,
     pub security_token: String,
+    /// `security_token` as a header value (`None` when empty).
+    pub token_header: Option<http::HeaderValue>,
     pub signature: String,
     pub string_to_sign: String,
 }

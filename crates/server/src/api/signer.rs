@@ -23,7 +23,9 @@ pub const MAX_BODY: usize = 64 * 1024;
 pub struct Ctx {
     pub request_id: String,
     pub client_ip: String,
-    pub authorization: Option<Vec<u8>>,
+    /// The `Authorization` header (shared bytes, not copied; marked sensitive, so `Debug`
+    /// never prints the bearer token).
+    pub authorization: Option<http::HeaderValue>,
 }
 
 /// A request id unique in this process and, with overwhelming probability, across processes: a
@@ -39,9 +41,11 @@ pub fn request_id() -> String {
     bytes[..8].copy_from_slice(&prefix.to_be_bytes());
     bytes[8..].copy_from_slice(&n.to_be_bytes());
     // The variant bits overwrite the counter's top two bits (unreachable: 2^62 requests).
+    let mut text = [0u8; uuid::fmt::Hyphenated::LENGTH];
     uuid::Builder::from_random_bytes(bytes)
         .into_uuid()
         .hyphenated()
+        .encode_lower(&mut text)
         .to_string()
 }
 
@@ -54,10 +58,11 @@ impl Ctx {
                 .get::<ConnectInfo<SocketAddr>>()
                 .map(|c| c.0.ip().to_string())
                 .unwrap_or_default(),
-            authorization: parts
-                .headers
-                .get(http::header::AUTHORIZATION)
-                .map(|v| v.as_bytes().to_vec()),
+            authorization: parts.headers.get(http::header::AUTHORIZATION).map(|v| {
+                let mut v = v.clone();
+                v.set_sensitive(true);
+                v
+            }),
         }
     }
 
@@ -77,7 +82,7 @@ pub async fn authenticate(
     ctx: &Ctx,
     record: &mut Record,
 ) -> Result<callers::Caller, ApiError> {
-    let token = callers::bearer(ctx.authorization.as_deref())?;
+    let token = callers::bearer(ctx.authorization.as_ref().map(http::HeaderValue::as_bytes))?;
     // Waits (briefly) for a JWKS refetch when the token names a key not seen yet.
     let caller = state
         .verifier
@@ -141,7 +146,14 @@ pub async fn audit_ok(
     record.expiration = Some(issued.minted.expiration.unix_timestamp());
     record.outcome = outcome.into();
     record.detail = detail;
-    match super::audit::write(&state.audit, record.clone()).await {
+    // The row is handed over, not copied; should it fail, the refusal row that follows keeps
+    // the request's identity (the rest is lost with the failed write).
+    let row = std::mem::take(record);
+    record.request_id = row.request_id.clone();
+    record.client_ip = row.client_ip.clone();
+    record.caller = row.caller.clone();
+    record.grant = row.grant.clone();
+    match super::audit::write(&state.audit, row).await {
         Ok(()) => Ok(()),
         Err(_) => {
             tracing::error!(request_id = record.request_id, "audit log write failed");

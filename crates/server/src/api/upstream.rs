@@ -141,6 +141,7 @@ pub async fn issue(
             assumed_role_id: assumed.assumed_role_id,
         }),
         rendered: Default::default(),
+        token_header: Default::default(),
     };
     Ok((issued, record))
 }
