@@ -7,8 +7,9 @@ Needs `wrk` (`apt-get install -y wrk`; without it a built-in asyncio client is u
 saturates long before the servers do: the figures are then a floor, see --help) and a venv with
 Flask and gunicorn pinned in bench/requirements.txt (created in target/bench-venv on first use).
 
-In one run, one server at a time, 64 keep-alive connections (wrk -t2 -c64 --latency), SECONDS
-each, loopback only, it measures request rate and latency (p50, p99) of:
+In one run, one server loaded at a time, 64 keep-alive connections (wrk -t2 -c64 --latency),
+SECONDS each, loopback only, it measures request rate and latency (p50, p99) of rows 1-4 in
+ROUNDS interleaved rounds (each round starting with the next row) and row 5 once after them:
   1. axum fixed body: crates/server/examples/fixed_body.rs (same tokio/axum as stsgate);
   2. Flask /auth/custom: bench/flask_auth_custom.py (seed 000's route) under `gunicorn -w 4`
      (seed 004's deployment; sync workers, so every request is a new connection);
@@ -18,8 +19,9 @@ each, loopback only, it measures request rate and latency (p50, p99) of:
   5. stsgate GET /v1/credentials?grant=user-folder, cache miss: every request is a caller never
      seen before (JWTs with distinct `sub` minted beforehand, each used once), so each one mints
      credentials and writes its `issued` audit row before answering;
-and prints rates as ratios to (1) and (2), checks the targets and rewrites its section of
-bench/RESULTS.md (hand-written notes below the section's notes marker are kept).
+and prints rates as ratios to (1) and (2) — the median over the rounds of each round's ratio —,
+checks the targets and rewrites its section of bench/RESULTS.md (hand-written notes below the
+section's notes marker are kept).
 """
 
 import argparse
@@ -286,6 +288,10 @@ def measure(name, pid, url, method, path, callers, mode, a):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--seconds", type=int, default=10, help="duration of each measurement (default 10)")
+    ap.add_argument("--rounds", type=int, default=5,
+                    help="rounds of the axum, Flask, /auth/custom and cache-hit rows, interleaved (default 5); "
+                         "each figure is the median over the rounds, each ratio the median of the "
+                         "per-round ratios (the miss row runs once, after the rounds)")
     ap.add_argument("--conns", type=int, default=64)
     ap.add_argument("--threads", type=int, default=2, help="wrk threads (default 2: the machine's cores)")
     ap.add_argument("--miss-callers", type=int, default=300_000,
@@ -323,15 +329,17 @@ def main():
     work = Path(tempfile.mkdtemp(prefix="stsgate-apibench-", dir=ROOT / "target"))
     results = {}
     try:
-        # 1. axum fixed body.
+        # All three servers are started first (an idle one costs nothing), so that the rows can
+        # be measured in interleaved rounds: the machine's speed drifts over a run, and a ratio
+        # of two rows measured seconds apart is steadier than one of rows a minute apart.
+        rounds = {}
         if want("axum"):
-            proc, url = start([str(FIXED), "127.0.0.1:0"], r"^fixed_body listening on (http://[\d.]+:\d+)")
+            fixed, url = start([str(FIXED), "127.0.0.1:0"], r"^fixed_body listening on (http://[\d.]+:\d+)")
             any_caller = work / "one.txt"
             write_callers(any_caller, ["x"] * a.conns, [custom_body("x")] * a.conns)
             assert http("POST", url + "/auth/custom", "x", custom_body("x"))[0] == 200
-            results["axum"] = measure("axum fixed body", proc.pid, url, "POST", "/auth/custom", any_caller,
-                                      "rotate", a)
-            stop(proc)
+            rounds["axum"] = lambda: measure("axum fixed body", fixed.pid, url, "POST", "/auth/custom",
+                                             any_caller, "rotate", a)
 
         # stsgate, and the callers (64 warm ones; fresh ones for the misses).
         data = work / "data"
@@ -371,27 +379,14 @@ def main():
         miss_subs = [f"miss-{run}-{i}" for i in range(a.miss_callers if want("miss") else 0)]
         miss_file = work / "miss.txt"
         write_callers(miss_file, mint_jwts(key, miss_subs))
-
-        # 3-5. stsgate.
-        audit = lambda: sqlite3.connect(f"file:{data / 'audit.sqlite3'}?mode=ro", uri=True).execute(
-            "SELECT outcome, COUNT(*) FROM audit GROUP BY outcome").fetchall()
         if want("custom"):
-            results["custom"] = measure("stsgate /auth/custom (cached credentials)", srv.pid, api, "POST",
-                                        "/auth/custom", warm_file, "rotate", a)
+            rounds["custom"] = lambda: measure("stsgate /auth/custom (cached credentials)", srv.pid, api,
+                                               "POST", "/auth/custom", warm_file, "rotate", a)
         if want("hit"):
-            results["hit"] = measure("stsgate /v1/credentials, cache hit", srv.pid, api, "GET", CREDS_PATH,
-                                     warm_file, "rotate", a)
-        if want("miss"):
-            before = dict(audit())
-            results["miss"] = measure("stsgate /v1/credentials, cache miss", srv.pid, api, "GET", CREDS_PATH,
-                                      miss_file, "once", a)
-            after = dict(audit())
-            results["miss"]["issued_rows"] = after.get("issued", 0) - before.get("issued", 0)
-            results["audit_after"] = after
-        stop(srv)
-        # 2. Flask under gunicorn -w 4 (checked against a local HMAC first), measured last: its sync
-        #    workers close every connection and leave ~14k sockets in TIME_WAIT; no effect on the
-        #    next row was measured, but none follows it, so the question does not arise.
+            rounds["hit"] = lambda: measure("stsgate /v1/credentials, cache hit", srv.pid, api, "GET",
+                                            CREDS_PATH, warm_file, "rotate", a)
+
+        # Flask under gunicorn -w 4, checked against a local HMAC first.
         if want("flask"):
             fl, furl = start_flask()
             st, text = http("POST", furl + "/auth/custom", warm[0], bodies[0])
@@ -399,9 +394,30 @@ def main():
             mac = base64.b64encode(hmac.new(b"benchmark-secret-not-a-real-key", content.encode(),
                                             hashlib.sha1).digest())
             assert st == 200 and text == f"OSS LTAIbenchmarkkeyid:{mac.decode()}", (st, text)
-            results["flask"] = measure("Flask /auth/custom (gunicorn -w 4)", fl.pid, furl, "POST",
-                                       "/auth/custom", warm_file, "rotate", a)
-            stop(fl)
+            rounds["flask"] = lambda: measure("Flask /auth/custom (gunicorn -w 4)", fl.pid, furl, "POST",
+                                              "/auth/custom", warm_file, "rotate", a)
+
+        # The rounds: each starts with a different row, so no row always follows the same one
+        # (Flask's sync workers leave ~20k sockets in TIME_WAIT per row; no effect on the next row
+        # was measured, but the rotation keeps any such effect off a single row).
+        order = list(rounds)
+        for i in range(a.rounds):
+            turn = order[i % len(order):] + order[:i % len(order)] if order else []
+            print(f"round {i + 1} of {a.rounds}: {', '.join(turn)}", flush=True)
+            for k in turn:
+                results.setdefault(k, []).append(rounds[k]())
+
+        # The misses, once (each caller may be used only once).
+        audit = lambda: sqlite3.connect(f"file:{data / 'audit.sqlite3'}?mode=ro", uri=True).execute(
+            "SELECT outcome, COUNT(*) FROM audit GROUP BY outcome").fetchall()
+        if want("miss"):
+            before = dict(audit())
+            miss = measure("stsgate /v1/credentials, cache miss", srv.pid, api, "GET", CREDS_PATH,
+                           miss_file, "once", a)
+            after = dict(audit())
+            miss["issued_rows"] = after.get("issued", 0) - before.get("issued", 0)
+            results["miss"] = [miss]
+            results["audit_after"] = after
 
     finally:
         for p in RUNNING:
@@ -414,8 +430,43 @@ def main():
     report(results, a, idle, elapsed)
 
 
-def report(r, a, idle, elapsed):
+def median(xs):
+    xs = sorted(xs)
+    n = len(xs)
+    return xs[n // 2] if n % 2 else (xs[n // 2 - 1] + xs[n // 2]) / 2
+
+
+def summarize(results):
+    """Per row: the measurement with the median rate (its latency and CPU figures are reported with
+    it) plus `vs_flask`/`vs_axum`, the medians of the per-round rate ratios (rows measured once,
+    the misses, are divided by the median Flask/axum rate)."""
+    out = {}
+    for k in ("axum", "flask", "custom", "hit", "miss"):
+        ms = results[k]
+        rep = dict(sorted(ms, key=lambda m: m["rate"])[(len(ms) - 1) // 2])
+        rep["rate"] = median([m["rate"] for m in ms])
+        rep["rates"] = [m["rate"] for m in ms]
+        rep["requests"] = sum(m["requests"] for m in ms)
+        rep["non2xx"] = sum(m["non2xx"] for m in ms)
+        rep["socket_errors"] = sum(m["socket_errors"] for m in ms)
+        rep["reused"] = sum(m["reused"] for m in ms)
+        rep["busy"] = median([m["busy"] for m in ms])
+        rep["others"] = max(m["others"] for m in ms)
+        for base, field in (("flask", "vs_flask"), ("axum", "vs_axum")):
+            bs = results[base]
+            if len(ms) == len(bs):
+                rep[field + "_rounds"] = [m["rate"] / b["rate"] for m, b in zip(ms, bs)]
+            else:
+                rep[field + "_rounds"] = [m["rate"] / median([b["rate"] for b in bs]) for m in ms]
+            rep[field] = median(rep[field + "_rounds"])
+        out[k] = rep
+    out["audit_after"] = results["audit_after"]
+    return out
+
+
+def report(results, a, idle, elapsed):
     ok = lambda met: "**met**" if met else "**not met**"
+    r = summarize(results)
     fl, ax = r["flask"], r["axum"]
     targets = {
         "custom": (15, 0.5),
@@ -431,11 +482,11 @@ def report(r, a, idle, elapsed):
         tgt = ""
         if k in targets:
             fx, axr = targets[k]
-            parts = [f"≥ {fx}× Flask: {ok(x['rate'] >= fx * fl['rate'])}"]
-            verdicts.append(x["rate"] >= fx * fl["rate"])
+            parts = [f"≥ {fx}× Flask: {ok(x['vs_flask'] >= fx)}"]
+            verdicts.append(x["vs_flask"] >= fx)
             if axr:
-                parts.append(f"≥ {axr:.0%} of axum: {ok(x['rate'] >= axr * ax['rate'])}")
-                verdicts.append(x["rate"] >= axr * ax["rate"])
+                parts.append(f"≥ {axr:.0%} of axum: {ok(x['vs_axum'] >= axr)}")
+                verdicts.append(x["vs_axum"] >= axr)
             tgt = "; ".join(parts)
         errs = x["non2xx"] + x["socket_errors"]
         if k in targets and (errs > 0.001 * x["requests"] or x["reused"]):
@@ -444,19 +495,25 @@ def report(r, a, idle, elapsed):
         note = f" ({errs} errors)" if errs else ""
         lines.append(
             f"| {x['name']} | {x['rate']:.0f}{note} | {x['p50']:.2f} ms | {x['p99']:.2f} ms | "
-            f"{x['rate'] / fl['rate']:.1f}× | {x['rate'] / ax['rate']:.0%} | "
+            f"{x['vs_flask']:.1f}× | {x['vs_axum']:.0%} | "
             f"{x['p50'] / fl['p50']:.2f}, {x['p99'] / fl['p99']:.2f} | "
             f"{x['p50'] / ax['p50']:.1f}, {x['p99'] / ax['p99']:.1f} | {x['server_cpu_us']:.0f} µs | {tgt} |")
     table = "\n".join(lines)
     m = r["miss"]
     busy = ", ".join(f"{r[k]['busy']:.0f}% (others {r[k]['others']:.0f}%)" for k in ("axum", "flask", "custom", "hit", "miss"))
-    checks = (f"Cache-miss run: {m['requests']} requests, {m['issued_rows']} new `issued` audit rows (more rows than counted requests: wrk stops counting with up to "
+    per_round = "; ".join(
+        f"{r[k]['name']}: " + ", ".join(f"{q / 1000:.1f}k" for q in r[k]["rates"])
+        + (f" (÷ Flask {', '.join(f'{v:.1f}×' for v in r[k]['vs_flask_rounds'])}; "
+           f"÷ axum {', '.join(f'{v:.0%}' for v in r[k]['vs_axum_rounds'])})" if k in ("custom", "hit") else "")
+        for k in ("axum", "flask", "custom", "hit"))
+    checks = (f"Rates per round (req/s, in round order): {per_round}.\n"
+              f"Cache-miss run: {m['requests']} requests, {m['issued_rows']} new `issued` audit rows (more rows than counted requests: wrk stops counting with up to "
               f"{a.conns} requests in flight), "
               f"{m['reused']} requests reused a caller (must be 0 for an honest miss figure"
               f"{'' if m['reused'] == 0 else ': NOT SO, raise --miss-callers'}).\n"
               f"Audit log at the end: {', '.join(f'{o} {n}' for o, n in sorted(r['audit_after'].items()))}.\n"
               f"Machine load: {idle:.0f}% of both CPUs busy in the 3 s before the run (others' work); "
-              f"during each measurement (row order; all busy time, then the part neither server nor wrk used): "
+              f"during each row (median over its rounds of all busy time, then the most that neither server nor wrk used in any round): "
               f"{busy}; "
               f"run took {elapsed:.0f} s.")
     print()
@@ -473,6 +530,8 @@ def report(r, a, idle, elapsed):
     cmd = "cargo build --release -p stsgate --bins --example fixed_body && python3 bench/run_api.py"
     if a.seconds != 10:
         cmd += f" --seconds {a.seconds}"
+    if a.rounds != 5:
+        cmd += f" --rounds {a.rounds}"
     if a.config:
         cmd += f" --config {a.config}"
     if a.wait_quiet:
@@ -492,12 +551,17 @@ def report(r, a, idle, elapsed):
 
 Measured {dt.datetime.now(dt.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')} on the dev machine ({os.cpu_count()} CPUs
 shared by the load generator, the server under test and other engineers' builds; Linux
-{platform.release()}), all figures from one run of:
+{platform.release()}), all figures from one run ({a.rounds} rounds) of:
 
     {cmd}
 
 * stsgate: {a.limits}; `RUST_LOG=error`; a fresh data directory under `target/`.
-* Load: {tool}; {a.conns} connections, {a.seconds} s per row, loopback, one server at a time.
+* Load: {tool}; {a.conns} connections, {a.seconds} s per row and round, loopback, one server loaded
+  at a time (all three started first). Rows axum, Flask, /auth/custom and cache hit run in
+  {a.rounds} interleaved rounds, each round starting with the next row; the table gives each
+  row's median rate (latency and CPU: that of its median round) and, as ratios, the median of the
+  per-round ratios, so a drift of the machine's speed during the run moves both sides of a ratio.
+  The cache-miss row runs once, after the rounds (each caller may be used once).
   Every request carries `Authorization: Bearer <JWT>` (HS256, the data dir's dev key).
 * axum fixed body: `crates/server/examples/fixed_body.rs`, same tokio/axum as stsgate, answering
   the same POST as /auth/custom with a fixed body.
