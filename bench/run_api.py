@@ -537,15 +537,7 @@ def report(results, a, idle, elapsed):
     if a.wait_quiet:
         cmd += f" --wait-quiet {a.wait_quiet}"
     cmd += f"  # stsgate {a.version}"
-    res = ROOT / "bench/RESULTS.md"
-    old = res.read_text() if res.exists() else ""
-    notes = NOTES + "\n"
-    if BEGIN in old and END in old:
-        sec = old[old.index(BEGIN):old.index(END)]
-        if NOTES in sec:
-            notes = sec[sec.index(NOTES):]
-        old = old[:old.index(BEGIN)].rstrip("\n") + "\n\n" + old[old.index(END) + len(END):].lstrip("\n")
-    section = f"""{BEGIN}
+    section = lambda notes: f"""{BEGIN}
 
 # api face: credential issuance and /auth/custom (bench/run_api.py)
 
@@ -583,11 +575,25 @@ shared by the load generator, the server under test and other engineers' builds;
 
 {table}
 
-{notes.rstrip()}
-{END}
-"""
-    res.write_text(old.rstrip("\n") + "\n\n" + section)
+{notes}"""
+    write_section(BEGIN, NOTES, END, section)
     print("\nwrote bench/RESULTS.md (api section)")
+
+
+def write_section(begin, notes_marker, end, section):
+    """Rewrites one benchmark's section of bench/RESULTS.md (from `begin` to `end`, moved to the
+    end of the file) as `section(notes)`, where `notes` is the hand-written text of the old
+    section from `notes_marker` on (kept as is). Returns the file's path."""
+    res = ROOT / "bench/RESULTS.md"
+    old = res.read_text() if res.exists() else ""
+    notes = notes_marker + "\n"
+    if begin in old and end in old:
+        sec = old[old.index(begin):old.index(end)]
+        if notes_marker in sec:
+            notes = sec[sec.index(notes_marker):]
+        old = old[:old.index(begin)].rstrip("\n") + "\n\n" + old[old.index(end) + len(end):].lstrip("\n")
+    res.write_text(old.rstrip("\n") + "\n\n" + section(notes).rstrip("\n") + "\n\n" + end + "\n")
+    return res
 
 
 if __name__ == "__main__":

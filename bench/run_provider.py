@@ -48,7 +48,7 @@ import uuid
 from pathlib import Path
 
 # Process, machine-load and JWT helpers shared with the api benchmark (same folder).
-from run_api import busy_percent, mint_jwts, stop
+from run_api import busy_percent, mint_jwts, stop, write_section
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(os.environ.get("STSGATE_BIN", ROOT / "target/release/stsgate"))
@@ -364,15 +364,7 @@ def report(r, a, idle, elapsed):
     if a.wait_quiet:
         cmd += f" --wait-quiet {a.wait_quiet}"
     cmd += f"  # stsgate {a.version}"
-    res = ROOT / "bench/RESULTS.md"
-    old = res.read_text() if res.exists() else ""
-    notes = NOTES + "\n"
-    if BEGIN in old and END in old:
-        sec = old[old.index(BEGIN):old.index(END)]
-        if NOTES in sec:
-            notes = sec[sec.index(NOTES):]
-        old = old[:old.index(BEGIN)].rstrip("\n") + "\n\n" + old[old.index(END) + len(END):].lstrip("\n")
-    section = f"""{BEGIN}
+    section = lambda notes: f"""{BEGIN}
 
 # aliyun provider: upstream calls and Y's added latency (bench/run_provider.py)
 
@@ -404,7 +396,7 @@ the CPUs busy in the 3 s before the run), all figures from one run ({elapsed:.0f
 {table}
 
 {notes}"""
-    res.write_text(old.rstrip("\n") + "\n\n" + section.rstrip("\n") + "\n\n" + END + "\n")
+    res = write_section(BEGIN, NOTES, END, section)
     print(f"wrote the provider section of {res.relative_to(ROOT)}")
 
 
