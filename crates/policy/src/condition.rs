@@ -9,6 +9,15 @@
 //!
 //! Values are validated and converted once, at parse time: numbers, dates, booleans and CIDR
 //! blocks are stored parsed, so evaluation never fails.
+//!
+//! Grammars spell operators and keys differently (RAM `StringLike` / `oss:Prefix`, CAM
+//! `string_like` / `cos:prefix`); a [`Grammar`] maps names to the shared [`Operator`] and [`Key`],
+//! and everything else (value parsing, evaluation) is the same. CAM also has modifiers, kept in
+//! a [`Test`]: `_if_exist` (the clause holds when the key is absent) and the `for_any_value:` /
+//! `for_all_value:` set prefixes. Every context key is single-valued (one value or none), so a
+//! set prefix changes only what an absent key gives: `for_any_value:` → false (no value
+//! matches), `for_all_value:` → true (vacuously). That is AWS IAM's rule, which CAM's grammar
+//! mirrors; Tencent's own behaviour for absent keys is not verified.
 
 use std::borrow::Cow;
 use std::cmp::Ordering;
@@ -32,9 +41,48 @@ pub struct ConditionBlock {
 
 #[derive(Debug, Clone, PartialEq)]
 struct Clause {
-    operator: Operator,
+    test: Test,
     key: Key,
     values: Values,
+}
+
+/// An operator with its modifiers. RAM has no modifiers: its tests are all [`Test::plain`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct Test {
+    pub(crate) operator: Operator,
+    pub(crate) quantifier: Quantifier,
+    /// CAM `_if_exist`: an absent key makes the clause hold.
+    pub(crate) if_exists: bool,
+}
+
+/// CAM `for_any_value:` / `for_all_value:` (IAM `ForAnyValue:` / `ForAllValues:`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Quantifier {
+    Single,
+    ForAnyValue,
+    ForAllValues,
+}
+
+impl Test {
+    pub(crate) fn plain(operator: Operator) -> Test {
+        Test {
+            operator,
+            quantifier: Quantifier::Single,
+            if_exists: false,
+        }
+    }
+
+    /// Whether the clause holds when the request does not carry its key.
+    fn holds_when_absent(self) -> bool {
+        if self.if_exists {
+            return true;
+        }
+        match self.quantifier {
+            Quantifier::Single => self.operator.is_negated(),
+            Quantifier::ForAnyValue => false,
+            Quantifier::ForAllValues => true,
+        }
+    }
 }
 
 /// The values of one clause, already converted to the operator's type. Never empty.
@@ -49,7 +97,7 @@ enum Values {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-enum Operator {
+pub(crate) enum Operator {
     StringEquals,
     StringNotEquals,
     StringEqualsIgnoreCase,
@@ -110,7 +158,7 @@ const OPERATORS: [(Operator, &str); 21] = {
 };
 
 impl Operator {
-    fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         OPERATORS
             .iter()
             .find(|(op, _)| *op == self)
@@ -171,7 +219,7 @@ impl Operator {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-enum Key {
+pub(crate) enum Key {
     SourceIp,
     CurrentTime,
     SecureTransport,
@@ -192,7 +240,7 @@ const KEYS: [(Key, &str); 7] = [
 ];
 
 impl Key {
-    fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         KEYS.iter()
             .find(|(key, _)| *key == self)
             .map_or("", |(_, name)| name)
@@ -277,14 +325,18 @@ impl ConditionBlock {
         self.clauses.iter().all(|clause| clause.holds(context))
     }
 
-    pub(crate) fn to_json(&self) -> Value {
+    /// The `Condition` object spelled in `grammar` (parses back to an equal block).
+    pub(crate) fn to_json(&self, grammar: &dyn Grammar) -> Value {
         let mut operators = Map::new();
         for clause in &self.clauses {
             let keys = operators
-                .entry(clause.operator.name())
+                .entry(grammar.operator_name(clause.test))
                 .or_insert_with(|| Value::Object(Map::new()));
             if let Value::Object(keys) = keys {
-                keys.insert(clause.key.name().to_owned(), clause.values.to_json());
+                keys.insert(
+                    grammar.key_name(clause.key).to_owned(),
+                    clause.values.to_json(),
+                );
             }
         }
         Value::Object(operators)
@@ -293,15 +345,14 @@ impl ConditionBlock {
 
 impl Clause {
     fn holds(&self, context: &Context) -> bool {
-        let any_matches = self
-            .key
-            .read(context)
-            .is_some_and(|actual| self.any_value_matches(actual));
-        any_matches != self.operator.is_negated()
+        match self.key.read(context) {
+            None => self.test.holds_when_absent(),
+            Some(actual) => self.any_value_matches(actual) != self.test.operator.is_negated(),
+        }
     }
 
     fn any_value_matches(&self, actual: Actual) -> bool {
-        let operator = self.operator;
+        let operator = self.test.operator;
         match &self.values {
             Values::Strings(values) => actual.as_text().is_some_and(|actual| {
                 values
@@ -361,18 +412,74 @@ impl Values {
     }
 }
 
+/// How one policy grammar spells condition operators and keys.
+pub(crate) trait Grammar {
+    /// A small `Condition` object for messages, e.g. `{"StringLike": {"oss:Prefix": "users/alice/*"}}`.
+    fn example(&self) -> &'static str;
+    /// The test an operator name stands for; `at` is the operator's place, for the error.
+    fn operator(&self, name: &str, at: &str) -> Result<Test, PolicyError>;
+    /// The name [`Grammar::operator`] reads back as `test`.
+    fn operator_name(&self, test: Test) -> String;
+    /// The context key a condition key name stands for; `at` is the key's place.
+    fn key(&self, name: &str, at: &str) -> Result<Key, PolicyError>;
+    /// The name [`Grammar::key`] reads back as `key`.
+    fn key_name(&self, key: Key) -> &'static str;
+}
+
+/// RAM's spelling: `StringLike`, `acs:SourceIp`, … (no modifiers).
+pub(crate) struct Ram;
+
+impl Grammar for Ram {
+    fn example(&self) -> &'static str {
+        r#"{"StringLike": {"oss:Prefix": "users/alice/*"}}"#
+    }
+
+    fn operator(&self, name: &str, at: &str) -> Result<Test, PolicyError> {
+        parse_operator(name, at).map(Test::plain)
+    }
+
+    fn operator_name(&self, test: Test) -> String {
+        // Only CAM makes modified tests; should one be rendered here, use IAM's spelling.
+        let quantifier = match test.quantifier {
+            Quantifier::Single => "",
+            Quantifier::ForAnyValue => "ForAnyValue:",
+            Quantifier::ForAllValues => "ForAllValues:",
+        };
+        let suffix = if test.if_exists { "IfExists" } else { "" };
+        format!("{quantifier}{}{suffix}", test.operator.name())
+    }
+
+    fn key(&self, name: &str, at: &str) -> Result<Key, PolicyError> {
+        parse_key(name, at)
+    }
+
+    fn key_name(&self, key: Key) -> &'static str {
+        key.name()
+    }
+}
+
 /// Parses a statement's `Condition` object; `at` is its place, e.g. `Statement[0].Condition`.
 pub(crate) fn parse(value: &Value, at: &str) -> Result<ConditionBlock, PolicyError> {
+    parse_with(value, at, &Ram)
+}
+
+/// Parses a `Condition` object spelled in `grammar`; `at` is its place.
+pub(crate) fn parse_with(
+    value: &Value,
+    at: &str,
+    grammar: &dyn Grammar,
+) -> Result<ConditionBlock, PolicyError> {
     let Value::Object(operators) = value else {
         return Err(error(format!(
-            "{at}: expected an object such as {{\"StringLike\": {{\"oss:Prefix\": \"users/alice/*\"}}}}, got {}",
+            "{at}: expected an object such as {}, got {}",
+            grammar.example(),
             describe(value)
         )));
     };
     let mut clauses = Vec::new();
     for (operator_name, keys) in operators {
         let at = format!("{at}.{operator_name}");
-        let operator = parse_operator(operator_name, &at)?;
+        let test = grammar.operator(operator_name, &at)?;
         let Value::Object(keys) = keys else {
             return Err(error(format!(
                 "{at}: expected an object of condition keys to values, got {}",
@@ -382,25 +489,21 @@ pub(crate) fn parse(value: &Value, at: &str) -> Result<ConditionBlock, PolicyErr
         let start = clauses.len();
         for (key_name, values) in keys {
             let at = format!("{at}.{key_name}");
-            let key = parse_key(key_name, &at)?;
+            let key = grammar.key(key_name, &at)?;
             if clauses[start..]
                 .iter()
                 .any(|clause: &Clause| clause.key == key)
             {
                 return Err(error(format!(
                     "{at}: key {} appears more than once under {operator_name}",
-                    key.name()
+                    grammar.key_name(key)
                 )));
             }
-            let values = parse_values(operator.family(), values, &at)?;
-            clauses.push(Clause {
-                operator,
-                key,
-                values,
-            });
+            let values = parse_values(test.operator.family(), values, &at)?;
+            clauses.push(Clause { test, key, values });
         }
     }
-    clauses.sort_by_key(|clause| (clause.operator, clause.key));
+    clauses.sort_by_key(|clause| (clause.test, clause.key));
     Ok(ConditionBlock { clauses })
 }
 

@@ -70,31 +70,62 @@ pub(crate) fn action_matches(pattern: &str, action: &str) -> bool {
 
 /// Whether the request resource matches a resource pattern.
 ///
-/// Both are `acs:<service>:<region>:<account>:<resource>`, split on the first four `:` (the
-/// resource part may itself contain `:`), and each field is matched on its own, so a `*` never
-/// spans two fields. The first four fields compare case-insensitively, the resource part
+/// RAM resources are `acs:<service>:<region>:<account>:<resource>`, split on the first four
+/// `:`; a pattern starting `qcs:` is a CAM resource,
+/// `qcs:<project>:<service>:<region>:<account>:<resource>`, split on the first five. (The
+/// resource part may itself contain `:`.) Each field is matched on its own, so a `*` never
+/// spans two fields. The leading fields compare case-insensitively, the resource part
 /// case-sensitively (object keys are case-sensitive). The pattern `*` alone matches everything;
-/// a request resource without five fields matches only that.
+/// a request resource without as many fields as the pattern matches only that.
 pub(crate) fn resource_matches(pattern: &str, resource: &str) -> bool {
     if pattern == "*" {
         return true;
+    }
+    let is_cam = pattern
+        .get(..4)
+        .is_some_and(|scheme| scheme.eq_ignore_ascii_case("qcs:"));
+    if is_cam {
+        let (Some(pattern), Some(resource)) =
+            (split_fields::<6>(pattern), split_fields::<6>(resource))
+        else {
+            return false;
+        };
+        return fields_match(&pattern, &resource);
     }
     let (Some(pattern), Some(resource)) = (split_resource(pattern), split_resource(resource))
     else {
         return false;
     };
-    let head_matches = pattern[..4]
+    fields_match(&pattern, &resource)
+}
+
+/// Fields pairwise: all but the last case-insensitively, the last (the resource part) exactly.
+fn fields_match(pattern: &[&str], resource: &[&str]) -> bool {
+    let (Some((pattern_last, pattern_head)), Some((resource_last, resource_head))) =
+        (pattern.split_last(), resource.split_last())
+    else {
+        return false;
+    };
+    let head_matches = pattern_head
         .iter()
-        .zip(&resource[..4])
+        .zip(resource_head)
         .all(|(p, r)| matches_ignore_case(p, r));
-    head_matches && matches(pattern[4], resource[4])
+    head_matches && matches(pattern_last, resource_last)
 }
 
 /// Splits `acs:oss:region:account:bucket/key` into its five fields, or `None` if it has fewer.
 pub(crate) fn split_resource(resource: &str) -> Option<[&str; 5]> {
-    let mut fields = resource.splitn(5, ':');
-    let mut next = || fields.next();
-    Some([next()?, next()?, next()?, next()?, next()?])
+    split_fields(resource)
+}
+
+/// Splits on the first `N - 1` colons into `N` fields, or `None` if there are fewer.
+pub(crate) fn split_fields<const N: usize>(resource: &str) -> Option<[&str; N]> {
+    let mut fields = resource.splitn(N, ':');
+    let mut result = [""; N];
+    for field in &mut result {
+        *field = fields.next()?;
+    }
+    Some(result)
 }
 
 #[cfg(test)]
@@ -184,6 +215,41 @@ mod tests {
     }
 
     #[test]
+    fn cam_resources() {
+        let object = "qcs::cos:ap-guangzhou:uid/1250000000:b-1250000000/dir/a:b.txt";
+        let bucket = "qcs::cos:ap-guangzhou:uid/1250000000:b-1250000000/";
+        check_resource("*", object, true);
+        check_resource("qcs::cos:*:uid/1250000000:b-1250000000/*", object, true);
+        check_resource("qcs::cos:*:uid/1250000000:b-1250000000/*", bucket, true);
+        check_resource("qcs::cos:ap-guangzhou:uid/1250000000:*", object, true);
+        check_resource("QCS::COS:AP-GUANGZHOU:UID/1250000000:*", object, true);
+        check_resource("qcs::cos:ap-beijing:uid/1250000000:*", object, false);
+        check_resource("qcs::cos:ap-guangzhou:uid/1:*", object, false);
+        check_resource(
+            "qcs::cos:*:uid/1250000000:b-1250000000/dir/*",
+            bucket,
+            false,
+        );
+        check_resource("qcs::cos:*:uid/1250000000:B-1250000000/*", object, false);
+        // Six fields: a `*` in the account does not reach into the resource part, and a
+        // resource with fewer fields never matches.
+        check_resource("qcs::cos:*:*:b-1250000000/*", object, true);
+        check_resource(
+            "qcs::cos:*:*:b-1250000000/*",
+            "qcs::cos:r:uid/1:x:b-1250000000/y",
+            false,
+        );
+        check_resource(
+            "qcs::cos:*:uid/1250000000:*",
+            "qcs::cos:uid/1250000000:b/k",
+            false,
+        );
+        // A CAM pattern never matches a RAM resource, nor a RAM pattern a CAM resource.
+        check_resource("qcs::cos:*:*:*", "acs:oss:cn-hangzhou:123:b/k", false);
+        check_resource("acs:oss:*:*:*", object, false);
+    }
+
+    #[test]
     fn pathological_pattern_is_fast() {
         let text = "a".repeat(2000);
         let start = Instant::now();
@@ -231,6 +297,7 @@ mod tests {
             let _ = matches(&pattern, &text);
             let _ = matches_ignore_case(&pattern, &text);
             let _ = resource_matches(&pattern, &text);
+            let _ = resource_matches(&format!("qcs:{pattern}"), &format!("qcs:{text}"));
         }
     }
 }

@@ -1,30 +1,42 @@
-//! RAM policy language: parse and validate policy JSON, then evaluate requests against it.
+//! Policy languages: parse and validate vendor policy JSON into one model, then evaluate
+//! requests against it.
 //!
 //! Pure: no I/O, no clock (the request context carries the current time).
 //!
-//! - [`parse`] turns policy JSON into a [`Policy`]; errors name the statement and field.
+//! - [`parse`] turns Alibaba RAM policy JSON into a [`Policy`]; errors name the statement and
+//!   field (`Statement[1].Action[0]: …`).
+//! - [`parse_cam`] does the same for Tencent CAM (STS session policies, COS), normalising
+//!   actions (`name/cos:GetObject` → `cos:GetObject`) and resources (legacy Node
+//!   `prefix//<appid>/<bucket>/…`, empty region) into the forms requests are asked in; errors
+//!   name the field in CAM's spelling (`statement[1].action[0]: …`).
 //! - [`Policy::evaluate`] gives a [`Decision`] for one [`Request`]: explicit Deny wins over Allow,
-//!   no matching statement is an implicit deny.
+//!   no matching statement is an implicit deny. Both grammars share it; [`Dialect`] only
+//!   decides whether action names compare case-insensitively (RAM) or exactly (CAM).
 //! - [`evaluate_all`] intersects several policies (role policy ∩ session policy).
 //!
-//! Inside: `model` (the types, the parser, `to_json`), `condition` (operators, keys, typed
-//! values), `glob` (`*`/`?` matching and the action/resource matchers).
+//! Inside: `model` (the types, the RAM parser, `to_json`), `cam` (the CAM parser and
+//! normalisation, its condition spelling, its `to_json`), `condition` (operators, keys, typed
+//! values, one `Grammar` per spelling), `glob` (`*`/`?` matching and the action/resource
+//! matchers, `acs:` five-field and `qcs:` six-field resources).
 //!
-//! Architecture Invariant: everything that can be wrong with a policy is found by [`parse`];
+//! Architecture Invariant: everything that can be wrong with a policy is found by [`parse`] or
+//! [`parse_cam`] (a condition the engine cannot evaluate is refused there, never ignored);
 //! evaluation cannot fail and never panics, whatever the request.
 
+mod cam;
 mod condition;
 mod glob;
 mod model;
 
 pub use condition::ConditionBlock;
-pub use model::{Effect, Policy, Statement};
+pub use model::{Dialect, Effect, Policy, Statement};
 
 use std::net::IpAddr;
 use time::OffsetDateTime;
 
 /// Why a policy document was refused. `Display` is a sentence a human can act on, naming the
-/// statement (0-based index) and the field, e.g. `Statement[1].Effect: must be "Allow" or "Deny", got "allow2"`.
+/// statement (0-based index) and the field, e.g. `Statement[1].Effect: must be "Allow" or "Deny", got "allow2"`
+/// (RAM) or `statement[1].action[0]: "permid/280655" is a permission id, …` (CAM).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
 pub struct PolicyError(pub String);
@@ -32,11 +44,15 @@ pub struct PolicyError(pub String);
 /// The request being authorized.
 #[derive(Debug, Clone)]
 pub struct Request<'a> {
-    /// e.g. `oss:GetObject`
+    /// e.g. `oss:GetObject`, or `cos:GetObject` for COS (CAM's `name/cos:GetObject`).
     pub action: &'a str,
     /// e.g. `acs:oss:cn-hangzhou:1234567890:my-bucket/users/alice/a.txt`, or
     /// `acs:oss:cn-hangzhou:1234567890:my-bucket` for bucket-level actions, or
     /// `acs:oss:cn-hangzhou:1234567890:*` for ListBuckets.
+    ///
+    /// For COS: `qcs::cos:ap-guangzhou:uid/1250000000:examplebucket-1250000000/users/alice/a.txt`,
+    /// `qcs::cos:ap-guangzhou:uid/1250000000:examplebucket-1250000000/` (empty key) for
+    /// bucket-level actions, `*` for GetService.
     pub resource: &'a str,
     pub context: &'a Context,
 }
@@ -44,17 +60,18 @@ pub struct Request<'a> {
 /// Values that conditions can refer to.
 #[derive(Debug, Clone)]
 pub struct Context {
-    /// `acs:SourceIp`
+    /// `acs:SourceIp` (CAM `qcs:ip`)
     pub source_ip: Option<IpAddr>,
-    /// `acs:CurrentTime`
+    /// `acs:CurrentTime` (CAM `qcs:current_time`)
     pub current_time: OffsetDateTime,
-    /// `acs:SecureTransport`
+    /// `acs:SecureTransport` (CAM `cos:secure-transport`, `qcs:secure_transport`)
     pub secure_transport: bool,
     /// `acs:UserAgent`
     pub user_agent: Option<String>,
     /// `acs:AccessId`
     pub access_key_id: Option<String>,
-    /// `oss:Prefix` (ListObjects `prefix`; `Some("")` when sent empty, `None` when absent)
+    /// `oss:Prefix` (ListObjects `prefix`; `Some("")` when sent empty, `None` when absent);
+    /// CAM `cos:prefix` (GetBucket `prefix`)
     pub prefix: Option<String>,
     /// `oss:Delimiter`
     pub delimiter: Option<String>,
@@ -80,6 +97,23 @@ pub enum Decision {
 /// are refused at parse time. Actions must look like `service:Name` (wildcards allowed) or `*`.
 pub fn parse(json: &str) -> Result<Policy, PolicyError> {
     model::parse(json)
+}
+
+/// Parses and validates a Tencent CAM policy document (STS session policies, COS) into the
+/// same model, with [`Dialect::Cam`].
+///
+/// Accepts `version` "2.0"; `statement` a list (or a single object); each statement has
+/// `effect` (`allow`/`deny`), `action` and `resource` (string or list of strings), optional
+/// `condition` (`{operator: {key: value | [values]}}`) and an optional wildcard `principal`
+/// (`{"qcs":"*"}`, as the Node SDK's `getPolicy` writes it), which is ignored. Element names
+/// match case-insensitively; unknown ones are refused by name. Actions are normalised from
+/// `name/cos:GetObject` to `cos:GetObject`; COS resources keep the canonical
+/// `qcs::cos:<region>:uid/<appid>:<bucket>-<appid>/<key>` form, with an empty region read as
+/// `*` and the legacy `…:prefix//<appid>/<bucket>/<key>` rewritten to it. Conditions the
+/// engine cannot evaluate (keys such as `cos:content-type`) are refused, never ignored. See the
+/// `cam` module for the full tables.
+pub fn parse_cam(json: &str) -> Result<Policy, PolicyError> {
+    cam::parse(json)
 }
 
 /// Evaluates the request against every policy in `policies`: any explicit Deny → `ExplicitDeny`;

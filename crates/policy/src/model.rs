@@ -1,11 +1,25 @@
 //! The policy model and its parser.
 //!
 //! Parsing goes JSON text → `serde_json::Value` → [`Policy`], checking each field by hand so
-//! that every error names its place (`Statement[1].Action[0]: …`).
+//! that every error names its place (`Statement[1].Action[0]: …`). This file holds the RAM
+//! grammar; `cam.rs` parses Tencent CAM into the same types.
 
 use serde_json::{Map, Value};
 
-use crate::{condition, glob, ConditionBlock, Decision, PolicyError, Request};
+use crate::{cam, condition, glob, ConditionBlock, Decision, PolicyError, Request};
+
+/// The grammar a policy was written in. Evaluation is the same for both except that RAM
+/// compares action names case-insensitively and CAM case-sensitively; [`Policy::to_json`]
+/// renders in the policy's own grammar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    /// Alibaba RAM: `{"Version":"1","Statement":[…]}`, actions `oss:GetObject`, resources
+    /// `acs:oss:<region>:<account>:<bucket>/<key>`.
+    Ram,
+    /// Tencent CAM: `{"version":"2.0","statement":[…]}`, actions `name/cos:GetObject` (kept as
+    /// `cos:GetObject`), resources `qcs::cos:<region>:uid/<appid>:<bucket-appid>/<key>`.
+    Cam,
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Effect {
@@ -23,6 +37,7 @@ pub struct Statement {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Policy {
+    pub dialect: Dialect,
     pub version: String,
     pub statements: Vec<Statement>,
 }
@@ -31,7 +46,8 @@ impl Policy {
     /// Decision for one request under this policy alone.
     pub fn evaluate(&self, request: &Request) -> Decision {
         let mut allowed = false;
-        for statement in self.statements.iter().filter(|s| s.matches(request)) {
+        let applies = |statement: &&Statement| statement.matches(request, self.dialect);
+        for statement in self.statements.iter().filter(applies) {
             match statement.effect {
                 Effect::Deny => return Decision::ExplicitDeny,
                 Effect::Allow => allowed = true,
@@ -44,8 +60,14 @@ impl Policy {
         }
     }
 
-    /// Compact JSON of the policy (round-trips through [`crate::parse`]).
+    /// Compact JSON of the policy in its own grammar: it round-trips through [`crate::parse`]
+    /// (RAM) or [`crate::parse_cam`] (CAM). A CAM policy comes back normalised (legacy
+    /// resources rewritten, `name/` actions, any wildcard `principal` dropped), so keep the
+    /// original text where the exact text matters.
     pub fn to_json(&self) -> String {
+        if self.dialect == Dialect::Cam {
+            return cam::to_json(self);
+        }
         let statements = self.statements.iter().map(Statement::to_json).collect();
         let mut policy = Map::new();
         policy.insert("Version".to_owned(), Value::from(self.version.as_str()));
@@ -57,10 +79,15 @@ impl Policy {
 impl Statement {
     /// Whether the statement applies to the request: some action pattern matches, some resource
     /// pattern matches, and the condition (if any) holds. The effect is not considered.
-    pub fn matches(&self, request: &Request) -> bool {
+    /// `dialect` is the policy's: it decides whether action names compare case-sensitively.
+    pub fn matches(&self, request: &Request, dialect: Dialect) -> bool {
+        let action_matches = match dialect {
+            Dialect::Ram => glob::action_matches,
+            Dialect::Cam => glob::matches,
+        };
         self.actions
             .iter()
-            .any(|pattern| glob::action_matches(pattern, request.action))
+            .any(|pattern| action_matches(pattern, request.action))
             && self
                 .resources
                 .iter()
@@ -81,7 +108,7 @@ impl Statement {
         statement.insert("Action".to_owned(), Value::from(self.actions.clone()));
         statement.insert("Resource".to_owned(), Value::from(self.resources.clone()));
         if let Some(condition) = &self.condition {
-            statement.insert("Condition".to_owned(), condition.to_json());
+            statement.insert("Condition".to_owned(), condition.to_json(&condition::Ram));
         }
         Value::Object(statement)
     }
@@ -144,6 +171,7 @@ pub(crate) fn parse(json: &str) -> Result<Policy, PolicyError> {
         }
     };
     Ok(Policy {
+        dialect: Dialect::Ram,
         version,
         statements,
     })
@@ -179,11 +207,13 @@ fn parse_statement(value: &Value, at: &str) -> Result<Statement, PolicyError> {
         )));
     }
     let effect = parse_effect(fields.get("Effect"), &format!("{at}.Effect"))?;
-    let actions = parse_patterns(fields.get("Action"), &format!("{at}.Action"), check_action)?;
+    let actions = parse_patterns(fields.get("Action"), &format!("{at}.Action"), |action| {
+        check_action(action).map(|()| action.to_owned())
+    })?;
     let resources = parse_patterns(
         fields.get("Resource"),
         &format!("{at}.Resource"),
-        check_resource,
+        |resource| check_resource(resource).map(|()| resource.to_owned()),
     )?;
     let condition = match fields.get("Condition") {
         Some(condition) => Some(condition::parse(condition, &format!("{at}.Condition"))?),
@@ -239,12 +269,12 @@ fn parse_effect(value: Option<&Value>, at: &str) -> Result<Effect, PolicyError> 
     }
 }
 
-/// Parses `Action` or `Resource`: a string or a non-empty list of strings, each checked by
-/// `check`, which returns the complaint (without the place) for a bad one.
-fn parse_patterns(
+/// Parses `Action` or `Resource`: a string or a non-empty list of strings, each turned by
+/// `normalise` into the pattern to keep, or into the complaint (without the place) for a bad one.
+pub(crate) fn parse_patterns(
     value: Option<&Value>,
     at: &str,
-    check: fn(&str) -> Result<(), String>,
+    normalise: impl Fn(&str) -> Result<String, String>,
 ) -> Result<Vec<String>, PolicyError> {
     let items: Vec<(String, &Value)> = match value {
         None => {
@@ -271,8 +301,7 @@ fn parse_patterns(
                     describe(item)
                 )));
             };
-            check(pattern).map_err(|complaint| error(format!("{at}: {complaint}")))?;
-            Ok(pattern.clone())
+            normalise(pattern).map_err(|complaint| error(format!("{at}: {complaint}")))
         })
         .collect()
 }

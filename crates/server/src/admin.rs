@@ -89,7 +89,7 @@ pub fn bucket_delete(data: &Path, name: &str) -> anyhow::Result<String> {
 
 fn access_keys(data: &Path) -> anyhow::Result<AccessKeys> {
     require_data_dir(data)?;
-    let opened = datadir::open(data, datadir::env_root_key()?)?;
+    let opened = datadir::open(data, &datadir::EnvKeys::from_env()?)?;
     crate::iam::Iam::open(&opened.dir.path, &opened.dir.root.id)?;
     AccessKeys::open(&opened.dir.path, &opened.dir.master_key)
 }
@@ -164,24 +164,11 @@ pub fn check(path: &Path) -> anyhow::Result<Vec<String>> {
         config.api.addr,
         "127.0.0.1:8700",
     ));
-    let (grants, default) = match config.grant.is_empty() {
-        true => (crate::api::grants::default_grants(), " (default)"),
-        false => (config.grant.clone(), ""),
+    let default = match config.grant.is_empty() {
+        true => " (default)",
+        false => "",
     };
-    for g in &grants {
-        let grant = crate::api::grants::Grant::from_config(g)?;
-        if let Some(provider) = g.provider.as_deref() {
-            if provider != crate::provider::LOCAL && !config.provider.contains_key(provider) {
-                let mut known = vec![crate::provider::LOCAL];
-                known.extend(config.provider.keys().map(String::as_str));
-                bail!(
-                    "in config {}: grant {}: provider {provider:?} is not configured: add a [provider.{provider}] table or use one of: {}",
-                    path.display(),
-                    g.name,
-                    known.join(", ")
-                );
-            }
-        }
+    for grant in &config.grants {
         let mut line = format!(
             "grant {}{default}: bucket {}, prefix {}, actions {}, duration {}s (max {}s)",
             grant.name,
@@ -198,8 +185,9 @@ pub fn check(path: &Path) -> anyhow::Result<Vec<String>> {
             let ips: Vec<String> = grant.source_ips.iter().map(|c| c.to_string()).collect();
             line.push_str(&format!(", source IPs {}", ips.join(",")));
         }
-        if let Some(provider) = g.provider.as_deref() {
-            line.push_str(&format!(", provider {provider}"));
+        line.push_str(&format!(", provider {}", grant.provider));
+        if grant.vendor != crate::common::provider::Vendor::Aliyun {
+            line.push_str(&format!(", vendor {}", grant.vendor.name()));
         }
         out.push(line);
     }
@@ -231,7 +219,7 @@ mod tests {
         let data = tmp.path().join("d");
         assert!(format!("{:#}", bucket_list(&data).unwrap_err())
             .contains("not an stsgate data directory"));
-        datadir::open(&data, None).unwrap();
+        datadir::open(&data, &Default::default()).unwrap();
         assert!(bucket_create(&data, "Bad_Name", "private").is_err());
         assert!(format!(
             "{:#}",
@@ -273,7 +261,7 @@ mod tests {
     fn keys_are_created_listed_and_deleted() {
         let tmp = tempfile::tempdir().unwrap();
         let data = tmp.path().join("d");
-        datadir::open(&data, None).unwrap();
+        datadir::open(&data, &Default::default()).unwrap();
         let (id, secret) = key_create(&data, "ci").unwrap();
         let list = key_list(&data).unwrap();
         assert_eq!(list.len(), 1);
@@ -330,7 +318,7 @@ mod tests {
         std::fs::write(&path, format!("{grant}provider = \"nope\"\n")).unwrap();
         let err = format!("{:#}", check(&path).unwrap_err());
         assert!(
-            err.contains("grant g: provider \"nope\" is not configured: add a [provider.nope] table or use one of: local"),
+            err.contains("grant[0] (\"g\"): provider \"nope\" is not configured: add a [provider.nope] table or use one of: local"),
             "{err}"
         );
         std::fs::write(&path, format!("{grant}provider = \"local\"\n")).unwrap();

@@ -3,10 +3,11 @@
 //! `stsgate check` (GetCallerIdentity, a dry AssumeRole, a signed HEAD per bucket, CORS
 //! preflights per browser origin), each printed as one [`Check`] line with a fix when it fails.
 
+use crate::aliyun::client::{Credentials, OssClient, OssError, SignatureVersion};
+use crate::aliyun::provider::{AliyunProvider, AssumeRoleInput, MAX_POLICY_BYTES};
 use crate::api::grants::{Grant, TemplateError};
-use crate::config::{Config, GrantConfig};
-use crate::provider::aliyun::{AliyunProvider, AssumeRoleInput, KeyPair, MAX_POLICY_BYTES};
-use crate::provider::oss_client::{Credentials, OssClient, OssError, SignatureVersion};
+use crate::common::provider::KeyPair;
+use crate::config::Config;
 use crate::secret::Secret;
 use anyhow::{anyhow, bail};
 use serde_json::{Map, Value};
@@ -136,7 +137,7 @@ impl OssTarget {
             provider: p.name.clone(),
             region: p.region.clone(),
             oss_endpoint: p.oss_endpoint.clone(),
-            timeout: p.timeout,
+            timeout: p.transport.timeout,
             key: p.key.clone(),
             browser_origins: p.browser_origins.clone(),
         }
@@ -219,7 +220,7 @@ fn fix_for(e: &OssError, cx: &FixContext) -> String {
         }
         "RequestTimeTooSkewed" => format!(
             "this machine's clock is off by more than 15 minutes (local time {}): sync it (NTP)",
-            crate::aliyun::xml::rfc1123(time::OffsetDateTime::now_utc())
+            crate::common::dates::rfc1123(time::OffsetDateTime::now_utc())
         ),
         "SecurityTokenExpired" | "InvalidSecurityToken" => format!(
             "OSS at {endpoint} does not accept the security token from sts_endpoint of [provider.{p}]: both endpoints must belong to the same cloud"
@@ -278,7 +279,7 @@ pub fn load_provider(path: &Path, name: &str) -> anyhow::Result<AliyunProvider> 
             }
         );
     };
-    AliyunProvider::from_config(name, cfg, config.region.as_deref())
+    AliyunProvider::from_config(name, cfg, config.region.as_deref(), Default::default())
 }
 
 /// `stsgate cors get|set|delete --config FILE --provider NAME --bucket B`: the lines to print.
@@ -535,9 +536,9 @@ fn policy_checks(provider: &str, grants: &[Grant]) -> (Vec<Check>, Vec<Rendered>
                 continue;
             }
         };
-        let policy = grant.policy(&prefix);
+        let policy = crate::aliyun::policy::render(grant, &prefix);
         let longest = render_prefix(grant, &"x".repeat(128))
-            .map(|p| grant.policy(&p).len())
+            .map(|p| crate::aliyun::policy::render(grant, &p).len())
             .unwrap_or(policy.len());
         if policy.len() > MAX_POLICY_BYTES {
             lines.push(Check::fail(
@@ -596,22 +597,19 @@ pub async fn probe(config: &Config, config_path: &Path, report: &mut dyn FnMut(&
         report(&c);
     };
     for (name, cfg) in &config.provider {
-        let grant_configs: Vec<&GrantConfig> = config
-            .grant
+        // The config is validated as it loads: its grants are.
+        let grants: Vec<Grant> = config
+            .grants
             .iter()
-            .filter(|g| g.provider.as_deref() == Some(name.as_str()))
+            .filter(|g| g.provider == *name)
+            .cloned()
             .collect();
-        let mut grants = Vec::new();
-        for g in grant_configs {
-            match Grant::from_config(g) {
-                Ok(grant) => grants.push(grant),
-                Err(e) => emit(Check::fail(
-                    format!("grant {} (provider {name}): {e:#}", g.name),
-                    "correct the [[grant]] table",
-                )),
-            }
-        }
-        let provider = match AliyunProvider::from_config(name, cfg, config.region.as_deref()) {
+        let provider = match AliyunProvider::from_config(
+            name,
+            cfg,
+            config.region.as_deref(),
+            Default::default(),
+        ) {
             Ok(p) => p,
             Err(e) => {
                 emit(Check::fail(
@@ -759,7 +757,7 @@ async fn identity_check(provider: &AliyunProvider) -> Check {
 }
 
 /// `Code: Message (RequestId …)`.
-fn upstream_summary(e: &crate::provider::aliyun::UpstreamError) -> String {
+fn upstream_summary(e: &crate::common::provider::UpstreamError) -> String {
     let mut out = e.code.clone();
     if !e.message.is_empty() {
         out.push_str(": ");
@@ -1012,6 +1010,7 @@ mod tests {
             required_claims: None,
             source_ips: None,
             provider: Some("x".into()),
+            vendor: None,
         })
         .unwrap()
     }
@@ -1106,7 +1105,8 @@ mod tests {
         assert_eq!(narrowest(&rendered).unwrap().grant.name, "small");
         // The policy of all four bundles names the prefix twice: size = base + 2 × prefix.
         let all = ["read", "write", "list", "delete"];
-        let base = grant("b", "${sub}/", &all).policy("stsgate-check/").len();
+        let base =
+            crate::aliyun::policy::render(&grant("b", "${sub}/", &all), "stsgate-check/").len();
         let room = (MAX_POLICY_BYTES - base) / 2;
         let long = grant(
             "long",

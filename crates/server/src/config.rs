@@ -1,12 +1,15 @@
 //! `stsgate.toml`: read → parse (unknown keys refused by name) → validate.
 
+use crate::common::provider::{Vendor, LOCAL};
+use crate::common::scope::{default_grants, Grant};
 use anyhow::{bail, Context as _};
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 /// The whole configuration file. Every key is optional; command-line flags win over it.
-#[derive(Debug, Clone, Default, Deserialize)]
+/// [`Config::parse`] validates it and fills [`Config::grants`].
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
     /// Data directory (default `./stsgate-data`).
@@ -33,6 +36,16 @@ pub struct Config {
     /// (`local`, always there, is the default of every grant).
     #[serde(default)]
     pub provider: std::collections::BTreeMap<String, ProviderConfig>,
+    /// The validated grants: `[[grant]]`, or the default `user-folder` when none is given.
+    #[serde(skip)]
+    pub grants: Vec<Grant>,
+}
+
+impl Default for Config {
+    /// No config file: the embedded faces with the default grant.
+    fn default() -> Config {
+        Config::parse("").expect("the empty config is valid")
+    }
 }
 
 /// `[provider.NAME]`: a real cloud account behind stsgate (today only `type = "aliyun"`).
@@ -116,6 +129,17 @@ pub struct RateLimitConfig {
     pub per_caller: Option<RateConfig>,
 }
 
+/// Default per client IP: 100 requests per second, burst 200.
+pub const DEFAULT_PER_IP: RateConfig = RateConfig {
+    per_second: 100,
+    burst: Some(200),
+};
+/// Default per caller: 20 requests per second, burst 40.
+pub const DEFAULT_PER_CALLER: RateConfig = RateConfig {
+    per_second: 20,
+    burst: Some(40),
+};
+
 /// `{ per_second = N, burst = M }`: a bucket of `burst` requests refilled at `per_second`.
 /// `per_second = 0` turns this limit off; `burst` defaults to twice `per_second`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -186,6 +210,37 @@ pub struct JwtKeyConfig {
     pub jwks_refresh: Option<u64>,
 }
 
+/// Fewest seconds between refreshes of a `jwks_url` (`jwks_refresh`).
+pub const JWKS_REFRESH_MIN_SECS: u64 = 30;
+/// Most seconds between refreshes of a `jwks_url` (`jwks_refresh`).
+pub const JWKS_REFRESH_MAX_SECS: u64 = 7 * 86_400;
+
+/// Checks a `jwks_url`: `https://`, or `http://` to a loopback host (`127.0.0.0/8`, `[::1]`,
+/// `localhost`), with no user or password in it.
+pub fn check_jwks_url(url: &str) -> anyhow::Result<reqwest::Url> {
+    let parsed = reqwest::Url::parse(url).with_context(|| format!("{url:?} is not a URL"))?;
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        bail!("the JWKS URL must not carry a user or password");
+    }
+    match parsed.scheme() {
+        "https" if parsed.host_str().is_some_and(|h| !h.is_empty()) => Ok(parsed),
+        "http" if jwks_loopback(&parsed) => Ok(parsed),
+        "http" => bail!(
+            "{url}: use https (plain http only to a loopback host: 127.0.0.0/8, [::1], localhost)"
+        ),
+        other => bail!("{url}: the scheme must be https, not {other:?}"),
+    }
+}
+
+fn jwks_loopback(url: &reqwest::Url) -> bool {
+    let host = url.host_str().unwrap_or_default();
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || bare
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 impl JwtKeyConfig {
     fn check(&self) -> anyhow::Result<()> {
         let given = [
@@ -198,14 +253,13 @@ impl JwtKeyConfig {
             bail!("give exactly one of pem, pem_file, jwks_file, jwks_url");
         }
         if let Some(url) = &self.jwks_url {
-            crate::api::callers::check_jwks_url(url).context("jwks_url")?;
+            check_jwks_url(url).context("jwks_url")?;
         }
         match (self.jwks_refresh, self.jwks_url.is_some()) {
             (None, _) => {}
             (Some(_), false) => bail!("jwks_refresh goes with jwks_url only"),
             (Some(secs), true) => {
-                let range = crate::api::callers::JWKS_REFRESH_MIN_SECS
-                    ..=crate::api::callers::JWKS_REFRESH_MAX_SECS;
+                let range = JWKS_REFRESH_MIN_SECS..=JWKS_REFRESH_MAX_SECS;
                 if !range.contains(&secs) {
                     bail!(
                         "jwks_refresh: {secs} s is outside {} to {} seconds",
@@ -248,8 +302,12 @@ pub struct GrantConfig {
     /// `IpAddress acs:SourceIp` condition, so the oss face refuses their use from elsewhere too.
     pub source_ips: Option<Vec<String>>,
     /// The `[provider.NAME]` that issues this grant's credentials (default `local`: the
-    /// embedded sts/oss faces).
+    /// embedded faces).
     pub provider: Option<String>,
+    /// `aliyun` (the default) or `tencent`: the cloud whose credentials, policy grammar and
+    /// formats the grant uses. A grant of a `[provider.NAME]` takes the provider's `type`.
+    /// Tencent buckets are spelt `<name>-<appid>`.
+    pub vendor: Option<String>,
 }
 
 /// One required claim value or a list of accepted ones.
@@ -298,7 +356,7 @@ impl Config {
     }
 
     pub fn parse(text: &str) -> anyhow::Result<Config> {
-        let config: Config = toml::from_str(text)?;
+        let mut config: Config = toml::from_str(text)?;
         if let Some(region) = &config.region {
             if region.is_empty()
                 || !region
@@ -308,9 +366,22 @@ impl Config {
                 bail!("region: \"{region}\" is not a region id such as \"cn-hangzhou\"");
             }
         }
-        for (i, grant) in config.grant.iter().enumerate() {
-            crate::api::grants::Grant::from_config(grant)
-                .with_context(|| format!("grant[{i}] ({:?})", grant.name))?;
+        for (name, p) in &config.provider {
+            if let Some(kind) = p.kind.as_deref() {
+                if Vendor::parse(kind).is_none() {
+                    bail!("[provider.{name}] type = {kind:?}: use \"aliyun\" or \"tencent\"");
+                }
+            }
+        }
+        let grants = match config.grant.is_empty() {
+            true => default_grants(),
+            false => config.grant.clone(),
+        };
+        for (i, g) in grants.iter().enumerate() {
+            let grant = config
+                .grant_of(g)
+                .with_context(|| format!("grant[{i}] ({:?})", g.name))?;
+            config.grants.push(grant);
         }
         let jwt = &config.api.jwt;
         for (i, key) in jwt.key.iter().enumerate() {
@@ -371,6 +442,40 @@ impl Config {
     }
 }
 
+impl Config {
+    /// Validates one `[[grant]]`: its own keys, then its provider (configured, and of the
+    /// grant's vendor; the grant takes the provider's vendor when it names none).
+    fn grant_of(&self, g: &GrantConfig) -> anyhow::Result<Grant> {
+        let provider = g.provider.as_deref().unwrap_or(LOCAL);
+        let mut g = g.clone();
+        if provider != LOCAL {
+            let Some(p) = self.provider.get(provider) else {
+                let mut known = vec![LOCAL];
+                known.extend(self.provider.keys().map(String::as_str));
+                bail!(
+                    "provider {provider:?} is not configured: add a [provider.{provider}] table or use one of: {}",
+                    known.join(", ")
+                );
+            };
+            let kind = p.kind.as_deref().unwrap_or("aliyun");
+            match g.vendor.as_deref() {
+                None => g.vendor = Some(kind.to_string()),
+                Some(v) if v == kind => {}
+                Some(v) => bail!(
+                    "vendor {v:?} does not match provider {provider:?} (type {kind:?}); leave vendor out or make them agree"
+                ),
+            }
+        }
+        Grant::from_config(&g)
+    }
+
+    /// The vendor of `[provider.NAME]` (its `type`).
+    pub fn provider_vendor(&self, name: &str) -> Option<Vendor> {
+        let p = self.provider.get(name)?;
+        Vendor::parse(p.kind.as_deref().unwrap_or("aliyun"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -416,14 +521,8 @@ mod tests {
         assert!(c.api.jwt.key.is_empty());
         assert_eq!(c.api.metrics, Some(true));
         assert_eq!(c.api.rate_limit.enabled, Some(true));
-        assert_eq!(
-            c.api.rate_limit.per_caller,
-            Some(crate::api::limits::DEFAULT_PER_CALLER)
-        );
-        assert_eq!(
-            c.api.rate_limit.per_ip,
-            Some(crate::api::limits::DEFAULT_PER_IP)
-        );
+        assert_eq!(c.api.rate_limit.per_caller, Some(DEFAULT_PER_CALLER));
+        assert_eq!(c.api.rate_limit.per_ip, Some(DEFAULT_PER_IP));
     }
 
     #[test]

@@ -10,27 +10,7 @@ use time::OffsetDateTime;
 /// The role name credentials issued from the command line carry.
 pub const CLI_ROLE: &str = "stsgate-cli";
 
-/// STS's `Expiration` form: `YYYY-MM-DDThh:mm:ssZ` (no fraction; several clients parse it strictly).
-pub fn sts_time(t: OffsetDateTime) -> String {
-    let t = t.to_offset(time::UtcOffset::UTC);
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    )
-}
-
-/// Checks a RoleSessionName: 2–64 characters of `[A-Za-z0-9.@_-]`.
-pub fn valid_session_name(name: &str) -> bool {
-    (2..=64).contains(&name.len())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || ".@_-".contains(c))
-}
+use crate::common::dates::iso8601 as sts_time;
 
 /// Mints credentials limited by `policy_json` for `duration_secs` (1..=43200).
 pub fn issue(
@@ -43,7 +23,7 @@ pub fn issue(
     if !(1..=43_200).contains(&duration_secs) {
         bail!("--duration must be from 1 to 43200 seconds, got {duration_secs}");
     }
-    if !valid_session_name(session_name) {
+    if !crate::aliyun::sts::params::valid_session_name(session_name) {
         bail!("--session-name must be 2-64 characters of letters, digits, '.', '@', '_' or '-', got {session_name:?}");
     }
     let policy = stsgate_policy::parse(policy_json)
@@ -72,24 +52,4 @@ pub fn issue(
         },
     });
     Ok((minted, answer))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sts_time_has_no_fraction() {
-        let t = OffsetDateTime::from_unix_timestamp(1_700_000_000).unwrap()
-            + time::Duration::milliseconds(123);
-        assert_eq!(sts_time(t), "2023-11-14T22:13:20Z");
-    }
-
-    #[test]
-    fn session_names() {
-        assert!(valid_session_name("alice@example.com"));
-        assert!(!valid_session_name("a"));
-        assert!(!valid_session_name("a b"));
-        assert!(!valid_session_name(&"a".repeat(65)));
-    }
 }

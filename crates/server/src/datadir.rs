@@ -2,14 +2,16 @@
 //! root access key pair; everything after that is read back from it.
 //!
 //! - `DIR/master.key` — 32 random bytes (0600); the AEAD key of temporary credentials derives from it.
-//! - `DIR/root-credentials.json` — `{"AccountId","AccessKeyId","AccessKeySecret","OperatorKey"}`
-//!   (0600). `OperatorKey` (`sgop_…`) reads `GET /v1/audit`; files written before it existed get
-//!   one at the next `serve` ([`ensure_operator_key`]).
+//! - `DIR/root-credentials.json` — `{"AccountId","AccessKeyId","AccessKeySecret","OperatorKey",
+//!   "TencentAppId","TencentUin","TencentSecretId","TencentSecretKey"}` (0600): the Alibaba
+//!   account and root key, the operator key (`sgop_…`, reads `GET /v1/audit`) and the Tencent
+//!   account (AppId, Uin) and root key (`AKID…`). Files written before a field existed get it at
+//!   the next `serve` ([`ensure_operator_key`], [`ensure_tencent_account`]).
 //! - `DIR/store/` — the object store (see `stsgate_store`).
 //! - `DIR/iam.sqlite3` — roles and nonces of the sts face (see [`crate::iam`]).
 //! - `DIR/jwt-hs256.key` — 32 random bytes (0600): the HS256 secret of callers' JWTs
 //!   (`stsgate token`), created when first needed.
-//! - `DIR/audit.sqlite3` — the api face's audit log (see `crate::api::audit`).
+//! - `DIR/audit.sqlite3` — the api face's audit log (see `crate::common::audit`).
 
 use crate::secret::Secret;
 use anyhow::{bail, Context as _};
@@ -24,12 +26,47 @@ use zeroize::Zeroizing;
 /// Environment variables that, when both set, are the root access key.
 pub const ENV_ROOT_KEY_ID: &str = "STSGATE_ROOT_ACCESS_KEY_ID";
 pub const ENV_ROOT_KEY_SECRET: &str = "STSGATE_ROOT_ACCESS_KEY_SECRET";
+/// Environment variables that, when both set, are the Tencent root key (SecretId, SecretKey).
+pub const ENV_TENCENT_SECRET_ID: &str = "STSGATE_TENCENT_SECRET_ID";
+pub const ENV_TENCENT_SECRET_KEY: &str = "STSGATE_TENCENT_SECRET_KEY";
+
+/// Operator keys (`sgop_…`, in `root-credentials.json`) start with this.
+pub const OPERATOR_KEY_PREFIX: &str = "sgop_";
 
 /// A long-term access key pair.
 #[derive(Debug, Clone)]
 pub struct AccessKey {
     pub id: String,
     pub secret: Secret,
+}
+
+/// The embedded Tencent account: its AppId (the `-<appid>` of bucket names, `uid/<appid>` in
+/// CAM resources), the root account's Uin and root key.
+#[derive(Debug, Clone)]
+pub struct TencentAccount {
+    /// e.g. `1250000000`.
+    pub app_id: String,
+    /// e.g. `100000000001`.
+    pub uin: String,
+    /// SecretId `AKID…` and SecretKey.
+    pub root: AccessKey,
+}
+
+/// Root keys chosen by the environment (each overrides the file's when set).
+#[derive(Debug, Clone, Default)]
+pub struct EnvKeys {
+    pub aliyun: Option<AccessKey>,
+    pub tencent: Option<AccessKey>,
+}
+
+impl EnvKeys {
+    /// Reads both pairs of variables (each pair both or neither).
+    pub fn from_env() -> anyhow::Result<EnvKeys> {
+        Ok(EnvKeys {
+            aliyun: env_root_key()?,
+            tencent: env_pair(ENV_TENCENT_SECRET_ID, ENV_TENCENT_SECRET_KEY)?,
+        })
+    }
 }
 
 /// What a data directory holds.
@@ -41,6 +78,8 @@ pub struct DataDir {
     pub master_key: MasterKey,
     /// The operator API key (`sgop_…`), once created.
     pub operator_key: Option<Secret>,
+    /// The Tencent account, once created (first start, or [`ensure_tencent_account`]).
+    pub tencent: Option<TencentAccount>,
 }
 
 /// The 32-byte master key.
@@ -61,6 +100,14 @@ struct RootCredentialsFile {
     access_key_secret: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     operator_key: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    tencent_app_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    tencent_uin: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    tencent_secret_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    tencent_secret_key: Option<String>,
 }
 
 /// How opening went: `created` is true on the first start (the caller prints the key once).
@@ -70,11 +117,11 @@ pub struct Opened {
     pub created: bool,
 }
 
-/// Opens `path`, creating it on first use. `env_root` is the root key from the environment, if set.
-pub fn open(path: &Path, env_root: Option<AccessKey>) -> anyhow::Result<Opened> {
+/// Opens `path`, creating it on first use. `env` holds the root keys the environment chose.
+pub fn open(path: &Path, env: &EnvKeys) -> anyhow::Result<Opened> {
     let created = !path.join("master.key").exists();
     if created {
-        create(path, env_root.as_ref())?;
+        create(path, env)?;
     }
     let master_key = read_master_key(&path.join("master.key"))?;
     let creds_path = path.join("root-credentials.json");
@@ -83,10 +130,26 @@ pub fn open(path: &Path, env_root: Option<AccessKey>) -> anyhow::Result<Opened> 
         .with_context(|| format!("reading {}", creds_path.display()))?;
     let file: RootCredentialsFile =
         serde_json::from_str(&text).with_context(|| format!("parsing {}", creds_path.display()))?;
-    let root = env_root.unwrap_or(AccessKey {
+    let root = env.aliyun.clone().unwrap_or(AccessKey {
         id: file.access_key_id,
         secret: Secret::new(file.access_key_secret),
     });
+    let tencent = match (
+        file.tencent_app_id,
+        file.tencent_uin,
+        file.tencent_secret_id,
+        file.tencent_secret_key,
+    ) {
+        (Some(app_id), Some(uin), Some(id), Some(secret)) => Some(TencentAccount {
+            app_id,
+            uin,
+            root: env.tencent.clone().unwrap_or(AccessKey {
+                id,
+                secret: Secret::new(secret),
+            }),
+        }),
+        _ => None,
+    };
     Ok(Opened {
         dir: DataDir {
             path: path.to_path_buf(),
@@ -94,6 +157,7 @@ pub fn open(path: &Path, env_root: Option<AccessKey>) -> anyhow::Result<Opened> 
             root,
             master_key,
             operator_key: file.operator_key.map(Secret::new),
+            tencent,
         },
         created,
     })
@@ -131,6 +195,18 @@ pub fn lock(path: &Path) -> anyhow::Result<DirLock> {
     }
 }
 
+/// Reads a key pair from two environment variables (both or neither).
+fn env_pair(id_var: &str, secret_var: &str) -> anyhow::Result<Option<AccessKey>> {
+    match (std::env::var(id_var).ok(), std::env::var(secret_var).ok()) {
+        (Some(id), Some(secret)) if !id.is_empty() && !secret.is_empty() => Ok(Some(AccessKey {
+            id,
+            secret: Secret::new(secret),
+        })),
+        (None, None) => Ok(None),
+        _ => bail!("set both {id_var} and {secret_var}, or neither"),
+    }
+}
+
 /// Reads the root key pair from the environment (both variables or neither).
 pub fn env_root_key() -> anyhow::Result<Option<AccessKey>> {
     match (
@@ -151,12 +227,12 @@ pub fn env_root_key() -> anyhow::Result<Option<AccessKey>> {
     }
 }
 
-fn create(path: &Path, env_root: Option<&AccessKey>) -> anyhow::Result<()> {
+fn create(path: &Path, env: &EnvKeys) -> anyhow::Result<()> {
     fs::create_dir_all(path)
         .with_context(|| format!("creating data directory {}", path.display()))?;
     fs::set_permissions(path, fs::Permissions::from_mode(0o700))?;
     let mut rng = rand::thread_rng();
-    let root = match env_root {
+    let root = match &env.aliyun {
         Some(k) => k.clone(),
         None => AccessKey {
             id: format!("LTAI{}", random_alnum(&mut rng, 20)),
@@ -166,11 +242,16 @@ fn create(path: &Path, env_root: Option<&AccessKey>) -> anyhow::Result<()> {
     let account_id: String = (0..16)
         .map(|i| char::from(b'0' + rng.gen_range(if i == 0 { 1 } else { 0 }..10)))
         .collect();
+    let tencent = new_tencent_account(&mut rng, env);
     let file = RootCredentialsFile {
         account_id,
         access_key_id: root.id.clone(),
         access_key_secret: root.secret.expose().to_string(),
         operator_key: Some(new_operator_key(&mut rng)),
+        tencent_app_id: Some(tencent.app_id),
+        tencent_uin: Some(tencent.uin),
+        tencent_secret_id: Some(tencent.root.id),
+        tencent_secret_key: Some(tencent.root.secret.expose().to_string()),
     };
     write_private(
         &path.join("root-credentials.json"),
@@ -185,11 +266,53 @@ fn create(path: &Path, env_root: Option<&AccessKey>) -> anyhow::Result<()> {
 
 /// A fresh operator key: `sgop_` + 40 of `[A-Za-z0-9]`.
 fn new_operator_key(rng: &mut impl Rng) -> String {
-    format!(
-        "{}{}",
-        crate::api::callers::OPERATOR_KEY_PREFIX,
-        random_alnum(rng, 40)
-    )
+    format!("{}{}", OPERATOR_KEY_PREFIX, random_alnum(rng, 40))
+}
+
+/// A fresh Tencent account: AppId `125` + 7 digits, Uin `100` + 9 digits, SecretId `AKID` + 32
+/// and SecretKey 32 of `[A-Za-z0-9]` (the environment's key when set).
+fn new_tencent_account(rng: &mut impl Rng, env: &EnvKeys) -> TencentAccount {
+    let digits = |rng: &mut dyn rand::RngCore, n: usize| -> String {
+        (0..n)
+            .map(|_| char::from(b'0' + rng.gen_range(0..10)))
+            .collect()
+    };
+    TencentAccount {
+        app_id: format!("125{}", digits(rng, 7)),
+        uin: format!("100{}", digits(rng, 9)),
+        root: match &env.tencent {
+            Some(k) => k.clone(),
+            None => AccessKey {
+                id: format!("AKID{}", random_alnum(rng, 32)),
+                secret: Secret::new(random_alnum(rng, 32)),
+            },
+        },
+    }
+}
+
+/// Adds the Tencent account to a `root-credentials.json` written before it existed, keeping
+/// the file's other fields and mode 0600. Call with the directory's lock held (`serve`).
+/// Returns true when it was added (the caller prints the new key once).
+pub fn ensure_tencent_account(dir: &mut DataDir, env: &EnvKeys) -> anyhow::Result<bool> {
+    if dir.tencent.is_some() {
+        return Ok(false);
+    }
+    let path = dir.path.join("root-credentials.json");
+    check_private(&path)?;
+    let text = fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let mut file: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+    let account = new_tencent_account(&mut rand::thread_rng(), env);
+    file.insert("TencentAppId".into(), account.app_id.clone().into());
+    file.insert("TencentUin".into(), account.uin.clone().into());
+    file.insert("TencentSecretId".into(), account.root.id.clone().into());
+    file.insert(
+        "TencentSecretKey".into(),
+        account.root.secret.expose().to_string().into(),
+    );
+    write_private(&path, serde_json::to_string_pretty(&file)?.as_bytes())?;
+    dir.tencent = Some(account);
+    Ok(true)
 }
 
 /// Adds an `OperatorKey` to a `root-credentials.json` written before operator keys existed,
@@ -306,7 +429,7 @@ mod tests {
     fn first_start_creates_private_files_and_second_start_reads_them() {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().join("data");
-        let first = open(&dir, None).unwrap();
+        let first = open(&dir, &EnvKeys::default()).unwrap();
         assert!(first.created);
         assert!(first.dir.root.id.starts_with("LTAI"));
         assert_eq!(first.dir.account_id.len(), 16);
@@ -321,11 +444,20 @@ mod tests {
             fs::metadata(&dir).unwrap().permissions().mode() & 0o777,
             0o700
         );
-        let second = open(&dir, None).unwrap();
+        let second = open(&dir, &EnvKeys::default()).unwrap();
         assert!(!second.created);
         assert_eq!(second.dir.root.id, first.dir.root.id);
         assert_eq!(second.dir.root.secret, first.dir.root.secret);
         assert_eq!(*second.dir.master_key.0, *first.dir.master_key.0);
+        let tc = first.dir.tencent.clone().unwrap();
+        assert!(tc.root.id.starts_with("AKID") && tc.root.id.len() == 36);
+        assert!(tc.app_id.len() == 10 && tc.app_id.bytes().all(|b| b.is_ascii_digit()));
+        assert!(tc.uin.len() == 12 && tc.uin.bytes().all(|b| b.is_ascii_digit()));
+        let again = second.dir.tencent.clone().unwrap();
+        assert_eq!(
+            (again.app_id, again.uin, again.root.id),
+            (tc.app_id, tc.uin, tc.root.id)
+        );
         let op = first.dir.operator_key.clone().unwrap();
         assert!(op.expose().starts_with("sgop_"));
         assert_eq!(second.dir.operator_key, Some(op));
@@ -335,7 +467,7 @@ mod tests {
     fn an_older_file_gets_an_operator_key_and_keeps_its_fields() {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().join("data");
-        let first = open(&dir, None).unwrap().dir;
+        let first = open(&dir, &EnvKeys::default()).unwrap().dir;
         let path = dir.join("root-credentials.json");
         let old = serde_json::json!({
             "AccountId": first.account_id,
@@ -343,8 +475,10 @@ mod tests {
             "AccessKeySecret": first.root.secret.expose(),
         });
         write_private(&path, old.to_string().as_bytes()).unwrap();
-        let mut second = open(&dir, None).unwrap().dir;
-        assert!(second.operator_key.is_none());
+        let mut second = open(&dir, &EnvKeys::default()).unwrap().dir;
+        assert!(second.operator_key.is_none() && second.tencent.is_none());
+        assert!(ensure_tencent_account(&mut second, &EnvKeys::default()).unwrap());
+        assert!(!ensure_tencent_account(&mut second, &EnvKeys::default()).unwrap());
         assert!(ensure_operator_key(&mut second).unwrap());
         assert!(!ensure_operator_key(&mut second).unwrap());
         let v: serde_json::Value =
@@ -359,8 +493,10 @@ mod tests {
             fs::metadata(&path).unwrap().permissions().mode() & 0o777,
             0o600
         );
-        let third = open(&dir, None).unwrap().dir;
+        let third = open(&dir, &EnvKeys::default()).unwrap().dir;
         assert_eq!(third.operator_key, second.operator_key);
+        let (t2, t3) = (second.tencent.unwrap(), third.tencent.unwrap());
+        assert_eq!((t2.app_id, t2.root.id), (t3.app_id, t3.root.id));
     }
 
     #[test]
@@ -397,10 +533,21 @@ mod tests {
             id: "LTAIenv".into(),
             secret: Secret::new("envsecret"),
         };
-        let opened = open(&dir, Some(env)).unwrap();
+        let tencent = AccessKey {
+            id: "AKIDenv".into(),
+            secret: Secret::new("envkey"),
+        };
+        let env = EnvKeys {
+            aliyun: Some(env),
+            tencent: Some(tencent),
+        };
+        let opened = open(&dir, &env).unwrap();
         assert_eq!(opened.dir.root.id, "LTAIenv");
+        assert_eq!(opened.dir.tencent.unwrap().root.id, "AKIDenv");
+        let later = open(&dir, &EnvKeys::default()).unwrap().dir;
+        assert_eq!(later.tencent.unwrap().root.id, "AKIDenv");
         fs::set_permissions(dir.join("master.key"), fs::Permissions::from_mode(0o644)).unwrap();
-        let err = open(&dir, None).unwrap_err().to_string();
+        let err = open(&dir, &EnvKeys::default()).unwrap_err().to_string();
         assert!(err.contains("chmod 600"), "{err}");
     }
 }

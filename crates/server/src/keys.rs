@@ -159,7 +159,7 @@ mod tests {
 
     fn open() -> (tempfile::TempDir, crate::datadir::DataDir, AccessKeys) {
         let tmp = tempfile::tempdir().unwrap();
-        let dir = crate::datadir::open(&tmp.path().join("d"), None)
+        let dir = crate::datadir::open(&tmp.path().join("d"), &Default::default())
             .unwrap()
             .dir;
         crate::iam::Iam::open(&dir.path, &dir.root.id).unwrap();
@@ -205,7 +205,7 @@ mod tests {
         let (_tmp, dir, keys) = open();
         let (id, _) = keys.create("ci", 1).unwrap();
         let other = tempfile::tempdir().unwrap();
-        let foreign = crate::datadir::open(&other.path().join("d"), None)
+        let foreign = crate::datadir::open(&other.path().join("d"), &Default::default())
             .unwrap()
             .dir;
         let wrong = AccessKeys::open(&dir.path, &foreign.master_key).unwrap();

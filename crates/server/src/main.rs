@@ -386,7 +386,7 @@ fn main() -> anyhow::Result<()> {
             if !data.join("master.key").exists() {
                 anyhow::bail!("{} is not an stsgate data directory: start `stsgate serve --data {}` once first", data.display(), data.display());
             }
-            let opened = datadir::open(&data, datadir::env_root_key()?)?;
+            let opened = datadir::open(&data, &datadir::EnvKeys::from_env()?)?;
             let text = std::fs::read_to_string(&policy)
                 .with_context(|| format!("reading policy {}", policy.display()))?;
             let (_, answer) = creds::issue(
@@ -479,7 +479,7 @@ fn main() -> anyhow::Result<()> {
                     }),
                 ),
             };
-            let version = stsgate::provider::oss_client::SignatureVersion::parse(&target.signature)
+            let version = stsgate::aliyun::client::SignatureVersion::parse(&target.signature)
                 .context("--signature: use v1 or v4")?;
             let lines = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -549,7 +549,7 @@ fn open_iam(data: &std::path::Path) -> anyhow::Result<(datadir::DataDir, Iam)> {
             data.display()
         );
     }
-    let dir = datadir::open(data, datadir::env_root_key()?)?.dir;
+    let dir = datadir::open(data, &datadir::EnvKeys::from_env()?)?.dir;
     let iam = Iam::open(&dir.path, &dir.root.id)?;
     Ok((dir, iam))
 }
@@ -632,17 +632,14 @@ struct Faces {
 /// At a data directory's first start, creates bucket `app` if a grant names it (the default
 /// grant `user-folder` does), so the quick start's bucket exists before anyone asks for it.
 fn create_app_bucket(store: &stsgate_store::Store, config: &Config) -> anyhow::Result<()> {
-    let grants = match config.grant.is_empty() {
-        true => stsgate::api::grants::default_grants(),
-        false => config.grant.clone(),
-    };
     // A provider grant's bucket lives in the cloud, not in this store.
-    let local = |g: &&stsgate::config::GrantConfig| {
-        g.provider
-            .as_deref()
-            .is_none_or(|p| p == stsgate::provider::LOCAL)
-    };
-    if !grants.iter().filter(local).any(|g| g.bucket == APP_BUCKET) {
+    let local = |g: &&stsgate::common::scope::Grant| g.provider == stsgate::common::provider::LOCAL;
+    if !config
+        .grants
+        .iter()
+        .filter(local)
+        .any(|g| g.bucket == APP_BUCKET)
+    {
         return Ok(());
     }
     match store.create_bucket(
@@ -662,9 +659,11 @@ const APP_BUCKET: &str = "app";
 async fn run_serve(faces: Faces) -> anyhow::Result<()> {
     // One server per data directory: a second one would sweep the first one's uploads.
     let _lock = datadir::lock(&faces.data)?;
-    let opened = datadir::open(&faces.data, datadir::env_root_key()?)?;
+    let env = datadir::EnvKeys::from_env()?;
+    let opened = datadir::open(&faces.data, &env)?;
     let mut dir = opened.dir;
     let upgraded = datadir::ensure_operator_key(&mut dir)?;
+    let tencent_added = datadir::ensure_tencent_account(&mut dir, &env)?;
     let mut out = std::io::stdout().lock();
     if opened.created {
         writeln!(
@@ -680,6 +679,17 @@ async fn run_serve(faces: Faces) -> anyhow::Result<()> {
         )?;
         writeln!(out, "  AccessKeyId:     {}", dir.root.id)?;
         writeln!(out, "  AccessKeySecret: {}", dir.root.secret.expose())?;
+    }
+    if let (true, Some(tc)) = (opened.created || tencent_added, &dir.tencent) {
+        writeln!(
+            out,
+            "tencent root key (AppId {}, Uin {}; shown once; also in {}):",
+            tc.app_id,
+            tc.uin,
+            dir.path.join("root-credentials.json").display()
+        )?;
+        writeln!(out, "  SecretId:  {}", tc.root.id)?;
+        writeln!(out, "  SecretKey: {}", tc.root.secret.expose())?;
     }
     if opened.created || upgraded {
         writeln!(

@@ -1,12 +1,11 @@
 //! Binds and runs the faces. `run_oss`, `run_sts` and `run_api` take an already-bound listener, so tests
 //! bind `127.0.0.1:0` and the binary binds the configured address.
 
-use crate::aliyun::auth::Keyring;
 use crate::aliyun::oss::{self, OssState};
 use crate::aliyun::sts::{self, StsState};
-use crate::api::audit::{AuditLog, SqliteAudit};
-use crate::api::grants::{default_grants, Grant};
 use crate::api::{self, callers::Verifier, ApiState};
+use crate::common::audit::{AuditLog, SqliteAudit};
+use crate::common::resolve::Keyring;
 use crate::config::Config;
 use crate::datadir::DataDir;
 use crate::iam::Iam;
@@ -24,17 +23,32 @@ use tokio::net::TcpListener;
 /// The default region reported to SDKs.
 pub const DEFAULT_REGION: &str = "cn-hangzhou";
 
+/// The keys of a data directory as a face sees them: the root keys, the token key, the
+/// revocations, and (`extra_keys`: the sts faces) the extra long-term keys.
+pub fn keyring(dir: &DataDir, extra_keys: bool) -> anyhow::Result<Keyring> {
+    let access_keys = match extra_keys {
+        true => Some(Arc::new(crate::keys::AccessKeys::open(
+            &dir.path,
+            &dir.master_key,
+        )?)),
+        false => None,
+    };
+    Ok(Keyring {
+        account_id: dir.account_id.clone(),
+        root: dir.root.clone(),
+        tencent_root: dir.tencent.as_ref().map(|t| t.root.clone()),
+        tokens: TokenKey::new(&dir.master_key),
+        access_keys,
+        revoked: Some(Revocations::open(&dir.path)?),
+    })
+}
+
 /// Builds the oss face's state over a data directory (opens the store, sweeping leftovers).
 pub fn oss_state(dir: &DataDir, region: &str) -> anyhow::Result<Arc<OssState>> {
     let store = Store::open(&dir.path.join("store"))?;
     Ok(Arc::new(OssState {
         store,
-        keys: Keyring {
-            account_id: dir.account_id.clone(),
-            root: dir.root.clone(),
-            tokens: TokenKey::new(&dir.master_key),
-            revoked: Some(Revocations::open(&dir.path)?),
-        },
+        keys: keyring(dir, false)?,
         region: region.to_string(),
     }))
 }
@@ -73,15 +87,11 @@ pub fn sts_state_with_audit(
     dir: &DataDir,
     audit: Arc<dyn AuditLog>,
 ) -> anyhow::Result<Arc<StsState>> {
+    // The roles table must exist before the access keys' (both live in iam.sqlite3).
+    let iam = Iam::open(&dir.path, &dir.root.id)?;
     Ok(Arc::new(StsState {
-        keys: Keyring {
-            account_id: dir.account_id.clone(),
-            root: dir.root.clone(),
-            tokens: TokenKey::new(&dir.master_key),
-            revoked: Some(Revocations::open(&dir.path)?),
-        },
-        iam: Iam::open(&dir.path, &dir.root.id)?,
-        access_keys: Some(crate::keys::AccessKeys::open(&dir.path, &dir.master_key)?),
+        keys: keyring(dir, true)?,
+        iam,
         audit,
     }))
 }
@@ -140,16 +150,9 @@ pub fn api_state_with_audit(
     if let Some(op) = &dir.operator_key {
         verifier.set_operator_key(op.expose());
     }
-    let grant_configs = match config.grant.is_empty() {
-        true => default_grants(),
-        false => config.grant.clone(),
-    };
-    let grants = grant_configs
-        .iter()
-        .map(Grant::from_config)
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    let providers = crate::provider::Providers::from_config(config)?;
-    api::grants::check_providers(&grants, &providers)?;
+    let grants = config.grants.clone();
+    let providers = api::upstream::providers(config)?;
+    api::upstream::check_providers(&grants, &providers)?;
     Ok(Arc::new(ApiState {
         buckets_seen: Default::default(),
         verifier,

@@ -1,11 +1,13 @@
 //! stsgate's self-contained security token for temporary credentials.
 //!
-//! `SecurityToken = "CAIS" + base64(nonce(12) || ChaCha20-Poly1305(claims JSON))`, keyed by
-//! `HMAC-SHA256(master key, "stsgate sts-token v1")`. Any node holding the master key can verify a
+//! `SecurityToken = "CAIS" + base64(nonce(12) || ChaCha20-Poly1305(claims JSON))` for Alibaba
+//! credentials, `"TCST" + base64url(…)` (no padding: SDKs put it in URLs unencoded) for Tencent
+//! ones, keyed by `HMAC-SHA256(master key, "stsgate sts-token v1")`. Any node holding the master key can verify a
 //! token without a database. The claims carry the temporary secret, so the oss face can check the
 //! request signature, plus the role, session name, policies and expiry.
 //! Pure: the current time is always a parameter.
 
+use crate::common::provider::Vendor;
 use crate::datadir::{random_alnum, MasterKey};
 use crate::secret::Secret;
 use base64::Engine as _;
@@ -19,6 +21,7 @@ use time::OffsetDateTime;
 use zeroize::Zeroizing;
 
 const PREFIX: &str = "CAIS";
+const TENCENT_PREFIX: &str = "TCST";
 const AAD: &[u8] = b"stsgate-token-v1";
 
 /// What a token says.
@@ -44,6 +47,35 @@ pub struct Claims {
     /// before this field existed (which still open).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub caller: Option<String>,
+    /// `tencent` for Tencent credentials (CAM policies, the cos and tc-sts faces); absent for
+    /// Alibaba ones (RAM policies, the oss and sts faces), as in every token made before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vendor: Option<String>,
+}
+
+impl Claims {
+    /// The cloud these credentials belong to.
+    pub fn vendor(&self) -> Vendor {
+        match self.vendor.as_deref() {
+            Some("tencent") => Vendor::Tencent,
+            _ => Vendor::Aliyun,
+        }
+    }
+}
+
+/// What a credential is minted for.
+#[derive(Debug, Clone)]
+pub struct MintSpec<'a> {
+    pub vendor: Vendor,
+    /// The api face's caller id (for revocation), if any.
+    pub caller: Option<&'a str>,
+    pub role_arn: &'a str,
+    pub session_name: &'a str,
+    /// The role's permission policy (`None`: the role allows everything).
+    pub role_policy: Option<String>,
+    /// The inline session policy, if any (in the vendor's grammar).
+    pub session_policy: Option<String>,
+    pub duration_secs: i64,
 }
 
 impl std::fmt::Debug for Claims {
@@ -56,6 +88,7 @@ impl std::fmt::Debug for Claims {
             .field("role_arn", &self.role_arn)
             .field("session_name", &self.session_name)
             .field("caller", &self.caller)
+            .field("vendor", &self.vendor)
             .finish_non_exhaustive()
     }
 }
@@ -171,17 +204,47 @@ impl TokenKey {
         duration_secs: i64,
         now: OffsetDateTime,
     ) -> Minted {
+        self.mint_spec(
+            MintSpec {
+                vendor: Vendor::Aliyun,
+                caller,
+                role_arn,
+                session_name,
+                role_policy,
+                session_policy,
+                duration_secs,
+            },
+            now,
+        )
+    }
+
+    /// Mints a temporary credential of `spec.vendor`'s shape: `STS.` + 24 and a 40-character
+    /// secret for Alibaba, `AKID` + 32 and a 32-character secret for Tencent.
+    pub fn mint_spec(&self, spec: MintSpec<'_>, now: OffsetDateTime) -> Minted {
         let mut rng = rand::thread_rng();
+        let (ak, sk, vendor) = match spec.vendor {
+            Vendor::Aliyun => (
+                format!("STS.{}", random_alnum(&mut rng, 24)),
+                random_alnum(&mut rng, 40),
+                None,
+            ),
+            Vendor::Tencent => (
+                format!("AKID{}", random_alnum(&mut rng, 32)),
+                random_alnum(&mut rng, 32),
+                Some("tencent".to_string()),
+            ),
+        };
         let claims = Claims {
-            ak: format!("STS.{}", random_alnum(&mut rng, 24)),
-            sk: random_alnum(&mut rng, 40),
+            ak,
+            sk,
             iat: now.unix_timestamp(),
-            exp: now.unix_timestamp() + duration_secs,
-            role_arn: role_arn.to_string(),
-            session_name: session_name.to_string(),
-            role_policy,
-            session_policy,
-            caller: caller.map(str::to_string),
+            exp: now.unix_timestamp() + spec.duration_secs,
+            role_arn: spec.role_arn.to_string(),
+            session_name: spec.session_name.to_string(),
+            role_policy: spec.role_policy,
+            session_policy: spec.session_policy,
+            caller: spec.caller.map(str::to_string),
+            vendor,
         };
         let token = self.seal(&claims);
         Minted {
@@ -196,21 +259,36 @@ impl TokenKey {
     pub fn seal(&self, claims: &Claims) -> String {
         let plain = Zeroizing::new(serde_json::to_vec(claims).expect("claims serialize"));
         let raw = seal_bytes(&self.cipher, &plain, AAD);
-        format!(
-            "{PREFIX}{}",
-            base64::engine::general_purpose::STANDARD.encode(raw)
-        )
+        match claims.vendor() {
+            Vendor::Aliyun => format!(
+                "{PREFIX}{}",
+                base64::engine::general_purpose::STANDARD.encode(raw)
+            ),
+            Vendor::Tencent => format!(
+                "{TENCENT_PREFIX}{}",
+                base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw)
+            ),
+        }
     }
 
     /// Decrypts and checks a token: `Invalid` if it is not ours or was altered, `Expired` if `now`
     /// is at or past its expiry.
     pub fn open(&self, token: &str, now: OffsetDateTime) -> Result<Claims, TokenError> {
-        let b64 = token.strip_prefix(PREFIX).ok_or(TokenError::Invalid)?;
-        let raw = base64::engine::general_purpose::STANDARD
-            .decode(b64.trim())
-            .map_err(|_| TokenError::Invalid)?;
+        use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+        let (raw, vendor) = match (
+            token.strip_prefix(PREFIX),
+            token.strip_prefix(TENCENT_PREFIX),
+        ) {
+            (Some(b64), _) => (STANDARD.decode(b64.trim()), Vendor::Aliyun),
+            (_, Some(b64)) => (URL_SAFE_NO_PAD.decode(b64.trim()), Vendor::Tencent),
+            _ => return Err(TokenError::Invalid),
+        };
+        let raw = raw.map_err(|_| TokenError::Invalid)?;
         let plain = open_bytes(&self.cipher, &raw, AAD).ok_or(TokenError::Invalid)?;
         let claims: Claims = serde_json::from_slice(&plain).map_err(|_| TokenError::Invalid)?;
+        if claims.vendor() != vendor {
+            return Err(TokenError::Invalid);
+        }
         if now.unix_timestamp() >= claims.exp {
             return Err(TokenError::Expired);
         }
@@ -292,6 +370,36 @@ mod tests {
     }
 
     #[test]
+    fn tencent_tokens_are_url_safe_and_keep_their_vendor() {
+        let k = key(1);
+        let spec = MintSpec {
+            vendor: Vendor::Tencent,
+            caller: Some("jwt:alice"),
+            role_arn: "qcs::cam::uin/100000000001:uin/100000000001",
+            session_name: "alice",
+            role_policy: None,
+            session_policy: Some("{}".into()),
+            duration_secs: 900,
+        };
+        let m = k.mint_spec(spec, at(0));
+        assert!(m.access_key_id.starts_with("AKID") && m.access_key_id.len() == 36);
+        assert_eq!(m.access_key_secret.expose().len(), 32);
+        let body = m.security_token.strip_prefix("TCST").unwrap();
+        assert!(body
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+        let c = k.open(&m.security_token, at(1)).unwrap();
+        assert_eq!(c.vendor(), Vendor::Tencent);
+        // The same sealed claims under the other prefix do not open.
+        let swapped = format!("CAIS{body}");
+        assert_eq!(k.open(&swapped, at(1)), Err(TokenError::Invalid));
+        assert_eq!(
+            k.mint("r", "s", None, None, 9, at(0)).security_token[..4],
+            *"CAIS"
+        );
+    }
+
+    #[test]
     fn debug_redacts_the_secret() {
         let k = key(1);
         let m = k.mint("r", "s", None, None, 900, at(0));
@@ -306,6 +414,7 @@ mod tests {
         fn arbitrary_tokens_never_panic(s in ".*") {
             let _ = key(3).open(&s, at(0));
             let _ = key(3).open(&format!("CAIS{s}"), at(0));
+            let _ = key(3).open(&format!("TCST{s}"), at(0));
         }
     }
 }

@@ -19,6 +19,11 @@ pub(crate) fn hmac_sha256(key: &[u8], msg: &[u8]) -> [u8; 32] {
     mac.finalize().into_bytes().into()
 }
 
+/// Lowercase hex `SHA1(msg)`.
+pub(crate) fn sha1_hex(msg: &[u8]) -> String {
+    hex::encode(Sha1::digest(msg))
+}
+
 /// Lowercase hex `SHA256(msg)`.
 pub(crate) fn sha256_hex(msg: &[u8]) -> String {
     hex::encode(Sha256::digest(msg))

@@ -64,6 +64,18 @@ impl Condition {
         }
     }
 
+    /// The form field the condition constrains (lowercase, without `$`); `None` for
+    /// `content-length-range`, which constrains the file size.
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            Condition::Eq(name, _)
+            | Condition::StartsWith(name, _)
+            | Condition::In(name, _)
+            | Condition::NotIn(name, _) => Some(name),
+            Condition::ContentLengthRange(..) => None,
+        }
+    }
+
     /// Whether the condition holds for `fields`; `content-length-range` always holds here.
     fn holds(&self, fields: &[(String, String)]) -> bool {
         match self {
@@ -117,18 +129,14 @@ impl PostPolicy {
     /// without fractional seconds) and conditions. Any malformed part → error naming it.
     /// Base64 padding is optional; surrounding whitespace is ignored.
     pub fn parse_base64(policy_base64: &str) -> Result<PostPolicy, PolicyParseError> {
-        use base64::engine::{general_purpose, DecodePaddingMode, GeneralPurpose};
-        use base64::Engine;
-        const LENIENT: GeneralPurpose = GeneralPurpose::new(
-            &base64::alphabet::STANDARD,
-            general_purpose::PAD.with_decode_padding_mode(DecodePaddingMode::Indifferent),
-        );
-        let bytes = LENIENT
-            .decode(policy_base64.trim())
-            .map_err(|e| fail(format!("policy is not valid base64: {e}")))?;
-        let text = String::from_utf8(bytes).map_err(|_| fail("policy is not UTF-8"))?;
+        PostPolicy::parse_text(&decode_policy_base64(policy_base64)?)
+    }
+
+    /// Parses the policy JSON text (already decoded from base64), as [`PostPolicy::parse_base64`]
+    /// does after decoding. COS signs this text itself, so its verifier decodes first.
+    pub fn parse_text(text: &str) -> Result<PostPolicy, PolicyParseError> {
         let document: Value =
-            serde_json::from_str(&text).map_err(|e| fail(format!("policy is not JSON: {e}")))?;
+            serde_json::from_str(text).map_err(|e| fail(format!("policy is not JSON: {e}")))?;
         PostPolicy::from_json(&document)
     }
 
@@ -185,6 +193,21 @@ impl PostPolicy {
             })
             .reduce(|(min_a, max_a), (min_b, max_b)| (min_a.max(min_b), max_a.min(max_b)))
     }
+}
+
+/// Decodes the base64 policy field into its UTF-8 JSON text. Padding is optional and
+/// surrounding whitespace is ignored; invalid base64 or UTF-8 is an error naming the problem.
+pub fn decode_policy_base64(policy_base64: &str) -> Result<String, PolicyParseError> {
+    use base64::engine::{general_purpose, DecodePaddingMode, GeneralPurpose};
+    use base64::Engine;
+    const LENIENT: GeneralPurpose = GeneralPurpose::new(
+        &base64::alphabet::STANDARD,
+        general_purpose::PAD.with_decode_padding_mode(DecodePaddingMode::Indifferent),
+    );
+    let bytes = LENIENT
+        .decode(policy_base64.trim())
+        .map_err(|e| fail(format!("policy is not valid base64: {e}")))?;
+    String::from_utf8(bytes).map_err(|_| fail("policy is not UTF-8"))
 }
 
 fn parse_expiration(text: &str) -> Result<OffsetDateTime, PolicyParseError> {

@@ -5,129 +5,17 @@
 //! signature) so a failure names the first step that diverged. `testdata/aliyun/generate.py`
 //! regenerates the files from the spec with an independent implementation.
 
-use std::fs;
-use std::path::{Path, PathBuf};
+mod common;
 
-use serde_json::Value;
-use stsgate_signing::encode::{decode_path, decode_query};
+use common::{header, param, Case, Pairs};
+use stsgate_signing::encode::decode_query;
 use stsgate_signing::oss_v4::{self, Authorization, Credential};
 use stsgate_signing::post::PostPolicy;
 use stsgate_signing::{ct_eq, oss_v1, pop, post};
 
-type Pairs = Vec<(String, String)>;
-
-/// One golden case: its folder, its parsed `input.json`, and the steps that diverged so far.
-struct Case {
-    dir: PathBuf,
-    input: Value,
-    failures: Vec<String>,
-}
-
-impl Case {
-    fn load(dir: PathBuf) -> Case {
-        let text = fs::read_to_string(dir.join("input.json")).expect("input.json is readable");
-        let input = serde_json::from_str(&text).expect("input.json is JSON");
-        Case {
-            dir,
-            input,
-            failures: Vec::new(),
-        }
-    }
-
-    fn name(&self) -> String {
-        self.dir
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default()
-    }
-
-    /// Compares a computed step with `<step>.txt`, recording a divergence.
-    fn step(&mut self, step: &str, got: &str) {
-        let path = self.dir.join(format!("{step}.txt"));
-        let expected =
-            fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        if expected != got {
-            self.failures.push(format!(
-                "{}: step `{step}` diverged\n--- expected\n{expected}\n--- got\n{got}\n---",
-                self.name()
-            ));
-        }
-    }
-
-    /// Records a failed check that is not a golden file (e.g. the signature on the wire).
-    fn require(&mut self, ok: bool, what: &str) {
-        if !ok {
-            self.failures.push(format!("{}: {what}", self.name()));
-        }
-    }
-
-    fn str(&self, field: &str) -> &str {
-        self.input[field]
-            .as_str()
-            .unwrap_or_else(|| panic!("{}: `{field}` is a string", self.name()))
-    }
-
-    fn opt_str(&self, field: &str) -> Option<&str> {
-        self.input.get(field).and_then(Value::as_str)
-    }
-
-    fn pairs(&self, field: &str) -> Pairs {
-        let items = self.input[field].as_array().cloned().unwrap_or_default();
-        items
-            .iter()
-            .map(|pair| {
-                let text = |i: usize| pair[i].as_str().expect("pairs hold strings").to_string();
-                (text(0), text(1))
-            })
-            .collect()
-    }
-
-    /// The decoded object key from `raw_key` (as on the wire), if any.
-    fn key(&self) -> Option<String> {
-        self.opt_str("raw_key")
-            .map(|raw| decode_path(raw).expect("raw_key decodes to UTF-8"))
-    }
-}
-
-/// Runs `walk` over every case of `scheme`, then fails with every divergence at once.
+/// Runs `walk` over every case of `testdata/aliyun/<scheme>`.
 fn run(scheme: &str, expected_cases: usize, walk: fn(&mut Case)) {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("testdata/aliyun")
-        .join(scheme);
-    let mut dirs: Vec<PathBuf> = fs::read_dir(&root)
-        .unwrap_or_else(|e| panic!("{}: {e}", root.display()))
-        .map(|entry| entry.expect("readable entry").path())
-        .filter(|path| path.is_dir())
-        .collect();
-    dirs.sort();
-    assert_eq!(dirs.len(), expected_cases, "number of {scheme} cases");
-    let failures: Vec<String> = dirs
-        .into_iter()
-        .flat_map(|dir| {
-            let mut case = Case::load(dir);
-            walk(&mut case);
-            case.failures
-        })
-        .collect();
-    assert!(failures.is_empty(), "{scheme}:\n{}", failures.join("\n"));
-}
-
-/// Header value by case-insensitive name, repeats joined with `,`.
-fn header(headers: &Pairs, name: &str) -> Option<String> {
-    let values: Vec<&str> = headers
-        .iter()
-        .filter(|(n, _)| n.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v.trim())
-        .collect();
-    (!values.is_empty()).then(|| values.join(","))
-}
-
-fn param<'a>(query: &'a Pairs, name: &str) -> &'a str {
-    query
-        .iter()
-        .find(|(n, _)| n == name)
-        .map(|(_, v)| v.as_str())
-        .unwrap_or_else(|| panic!("query has `{name}`"))
+    common::run("aliyun", scheme, expected_cases, walk);
 }
 
 #[test]

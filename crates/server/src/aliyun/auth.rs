@@ -5,11 +5,10 @@
 use crate::aliyun::endpoint::Target;
 use crate::aliyun::error::OssError;
 use crate::aliyun::xml::iso8601_ms;
-use crate::datadir::AccessKey;
-use crate::revocations::Revocations;
-use crate::token::{Claims, TokenError, TokenKey};
+use crate::common::provider::Vendor;
+use crate::common::resolve::AuthError;
+pub use crate::common::resolve::{Keyring, Principal};
 use http::StatusCode;
-use std::sync::Arc;
 use stsgate_signing::{ct_eq, oss_v1, oss_v4};
 use time::macros::format_description;
 use time::{Duration, OffsetDateTime, PrimitiveDateTime};
@@ -18,26 +17,6 @@ use time::{Duration, OffsetDateTime, PrimitiveDateTime};
 pub const MAX_SKEW: Duration = Duration::minutes(15);
 /// The longest validity of a V4 presigned URL (7 days).
 pub const MAX_V4_EXPIRES: i64 = 604_800;
-
-/// The keys the oss face knows.
-#[derive(Debug, Clone)]
-pub struct Keyring {
-    pub account_id: String,
-    pub root: AccessKey,
-    pub tokens: TokenKey,
-    /// Revoked temporary credentials (`None`: nothing is revoked; unit tests).
-    pub revoked: Option<Arc<Revocations>>,
-}
-
-/// The authenticated caller.
-#[derive(Debug, Clone)]
-pub enum Principal {
-    /// The account's root key: may do everything.
-    Root,
-    /// Temporary credentials; their claims carry the policies.
-    Temporary(Box<Claims>),
-    Anonymous,
-}
 
 /// The parts of a request authentication looks at (header names in any case, query decoded).
 pub struct Signed<'a> {
@@ -383,49 +362,45 @@ fn verify_v4(
     ))
 }
 
-/// Finds the secret for an access key id: the root key, or the secret sealed in a security token.
+/// Finds the secret for an access key id (the shared resolver), in OSS's error shapes.
 pub fn resolve(
     keys: &Keyring,
     ak: &str,
     token: Option<&str>,
     now: OffsetDateTime,
 ) -> Result<(Principal, String), OssError> {
-    if ak == keys.root.id && token.is_none() {
-        return Ok((Principal::Root, keys.root.secret.expose().to_string()));
+    match keys.resolve(Vendor::Aliyun, ak, token, now) {
+        Ok((principal, secret)) => Ok((principal, secret.expose().to_string())),
+        Err(e) => Err(auth_error(e, ak)),
     }
-    let Some(token) = token.filter(|t| !t.is_empty()) else {
-        return Err(OssError::invalid_access_key_id(ak));
-    };
-    let claims = keys.tokens.open(token, now).map_err(|e| match e {
-        TokenError::Expired => OssError::new(
+}
+
+/// A resolver refusal as OSS says it.
+pub fn auth_error(e: AuthError, ak: &str) -> OssError {
+    match e {
+        AuthError::UnknownAccessKey | AuthError::MissingToken => OssError::invalid_access_key_id(ak),
+        AuthError::TokenExpired => OssError::new(
             StatusCode::FORBIDDEN,
             "SecurityTokenExpired",
             "The security token you provided has expired. Ask your credential server for new temporary credentials.",
             "0002-00000007",
         ),
-        TokenError::Invalid => OssError::new(
+        AuthError::TokenInvalid => OssError::new(
             StatusCode::FORBIDDEN,
             "InvalidSecurityToken",
             "The security token you provided is invalid. Send the SecurityToken exactly as the credential server returned it.",
             "0002-00000008",
         ),
-    })?;
-    if claims.ak != ak {
-        return Err(OssError::new(
+        AuthError::TokenMismatch => OssError::new(
             StatusCode::FORBIDDEN,
             "AccessKeyIdAndSecurityTokenNotMatch",
             "The OSS access key id and security token you provided does not match: use the AccessKeyId issued together with this SecurityToken.",
             "0002-00000009",
         )
-        .with("OSSAccessKeyId", ak));
+        .with("OSSAccessKeyId", ak),
+        AuthError::Revoked => revoked_token(),
+        AuthError::Unavailable => OssError::internal("the access keys cannot be read"),
     }
-    if let Some(revoked) = &keys.revoked {
-        if revoked.is_revoked(&claims.ak, claims.caller.as_deref(), claims.iat) {
-            return Err(revoked_token());
-        }
-    }
-    let secret = claims.sk.clone();
-    Ok((Principal::Temporary(Box::new(claims)), secret))
 }
 
 /// A revoked credential: OSS has no code for it, so the closest, `InvalidSecurityToken` (403),

@@ -8,9 +8,12 @@
 //! - [`xml`], [`cors`] — wire bodies and CORS rule matching.
 
 pub mod auth;
+pub mod client;
 pub mod cors;
 pub mod endpoint;
 pub mod error;
 pub mod oss;
+pub mod policy;
+pub mod provider;
 pub mod sts;
 pub mod xml;

@@ -18,40 +18,7 @@ use time::OffsetDateTime;
 #[error("{0}")]
 pub struct XmlError(pub String);
 
-/// `2024-01-01T00:00:00.000Z`
-pub fn iso8601_ms(t: OffsetDateTime) -> String {
-    // OSS always sends whole seconds with a `.000` fraction, and oss2's parser
-    // (`utils._ISO8601_RE`) accepts nothing else.
-    let t = t.to_offset(time::UtcOffset::UTC);
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.000Z",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second(),
-    )
-}
-
-/// `Wed, 28 Dec 2022 10:27:41 GMT`
-pub fn rfc1123(t: OffsetDateTime) -> String {
-    const DAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    let t = t.to_offset(time::UtcOffset::UTC);
-    let day = DAYS[usize::from(t.weekday().number_days_from_monday())];
-    let month = MONTHS[usize::from(u8::from(t.month()) - 1)];
-    format!(
-        "{day}, {:02} {month} {:04} {:02}:{:02}:{:02} GMT",
-        t.day(),
-        t.year(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    )
-}
+pub use crate::common::dates::{iso8601_ms, rfc1123};
 
 /// Everything but the RFC 3986 unreserved characters `A-Za-z0-9-_.~`.
 const URL_ENCODE_SET: &AsciiSet = &NON_ALPHANUMERIC

@@ -39,14 +39,10 @@ pub const LEEWAY_SECS: i64 = 60;
 pub const MAX_HEADER_LEN: usize = 16 * 1024;
 /// Static API keys start with this.
 pub const API_KEY_PREFIX: &str = "sk_";
-/// Operator keys start with this.
-pub const OPERATOR_KEY_PREFIX: &str = "sgop_";
+pub use crate::datadir::OPERATOR_KEY_PREFIX;
 /// Default seconds between refreshes of a `jwks_url`.
 pub const JWKS_REFRESH_DEFAULT_SECS: u64 = 600;
-/// Fewest seconds between refreshes of a `jwks_url` (`jwks_refresh`).
-pub const JWKS_REFRESH_MIN_SECS: u64 = 30;
-/// Most seconds between refreshes of a `jwks_url` (`jwks_refresh`).
-pub const JWKS_REFRESH_MAX_SECS: u64 = 7 * 86_400;
+pub use crate::config::{check_jwks_url, JWKS_REFRESH_MAX_SECS, JWKS_REFRESH_MIN_SECS};
 /// A token naming an unknown `kid` refetches a `jwks_url` at most once per this many seconds.
 pub const JWKS_REFETCH_SECS: i64 = 30;
 /// A failed refresh is tried again after this many seconds (or `jwks_refresh`, if shorter).
@@ -665,32 +661,6 @@ impl Verifier {
     }
 }
 
-/// Checks a `jwks_url`: `https://`, or `http://` to a loopback host (`127.0.0.0/8`, `[::1]`,
-/// `localhost`), with no user or password in it.
-pub fn check_jwks_url(url: &str) -> anyhow::Result<reqwest::Url> {
-    let parsed = reqwest::Url::parse(url).with_context(|| format!("{url:?} is not a URL"))?;
-    if !parsed.username().is_empty() || parsed.password().is_some() {
-        bail!("the JWKS URL must not carry a user or password");
-    }
-    match parsed.scheme() {
-        "https" if parsed.host_str().is_some_and(|h| !h.is_empty()) => Ok(parsed),
-        "http" if is_loopback(&parsed) => Ok(parsed),
-        "http" => bail!(
-            "{url}: use https (plain http only to a loopback host: 127.0.0.0/8, [::1], localhost)"
-        ),
-        other => bail!("{url}: the scheme must be https, not {other:?}"),
-    }
-}
-
-fn is_loopback(url: &reqwest::Url) -> bool {
-    let host = url.host_str().unwrap_or_default();
-    let bare = host.trim_start_matches('[').trim_end_matches(']');
-    host.eq_ignore_ascii_case("localhost")
-        || bare
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
-}
-
 /// How long the refresher sleeps after a fetch: `refresh`, or at most [`JWKS_RETRY_SECS`] after
 /// a failed one.
 fn next_refresh_delay(refresh: Duration, last_ok: bool) -> Duration {
@@ -855,7 +825,7 @@ fn jwks_client(url: &reqwest::Url) -> anyhow::Result<reqwest::Client> {
         .connect_timeout(JWKS_TIMEOUT)
         .redirect(redirects)
         .user_agent(concat!("stsgate/", env!("CARGO_PKG_VERSION")));
-    if is_loopback(url) {
+    if crate::common::upstream::is_loopback(url.as_str()) {
         builder = builder.no_proxy();
     }
     builder.build().context("building the HTTP client")

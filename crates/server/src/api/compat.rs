@@ -29,7 +29,7 @@ async fn sts(
     state: &Arc<ApiState>,
     ctx: &Ctx,
     query: Option<&str>,
-    record: &mut super::audit::Record,
+    record: &mut crate::common::audit::Record,
 ) -> Result<serde_json::Value, ApiError> {
     let caller = signer::authenticate(state, ctx, record).await?;
     let role_name = decode_query(query.unwrap_or(""))
@@ -71,7 +71,7 @@ async fn custom(
     state: &Arc<ApiState>,
     ctx: &Ctx,
     body: axum::body::Body,
-    record: &mut super::audit::Record,
+    record: &mut crate::common::audit::Record,
 ) -> Result<sign::Signed, ApiError> {
     let caller = signer::authenticate(state, ctx, record).await?;
     let bytes = signer::read_body(body).await?;

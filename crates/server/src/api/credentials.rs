@@ -10,12 +10,12 @@
 //! Credentials are reused until one third of their lifetime is left; concurrent askers for the
 //! same slot wait on the slot's lock, so they share one issuance.
 
-use super::audit::Record;
 use super::callers::{self, Caller};
 use super::error::ApiError;
 use super::grants::Grant;
 use super::ApiState;
-use crate::creds::sts_time;
+use crate::common::audit::Record;
+use crate::common::dates::iso8601;
 use crate::token::Minted;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -338,7 +338,9 @@ pub async fn scoped_for(
             if let Some((_, err)) = held.failed.as_ref().filter(|(at, _)| *at >= arrived) {
                 return Err(err.clone());
             }
-            match super::upstream::issue(&provider, &caller, grant, prefix, rec, min_life).await {
+            match super::upstream::issue(provider.as_ref(), &caller, grant, prefix, rec, min_life)
+                .await
+            {
                 Ok(done) => done,
                 Err(e) => {
                     held.failed = Some((std::time::Instant::now(), e.clone()));
@@ -363,7 +365,7 @@ pub async fn scoped_for(
         }
     };
     // Fail closed: nothing is handed out (nor cached) unless its row is committed.
-    if let Err(e) = super::audit::write(&state.audit, rec).await {
+    if let Err(e) = crate::common::audit::write(&state.audit, rec).await {
         tracing::error!(request_id = ask.request_id, "audit log write failed: {e:#}");
         return Err(ApiError::AuditUnavailable);
     }
@@ -430,7 +432,7 @@ fn issue(
         &role_arn,
         &session_name,
         Some(role.policy.clone()),
-        Some(grant.policy(&prefix)),
+        Some(super::grants::policy(grant, &prefix)),
         duration,
         now,
     );
@@ -516,12 +518,12 @@ fn answer<'a>(
         access_key_id: &m.access_key_id,
         access_key_secret: m.access_key_secret.expose(),
         security_token: &m.security_token,
-        expiration: sts_time(m.expiration),
+        expiration: iso8601(m.expiration),
     };
     let base = Answer {
         server_time: server_time.to_string(),
-        start_time: sts_time(issued.start),
-        refresh_after: sts_time(issued.refresh_after()),
+        start_time: iso8601(issued.start),
+        refresh_after: iso8601(issued.refresh_after()),
         ..Answer::default()
     };
     match format {
@@ -570,7 +572,7 @@ fn answer<'a>(
 
 /// The answer body in `format`.
 pub fn render(state: &ApiState, issued: &Issued, format: Format, request_id: &str) -> Value {
-    let now = sts_time(OffsetDateTime::now_utc());
+    let now = iso8601(OffsetDateTime::now_utc());
     serde_json::to_value(answer(state, issued, format, request_id, &now)).unwrap_or(Value::Null)
 }
 
@@ -591,7 +593,7 @@ pub fn render_bytes(
         let json = answer(state, issued, format, REQUEST_ID_MARK, SERVER_TIME_MARK);
         Template::new(serde_json::to_vec(&json).unwrap_or_default())
     });
-    template.fill(request_id, &sts_time(OffsetDateTime::now_utc()))
+    template.fill(request_id, &iso8601(OffsetDateTime::now_utc()))
 }
 
 #[cfg(test)]
@@ -604,7 +606,9 @@ mod tests {
         assert_eq!(session_name("a"), "a-");
         assert_eq!(session_name("a b/c"), "a-b-c");
         assert_eq!(session_name(&"x".repeat(100)).len(), 64);
-        assert!(crate::creds::valid_session_name(&session_name("é")));
+        assert!(crate::aliyun::sts::params::valid_session_name(
+            &session_name("é")
+        ));
     }
 
     #[test]

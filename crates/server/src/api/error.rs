@@ -10,7 +10,7 @@
 //! `upstream_request_id`.
 
 use super::credentials::Format;
-use crate::provider::aliyun::UpstreamError;
+use crate::common::provider::UpstreamError;
 use axum::response::{IntoResponse, Response};
 use http::StatusCode;
 use serde_json::json;

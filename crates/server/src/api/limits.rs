@@ -15,10 +15,10 @@
 //! Memory stays bounded: a background task (started by `serve::run_api`) calls
 //! [`Limits::retain_recent`] every [`PRUNE_SECS`], dropping keys whose bucket is full again.
 
-use super::audit::Record;
 use super::error::ApiError;
 use super::ApiState;
-use crate::config::{RateConfig, RateLimitConfig};
+use crate::common::audit::Record;
+use crate::config::{RateConfig, RateLimitConfig, DEFAULT_PER_CALLER, DEFAULT_PER_IP};
 use axum::response::{IntoResponse, Response};
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
@@ -27,16 +27,6 @@ use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Default per client IP: 100 requests per second, burst 200.
-pub const DEFAULT_PER_IP: RateConfig = RateConfig {
-    per_second: 100,
-    burst: Some(200),
-};
-/// Default per caller: 20 requests per second, burst 40.
-pub const DEFAULT_PER_CALLER: RateConfig = RateConfig {
-    per_second: 20,
-    burst: Some(40),
-};
 /// At most one audited rate-limit refusal per key per this many seconds.
 pub const AUDIT_SAMPLE_SECS: u64 = 60;
 /// How often idle keys are dropped.

@@ -160,14 +160,9 @@ pub fn format_label(format: Format) -> &'static str {
 /// `GET /metrics`.
 pub async fn handler(State(state): State<Arc<ApiState>>) -> Response {
     let mut text = state.metrics.render();
-    // The providers count their upstream calls themselves (their calls are async, outside
-    // this recorder's scope).
-    text.push_str(&crate::provider::aliyun::render_metrics(
-        state.providers.iter().filter_map(|(_, p)| match p {
-            crate::provider::Provider::Aliyun(a) => Some(a.as_ref()),
-            crate::provider::Provider::Local => None,
-        }),
-    ));
+    // The providers count their upstream calls in a recorder of their own (their calls are
+    // async, outside this one's scope).
+    text.push_str(&state.providers.metrics.render());
     (
         [(
             http::header::CONTENT_TYPE,

@@ -17,7 +17,6 @@
 //! - [`upstream`] — issuance for grants of a remote provider (`[provider.NAME]`, Alibaba Cloud
 //!   STS `AssumeRole`), and the OSS endpoint and region their URLs and answers use.
 
-pub mod audit;
 pub mod callers;
 pub mod compat;
 pub mod credentials;
@@ -34,9 +33,9 @@ pub mod signer;
 pub mod tickets;
 pub mod upstream;
 
+use crate::common::audit::{self, AuditLog, Record};
 use crate::iam::Iam;
 use crate::token::TokenKey;
-use audit::{AuditLog, Record};
 use axum::extract::{ConnectInfo, Query, Request, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -88,7 +87,7 @@ pub struct ApiState {
     /// Seals and opens `/v1/tickets` tickets.
     pub tickets: tickets::TicketKey,
     /// Who issues each grant's credentials (`local` and every `[provider.NAME]`).
-    pub providers: crate::provider::Providers,
+    pub providers: crate::common::provider::Providers,
 }
 
 impl ApiState {

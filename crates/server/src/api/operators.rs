@@ -8,11 +8,11 @@
 //!   `limit` is 1-1000 (default 100); `next_cursor` (when not null) fetches the next page.
 //! - [`asked_duration`]: `/v1/credentials?duration=SECONDS` (900 to the grant's maximum).
 
-use super::audit::{Filter, Record, MAX_PAGE};
 use super::callers;
 use super::credentials::{find_grant, Ask};
 use super::error::ApiError;
 use super::ApiState;
+use crate::common::audit::{Filter, Record, MAX_PAGE};
 use axum::extract::{Query, Request, State};
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};

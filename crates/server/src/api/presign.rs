@@ -249,7 +249,7 @@ async fn presign(
     state: &Arc<ApiState>,
     ctx: &Ctx,
     body: axum::body::Body,
-    record: &mut super::audit::Record,
+    record: &mut crate::common::audit::Record,
 ) -> Result<Value, ApiError> {
     let caller = signer::authenticate(state, ctx, record).await?;
     let b: PresignBody = signer::json_body(body).await?;
@@ -322,7 +322,7 @@ async fn presign(
     Ok(json!({
         "url": url,
         "method": b.method,
-        "expires_at": crate::creds::sts_time(expires_at),
+        "expires_at": crate::common::dates::iso8601(expires_at),
         "headers": headers,
     }))
 }
@@ -382,7 +382,7 @@ async fn post_policy(
     state: &Arc<ApiState>,
     ctx: &Ctx,
     body: axum::body::Body,
-    record: &mut super::audit::Record,
+    record: &mut crate::common::audit::Record,
 ) -> Result<Value, ApiError> {
     let caller = signer::authenticate(state, ctx, record).await?;
     let b: PostPolicyBody = signer::json_body(body).await?;
@@ -447,7 +447,7 @@ async fn post_policy(
     Ok(json!({
         "url": format!("{}/", bucket_url(endpoint, &issued.bucket)),
         "key_prefix": key_prefix,
-        "expires_at": crate::creds::sts_time(expiration),
+        "expires_at": crate::common::dates::iso8601(expiration),
         "fields": {
             "key": format!("{key_prefix}${{filename}}"),
             "policy": policy,

@@ -9,7 +9,7 @@ use super::callers;
 use super::error::ApiError;
 use super::signer::{self, Ctx};
 use super::ApiState;
-use crate::creds::sts_time;
+use crate::common::dates::iso8601;
 use crate::revocations::Target;
 use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
@@ -88,7 +88,7 @@ async fn revoke(
     state: &Arc<ApiState>,
     ctx: &Ctx,
     target: &Target,
-    record: &mut super::audit::Record,
+    record: &mut crate::common::audit::Record,
 ) -> Result<Value, ApiError> {
     let (revocations, t, request_id) = (
         state.revocations.clone(),
@@ -129,7 +129,7 @@ async fn revoke(
     tracing::info!(request_id = ctx.request_id, "{}", record.detail);
     Ok(json!({
         "revoked": what,
-        "revoked_at": sts_time(OffsetDateTime::from_unix_timestamp(at).unwrap_or(OffsetDateTime::UNIX_EPOCH)),
+        "revoked_at": iso8601(OffsetDateTime::from_unix_timestamp(at).unwrap_or(OffsetDateTime::UNIX_EPOCH)),
         "cached_dropped": dropped,
         "audited": audited,
         "request_id": ctx.request_id,

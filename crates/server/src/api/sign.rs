@@ -458,7 +458,7 @@ pub async fn sign_for(
     caller: super::callers::Caller,
     grant: Option<String>,
     string_to_sign: &str,
-    record: &mut super::audit::Record,
+    record: &mut crate::common::audit::Record,
     with: SignWith,
 ) -> Result<Signed, ApiError> {
     let route = with.route();

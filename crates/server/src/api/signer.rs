@@ -3,11 +3,11 @@
 //! grant-scoped credentials from the `/v1/credentials` cache, and audit rows (issuance fails
 //! closed; refusals best effort).
 
-use super::audit::Record;
 use super::credentials::{self, Ask, Issued};
 use super::error::ApiError;
 use super::grants::Grant;
 use super::{callers, ApiState};
+use crate::common::audit::Record;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::response::{IntoResponse, Response};
@@ -153,7 +153,7 @@ pub async fn audit_ok(
     record.client_ip = row.client_ip.clone();
     record.caller = row.caller.clone();
     record.grant = row.grant.clone();
-    match super::audit::write(&state.audit, row).await {
+    match crate::common::audit::write(&state.audit, row).await {
         Ok(()) => Ok(()),
         Err(_) => {
             tracing::error!(request_id = record.request_id, "audit log write failed");
@@ -171,7 +171,10 @@ pub async fn refused(state: &ApiState, mut record: Record, err: ApiError) -> Res
     record.outcome = format!("refused:{}", err.code());
     record.detail = err.to_string();
     let request_id = record.request_id.clone();
-    if super::audit::write(&state.audit, record).await.is_err() {
+    if crate::common::audit::write(&state.audit, record)
+        .await
+        .is_err()
+    {
         tracing::error!(request_id, "audit log write of a refusal failed");
     }
     err.into_response()

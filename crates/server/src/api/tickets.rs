@@ -16,13 +16,13 @@
 //! refused (403). An altered or foreign ticket gets 401 in every format's error shape at once (its
 //! format is sealed inside); an expired one gets 401 in its own format's shape.
 
-use super::audit::Record;
 use super::callers::Caller;
 use super::credentials::{self, find_grant, Ask, Format};
 use super::error::ApiError;
 use super::signer::{self, Ctx};
 use super::ApiState;
-use crate::creds::sts_time;
+use crate::common::audit::Record;
+use crate::common::dates::iso8601;
 use crate::datadir::MasterKey;
 use crate::token::{derive_cipher, open_bytes, seal_bytes};
 use axum::body::Body;
@@ -228,7 +228,7 @@ async fn mint(
     Ok(json!({
         "url": format!("{base}{path}"),
         "path": path,
-        "expires_at": sts_time(expires),
+        "expires_at": iso8601(expires),
         "grant": grant.name,
         "format": format.name(),
     }))
@@ -284,7 +284,7 @@ pub async fn use_handler(State(state): State<Arc<ApiState>>, req: Request) -> Re
             let err = ApiError::Unauthenticated(format!(
                 "the ticket expired at {}: the app mints a new one with POST /v1/tickets",
                 OffsetDateTime::from_unix_timestamp(t.exp)
-                    .map(sts_time)
+                    .map(iso8601)
                     .unwrap_or_default()
             ));
             audit_refusal(&state, &mut record, &err).await;

@@ -15,14 +15,15 @@
 //! with the caller's cached scoped credentials; only the endpoint and region are the provider's
 //! ([`oss_target`]).
 
-use super::audit::Record;
 use super::callers::Caller;
 use super::credentials::Issued;
 use super::error::ApiError;
 use super::grants::Grant;
 use super::ApiState;
-use crate::provider::aliyun::{self, AliyunProvider, AssumeRoleInput, MAX_POLICY_BYTES};
-use crate::provider::Provider;
+use crate::common::audit::Record;
+use crate::common::provider::{IssueInput, KeyPair, Provider, Providers, Upstream, LOCAL};
+use crate::config::Config;
+use anyhow::bail;
 use std::sync::Arc;
 use time::OffsetDateTime;
 
@@ -34,13 +35,10 @@ pub struct AssumedRoleUser {
 }
 
 /// The remote provider issuing `grant`'s credentials (`None`: the embedded `local` one).
-pub fn provider_of(
-    state: &ApiState,
-    grant: &Grant,
-) -> Result<Option<Arc<AliyunProvider>>, ApiError> {
+pub fn provider_of(state: &ApiState, grant: &Grant) -> Result<Option<Arc<dyn Upstream>>, ApiError> {
     match state.providers.get(Some(&grant.provider)) {
         Some(Provider::Local) => Ok(None),
-        Some(Provider::Aliyun(p)) => Ok(Some(p.clone())),
+        Some(Provider::Remote(p)) => Ok(Some(p.clone())),
         // `serve` refuses to start with such a grant (grants::check_providers).
         None => Err(ApiError::Internal(format!(
             "grant {:?} names the provider {:?}, which is not configured",
@@ -53,7 +51,7 @@ pub fn provider_of(
 /// provider's `oss_endpoint` and `region`, or the oss face's (500 when it is off).
 pub fn oss_target<'s>(state: &'s ApiState, grant: &Grant) -> Result<(&'s str, &'s str), ApiError> {
     match state.providers.get(Some(&grant.provider)) {
-        Some(Provider::Aliyun(p)) => Ok((p.oss_endpoint.as_str(), p.region.as_str())),
+        Some(Provider::Remote(p)) => Ok((p.storage_endpoint(), p.region())),
         Some(Provider::Local) => Ok((super::signer::oss_endpoint(state)?, state.region.as_str())),
         None => Err(ApiError::Internal(format!(
             "grant {:?} names the provider {:?}, which is not configured",
@@ -63,9 +61,9 @@ pub fn oss_target<'s>(state: &'s ApiState, grant: &Grant) -> Result<(&'s str, &'
 }
 
 /// The key `/auth/custom` signs with for `grant` (`None`: the caller's scoped credentials).
-pub fn custom_signing_key<'s>(state: &'s ApiState, grant: &Grant) -> Option<&'s aliyun::KeyPair> {
+pub fn custom_signing_key<'s>(state: &'s ApiState, grant: &Grant) -> Option<&'s KeyPair> {
     match state.providers.get(Some(&grant.provider)) {
-        Some(Provider::Aliyun(p)) => p.custom_signing_key.as_ref(),
+        Some(Provider::Remote(p)) => p.custom_signing_key(),
         _ => None,
     }
 }
@@ -74,20 +72,21 @@ pub fn custom_signing_key<'s>(state: &'s ApiState, grant: &Grant) -> Option<&'s 
 /// their audit row (which the caller of this function writes before handing them out).
 /// Refusals come back as [`ApiError::Upstream`] (audited by the handler, never cached).
 pub async fn issue(
-    provider: &AliyunProvider,
+    provider: &dyn Upstream,
     caller: &Caller,
     grant: &Grant,
     prefix: String,
     mut record: Record,
     min_life: i64,
 ) -> Result<(Issued, Record), ApiError> {
-    let policy = grant.policy(&prefix);
-    if policy.len() > MAX_POLICY_BYTES {
+    let policy = super::grants::policy(grant, &prefix);
+    if policy.len() > provider.max_policy_bytes() {
         // Unreachable while claims are at most 128 characters (checked at start), kept as a guard.
         return Err(ApiError::Internal(format!(
-            "grant {:?}: the policy rendered for this caller is {} bytes, over STS's limit of {MAX_POLICY_BYTES} bytes; the grant's prefix, actions or source_ips must shrink",
+            "grant {:?}: the policy rendered for this caller is {} bytes, over STS's limit of {} bytes; the grant's prefix, actions or source_ips must shrink",
             grant.name,
-            policy.len()
+            policy.len(),
+            provider.max_policy_bytes()
         )));
     }
     // Signing asks (`min_life` > 0: a URL or form must live that long) get half as much again,
@@ -96,12 +95,12 @@ pub async fn issue(
     let duration = grant
         .default_duration
         .max((min_life.saturating_mul(3) / 2).min(grant.max_duration));
-    let session_name = aliyun::session_name_for(&caller.id, &caller.subject);
+    let session_name = provider.session_name(&caller.id, &caller.subject);
     let start = OffsetDateTime::now_utc();
     let assumed = provider
-        .assume_role(&AssumeRoleInput {
+        .issue(IssueInput {
             session_name: &session_name,
-            policy: Some(&policy),
+            policy: &policy,
             duration_seconds: duration,
         })
         .await
@@ -124,18 +123,19 @@ pub async fn issue(
     record.outcome = "issued".into();
     record.detail = format!(
         "provider={} upstream_request_id={} session={session_name}",
-        provider.name, assumed.request_id
+        provider.name(),
+        assumed.request_id
     );
     let issued = Issued {
         minted: assumed.minted,
         start,
-        role_arn: provider.role_arn.clone(),
+        role_arn: provider.role_arn().to_string(),
         session_name,
         bucket: grant.bucket.clone(),
         prefix,
         actions: grant.action_names(),
-        endpoint: Some(provider.oss_endpoint.clone()),
-        region: provider.region.clone(),
+        endpoint: Some(provider.storage_endpoint().to_string()),
+        region: provider.region().to_string(),
         assumed_role_user: Some(AssumedRoleUser {
             arn: assumed.arn,
             assumed_role_id: assumed.assumed_role_id,
@@ -144,4 +144,86 @@ pub async fn issue(
         token_header: Default::default(),
     };
     Ok((issued, record))
+}
+
+/// Builds every `[provider.NAME]` of `config` (secrets read from env/files now, so a missing key
+/// fails at start, naming the provider and the variable or file). Their upstream counters share
+/// one recorder.
+pub fn providers(config: &Config) -> anyhow::Result<Providers> {
+    let mut providers = Providers::default();
+    for (name, cfg) in &config.provider {
+        if name == LOCAL {
+            bail!("[provider.local] is the embedded store and takes no settings; name your provider otherwise");
+        }
+        let metrics = providers.metrics.clone();
+        let p = crate::aliyun::provider::AliyunProvider::from_config(
+            name,
+            cfg,
+            config.region.as_deref(),
+            metrics,
+        )?;
+        providers.insert(name, Provider::Remote(Arc::new(p)));
+    }
+    Ok(providers)
+}
+
+/// Checks each grant's `provider` against the configured providers (an unknown name fails,
+/// naming the grant and the provider) and, for a remote provider, that the inline policy STS
+/// is sent fits its limit for any caller ([`super::grants::worst_case_policy`] at most
+/// [`Upstream::max_policy_bytes`]). Run at start (`serve`).
+pub fn check_providers(grants: &[Grant], providers: &Providers) -> anyhow::Result<()> {
+    for g in grants {
+        match providers.get(Some(&g.provider)) {
+            None => {
+                let known: Vec<&str> = providers.iter().map(|(name, _)| name).collect();
+                bail!(
+                    "grant {:?}: provider {:?} is not configured (configured: {}); add a [provider.{}] table or fix the grant's provider",
+                    g.name,
+                    g.provider,
+                    known.join(", "),
+                    g.provider
+                );
+            }
+            Some(Provider::Local) => {}
+            Some(Provider::Remote(p)) => {
+                let size = super::grants::worst_case_policy(g).len();
+                let max = p.max_policy_bytes();
+                if size > max {
+                    bail!(
+                        "grant {:?}: its inline policy for provider {:?} is {size} bytes when each claim of the prefix {:?} is 128 characters long, over STS's limit of {max} bytes; use fewer claims in the prefix, a shorter prefix or fewer source_ips",
+                        g.name,
+                        g.provider,
+                        g.template
+                    );
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::grants::{default_grants, Grant};
+
+    fn user_folder() -> Grant {
+        Grant::from_config(&default_grants()[0]).unwrap()
+    }
+
+    #[test]
+    fn provider_defaults_to_local_and_unknown_ones_fail_the_check() {
+        let g = user_folder();
+        assert_eq!(g.provider, "local");
+        let providers = Providers::default();
+        assert!(check_providers(std::slice::from_ref(&g), &providers).is_ok());
+        let mut c = default_grants().remove(0);
+        c.provider = Some("cloud".into());
+        let g = Grant::from_config(&c).unwrap();
+        assert_eq!(g.provider, "cloud");
+        let err = check_providers(&[g], &providers).unwrap_err().to_string();
+        assert!(err.contains("\"user-folder\""), "{err}");
+        assert!(err.contains("\"cloud\""), "{err}");
+        assert!(err.contains("[provider.cloud]"), "{err}");
+    }
 }

@@ -8,8 +8,8 @@ use http_body_util::BodyExt;
 use serde_json::{json, Value};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use stsgate::api::audit::{AuditLog, Record, SqliteAudit};
 use stsgate::api::{self, callers, ApiState};
+use stsgate::common::audit::{AuditLog, Record, SqliteAudit};
 use stsgate::config::Config;
 use stsgate::datadir::{self, DataDir};
 use stsgate::serve;
@@ -37,7 +37,9 @@ impl Api {
 
     fn with(audit: impl FnOnce(&DataDir) -> Arc<dyn AuditLog>) -> Api {
         let tmp = tempfile::tempdir().unwrap();
-        let dir = datadir::open(&tmp.path().join("data"), None).unwrap().dir;
+        let dir = datadir::open(&tmp.path().join("data"), &Default::default())
+            .unwrap()
+            .dir;
         let oss = serve::oss_state(&dir, serve::DEFAULT_REGION).unwrap();
         let audit = audit(&dir);
         let state = serve::api_state_with_audit(

@@ -7,8 +7,8 @@ use http::{Request, StatusCode};
 use http_body_util::BodyExt;
 use serde_json::Value;
 use std::sync::Arc;
-use stsgate::api::audit::{AuditLog, SqliteAudit};
 use stsgate::api::{self, callers, ApiState};
+use stsgate::common::audit::{AuditLog, SqliteAudit};
 use stsgate::config::Config;
 use stsgate::datadir::{self, DataDir};
 use stsgate::serve;
@@ -24,7 +24,9 @@ struct Api {
 impl Api {
     fn new() -> Api {
         let tmp = tempfile::tempdir().unwrap();
-        let dir = datadir::open(&tmp.path().join("data"), None).unwrap().dir;
+        let dir = datadir::open(&tmp.path().join("data"), &Default::default())
+            .unwrap()
+            .dir;
         let (api_key, hash) = callers::new_api_key();
         let config = Config::parse(&format!(
             "[api.jwt]\naudience = \"my-app\"\n\

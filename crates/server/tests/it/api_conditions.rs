@@ -10,8 +10,8 @@ use serde_json::Value;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use stsgate::aliyun::oss::{self, OssState};
-use stsgate::api::audit::SqliteAudit;
 use stsgate::api::{self, callers, ApiState};
+use stsgate::common::audit::SqliteAudit;
 use stsgate::config::Config;
 use stsgate::datadir::{self, DataDir};
 use stsgate::serve;
@@ -44,7 +44,9 @@ struct H {
 impl H {
     fn new() -> H {
         let tmp = tempfile::tempdir().unwrap();
-        let dir = datadir::open(&tmp.path().join("data"), None).unwrap().dir;
+        let dir = datadir::open(&tmp.path().join("data"), &Default::default())
+            .unwrap()
+            .dir;
         let oss = serve::oss_state(&dir, serve::DEFAULT_REGION).unwrap();
         let config = Config::parse(CONFIG).unwrap();
         let api = serve::api_state(

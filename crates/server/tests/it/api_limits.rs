@@ -8,8 +8,8 @@ use http_body_util::BodyExt;
 use serde_json::Value;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use stsgate::api::audit::{AuditLog, SqliteAudit};
 use stsgate::api::{self, callers, ApiState};
+use stsgate::common::audit::{AuditLog, SqliteAudit};
 use stsgate::config::Config;
 use stsgate::datadir::{self, DataDir};
 use stsgate::serve;
@@ -24,7 +24,9 @@ struct Api {
 impl Api {
     fn new(config: &str) -> Api {
         let tmp = tempfile::tempdir().unwrap();
-        let dir = datadir::open(&tmp.path().join("data"), None).unwrap().dir;
+        let dir = datadir::open(&tmp.path().join("data"), &Default::default())
+            .unwrap()
+            .dir;
         let oss = serve::oss_state(&dir, serve::DEFAULT_REGION).unwrap();
         let audit: Arc<dyn AuditLog> = Arc::new(SqliteAudit::open(&dir.path).unwrap());
         let state = serve::api_state_with_audit(

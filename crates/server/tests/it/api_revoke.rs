@@ -8,8 +8,8 @@ use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use stsgate::aliyun::oss::{self, OssState};
-use stsgate::api::audit::{Record, SqliteAudit};
 use stsgate::api::{self, callers, ApiState};
+use stsgate::common::audit::{Record, SqliteAudit};
 use stsgate::config::Config;
 use stsgate::datadir::{self, DataDir};
 use stsgate::serve;
@@ -27,7 +27,9 @@ pub struct Harness {
 impl Harness {
     pub fn new() -> Harness {
         let tmp = tempfile::tempdir().unwrap();
-        let dir = datadir::open(&tmp.path().join("data"), None).unwrap().dir;
+        let dir = datadir::open(&tmp.path().join("data"), &Default::default())
+            .unwrap()
+            .dir;
         let oss = serve::oss_state(&dir, serve::DEFAULT_REGION).unwrap();
         let api = serve::api_state(
             &dir,

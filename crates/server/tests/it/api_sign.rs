@@ -8,8 +8,8 @@ use http_body_util::BodyExt;
 use serde_json::{json, Value};
 use std::sync::Arc;
 use stsgate::aliyun::oss;
-use stsgate::api::audit::{AuditLog, Record, SqliteAudit};
 use stsgate::api::{self, callers, ApiState};
+use stsgate::common::audit::{AuditLog, Record, SqliteAudit};
 use stsgate::config::Config;
 use stsgate::datadir::{self, DataDir};
 use stsgate::serve;
@@ -40,7 +40,9 @@ impl Faces {
 
     fn with(audit: impl FnOnce(&DataDir) -> Arc<dyn AuditLog>) -> Faces {
         let tmp = tempfile::tempdir().unwrap();
-        let dir = datadir::open(&tmp.path().join("data"), None).unwrap().dir;
+        let dir = datadir::open(&tmp.path().join("data"), &Default::default())
+            .unwrap()
+            .dir;
         let oss_state = serve::oss_state(&dir, serve::DEFAULT_REGION).unwrap();
         let audit = audit(&dir);
         let api = serve::api_state_with_audit(

@@ -13,8 +13,8 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use stsgate::api::audit::{AuditLog, Record, SqliteAudit};
 use stsgate::api::{self, callers, ApiState};
+use stsgate::common::audit::{AuditLog, Record, SqliteAudit};
 use stsgate::config::Config;
 use stsgate::datadir::{self, DataDir};
 use stsgate::serve;
@@ -50,18 +50,6 @@ impl FakeSts {
     fn calls(&self) -> usize {
         self.assume_calls.load(Ordering::SeqCst)
     }
-}
-
-fn sts_time(t: time::OffsetDateTime) -> String {
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    )
 }
 
 async fn fake_sts(State(fake): State<Arc<FakeSts>>, body: Bytes) -> Response {
@@ -107,7 +95,7 @@ async fn fake_sts(State(fake): State<Arc<FakeSts>>, body: Bytes) -> Response {
                             "AccessKeyId": format!("STS.fake{n}"),
                             "AccessKeySecret": format!("fakesecret{n}"),
                             "SecurityToken": format!("CAISfaketoken{n}"),
-                            "Expiration": sts_time(exp),
+                            "Expiration": stsgate::common::dates::iso8601(exp),
                         },
                     }))
                     .into_response()
@@ -261,7 +249,9 @@ impl Api {
     ) -> Api {
         let (sts, fake) = start_fake(delay).await;
         let tmp = tempfile::tempdir().unwrap();
-        let dir = datadir::open(&tmp.path().join("data"), None).unwrap().dir;
+        let dir = datadir::open(&tmp.path().join("data"), &Default::default())
+            .unwrap()
+            .dir;
         let oss = serve::oss_state(&dir, serve::DEFAULT_REGION).unwrap();
         let creds = credentials_file(tmp.path());
         let config = Config::parse(&text(&sts, &creds)).unwrap();
@@ -344,8 +334,11 @@ async fn upstream_issuance_is_answered_audited_and_cached() {
     let (session, policy, duration) = api.fake.asked.lock().unwrap()[0].clone();
     assert_eq!(duration, "900");
     let policy: Value = serde_json::from_str(&policy).unwrap();
-    let expected: Value =
-        serde_json::from_str(&api.state.grants[0].policy("users/alice/")).unwrap();
+    let expected: Value = serde_json::from_str(&stsgate::api::grants::policy(
+        &api.state.grants[0],
+        "users/alice/",
+    ))
+    .unwrap();
     assert_eq!(policy, expected);
     assert!(policy.to_string().contains("cloudbucket/users/alice/*"));
     assert!(session.contains("alice"), "{session}");
@@ -820,13 +813,19 @@ actions = ["read", "write"]
     assert_eq!(body, format!("OSS STS.fake1:{signature}"));
 }
 
-/// Builds an api state for `config_text(.., extra)` and returns the start-up error.
+/// Loads `config_text(.., extra)` and builds an api state for it; returns the error of
+/// whichever fails (the config is validated as it loads, the providers at start).
 async fn start_error(grants: &str) -> String {
     let (sts, _fake) = start_fake(Duration::ZERO).await;
     let tmp = tempfile::tempdir().unwrap();
-    let dir = datadir::open(&tmp.path().join("data"), None).unwrap().dir;
+    let dir = datadir::open(&tmp.path().join("data"), &Default::default())
+        .unwrap()
+        .dir;
     let creds = credentials_file(tmp.path());
-    let config = Config::parse(&config_text(&sts, &creds, grants)).unwrap();
+    let config = match Config::parse(&config_text(&sts, &creds, grants)) {
+        Ok(config) => config,
+        Err(e) => return format!("{e:#}"),
+    };
     let err = serve::api_state_with_audit(
         &dir,
         &config,
@@ -877,7 +876,9 @@ actions = ["read", "list"]
     // The same grant is fine when local (no STS limit).
     let (sts, _fake) = start_fake(Duration::ZERO).await;
     let tmp = tempfile::tempdir().unwrap();
-    let dir = datadir::open(&tmp.path().join("data"), None).unwrap().dir;
+    let dir = datadir::open(&tmp.path().join("data"), &Default::default())
+        .unwrap()
+        .dir;
     let creds = credentials_file(tmp.path());
     let local = grants.replace("provider = \"x\"\n", "");
     let config = Config::parse(&config_text(&sts, &creds, &local)).unwrap();

@@ -3,10 +3,10 @@
 //! root-credentials.json as its key file.
 
 use std::path::{Path, PathBuf};
+use stsgate::aliyun::client::{Credentials, OssClient, SignatureVersion};
 use stsgate::cloud_admin::{self, Check, CorsAction, RuleArgs, Status};
 use stsgate::config::Config;
 use stsgate::datadir::{self, DataDir};
-use stsgate::provider::oss_client::{Credentials, OssClient, SignatureVersion};
 use stsgate::secret::Secret;
 use stsgate::serve;
 use tokio::net::TcpListener;
@@ -32,7 +32,9 @@ impl Drop for X {
 
 async fn spawn_x() -> X {
     let tmp = tempfile::tempdir().unwrap();
-    let dir = datadir::open(&tmp.path().join("x"), None).unwrap().dir;
+    let dir = datadir::open(&tmp.path().join("x"), &Default::default())
+        .unwrap()
+        .dir;
     let stop = CancellationToken::new();
     let oss_state = serve::oss_state(&dir, serve::DEFAULT_REGION).unwrap();
     let store = oss_state.store.clone();

@@ -19,7 +19,9 @@ pub struct Fixture {
 impl Fixture {
     pub fn new() -> Fixture {
         let tmp = tempfile::tempdir().unwrap();
-        let dir = datadir::open(&tmp.path().join("data"), None).unwrap().dir;
+        let dir = datadir::open(&tmp.path().join("data"), &Default::default())
+            .unwrap()
+            .dir;
         let state = serve::oss_state(&dir, serve::DEFAULT_REGION).unwrap();
         Fixture {
             _tmp: tmp,

@@ -6,7 +6,7 @@ use http_body_util::BodyExt;
 use serde_json::Value;
 use std::sync::Arc;
 use stsgate::aliyun::sts::{self, StsState};
-use stsgate::creds::sts_time;
+use stsgate::common::dates::iso8601;
 use stsgate::datadir::{self, DataDir};
 use stsgate::iam::{Role, DEFAULT_ROLE_POLICY};
 use stsgate::serve;
@@ -24,7 +24,9 @@ struct Sts {
 impl Sts {
     fn new() -> Sts {
         let tmp = tempfile::tempdir().unwrap();
-        let dir = datadir::open(&tmp.path().join("data"), None).unwrap().dir;
+        let dir = datadir::open(&tmp.path().join("data"), &Default::default())
+            .unwrap()
+            .dir;
         let state = serve::sts_state(&dir).unwrap();
         Sts {
             _tmp: tmp,
@@ -69,7 +71,7 @@ fn common(ak: &str, action: &str, nonce: &str, at: OffsetDateTime) -> Vec<(Strin
         ("SignatureVersion", "1.0"),
         ("SignatureType", ""),
         ("SignatureNonce", nonce),
-        ("Timestamp", &sts_time(at)),
+        ("Timestamp", &iso8601(at)),
     ]
     .iter()
     .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -128,7 +130,7 @@ fn acs3(
         ("host", "127.0.0.1:8701".to_string()),
         ("x-acs-action", action.to_string()),
         ("x-acs-version", "2015-04-01".to_string()),
-        ("x-acs-date", sts_time(OffsetDateTime::now_utc())),
+        ("x-acs-date", iso8601(OffsetDateTime::now_utc())),
         ("x-acs-signature-nonce", nonce()),
         (
             "x-acs-content-sha256",

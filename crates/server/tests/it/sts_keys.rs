@@ -7,7 +7,7 @@ use http::{Request, StatusCode};
 use http_body_util::BodyExt;
 use serde_json::Value;
 use stsgate::admin;
-use stsgate::creds::sts_time;
+use stsgate::common::dates::iso8601;
 use stsgate::datadir;
 use stsgate::serve;
 use stsgate_signing::encode::pe;
@@ -17,7 +17,7 @@ use tower::ServiceExt;
 
 fn signed(action: &str, ak: &str, secret: &str, extra: &[(&str, &str)]) -> Request<Body> {
     let nonce = uuid::Uuid::new_v4().simple().to_string();
-    let now = sts_time(OffsetDateTime::now_utc());
+    let now = iso8601(OffsetDateTime::now_utc());
     let mut params: Vec<(String, String)> = [
         ("Action", action),
         ("Version", "2015-04-01"),
@@ -49,7 +49,7 @@ fn signed(action: &str, ak: &str, secret: &str, extra: &[(&str, &str)]) -> Reque
 async fn an_extra_key_assumes_a_role_once_trusted() {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
-    let dir = datadir::open(&data, None).unwrap().dir;
+    let dir = datadir::open(&data, &Default::default()).unwrap().dir;
     let state = serve::sts_state(&dir).unwrap();
     let send = |req: Request<Body>| {
         let state = state.clone();

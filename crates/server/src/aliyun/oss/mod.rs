@@ -150,7 +150,8 @@ impl Call {
                     )
                 }
             }
-            Principal::Anonymous => Decision::ImplicitDeny,
+            // Extra keys are refused before this (the oss face's keyring has none).
+            Principal::Anonymous | Principal::Key(_) => Decision::ImplicitDeny,
         };
         match decision {
             Decision::Allow => Ok(()),

@@ -6,9 +6,9 @@
 
 use super::error::StsError;
 use super::request::Incoming;
-use crate::aliyun::auth::Keyring;
-use crate::keys::AccessKeys;
-use crate::token::{Claims, TokenError};
+use crate::common::provider::Vendor;
+use crate::common::resolve::{AuthError, Keyring, Principal};
+use crate::token::Claims;
 use sha2::{Digest, Sha256};
 use stsgate_signing::{ct_eq, pop};
 use time::format_description::well_known::Rfc3339;
@@ -178,13 +178,13 @@ pub fn check_window(timestamp: OffsetDateTime, now: OffsetDateTime) -> Result<()
 /// Checks the window, resolves the key and verifies the signature.
 pub fn verify(
     keys: &Keyring,
-    extra: Option<&AccessKeys>,
     req: &Incoming,
     fields: &SignedFields,
     now: OffsetDateTime,
 ) -> Result<Caller, StsError> {
     check_window(fields.timestamp, now)?;
-    let (caller, secret) = resolve(keys, extra, fields, now)?;
+    let (caller, secret) = resolve(keys, fields, now)?;
+    let secret = secret.expose();
     let string_to_sign = match &fields.scheme {
         Scheme::Rpc { .. } => pop::rpc_string_to_sign(&req.method, &req.params()),
         Scheme::Acs3 { signed_headers, .. } => {
@@ -200,8 +200,8 @@ pub fn verify(
         }
     };
     let (expected, given) = match &fields.scheme {
-        Scheme::Rpc { signature } => (pop::rpc_sign(&secret, &string_to_sign), signature),
-        Scheme::Acs3 { signature, .. } => (pop::acs3_sign(&secret, &string_to_sign), signature),
+        Scheme::Rpc { signature } => (pop::rpc_sign(secret, &string_to_sign), signature),
+        Scheme::Acs3 { signature, .. } => (pop::acs3_sign(secret, &string_to_sign), signature),
     };
     match ct_eq(expected.as_bytes(), given.as_bytes()) {
         true => Ok(caller),
@@ -221,43 +221,34 @@ fn hashed_payload(req: &Incoming) -> Result<String, StsError> {
     }
 }
 
-/// The caller and the secret its signature must use.
+/// The caller and the secret its signature must use (the shared resolver, in STS's codes).
 fn resolve(
     keys: &Keyring,
-    extra: Option<&AccessKeys>,
     fields: &SignedFields,
     now: OffsetDateTime,
-) -> Result<(Caller, String), StsError> {
-    let id = fields.access_key_id.as_str();
-    if ct_eq(id.as_bytes(), keys.root.id.as_bytes()) {
-        return Ok((Caller::Root, keys.root.secret.expose().to_string()));
-    }
-    if !id.starts_with("STS.") {
-        let found = match extra {
-            Some(extra) => extra.resolve(id).map_err(|e| {
-                tracing::error!("resolving access key {id}: {e:#}");
-                StsError::AccessKeyNotFound
-            })?,
-            None => None,
-        };
-        return match found {
-            Some((name, secret)) => Ok((Caller::Key(name), secret.to_string())),
-            None => Err(StsError::AccessKeyNotFound),
-        };
-    }
-    let token = fields
-        .security_token
-        .as_deref()
-        .ok_or(StsError::MissingSecurityToken)?;
-    let claims = keys.tokens.open(token, now).map_err(|e| match e {
-        TokenError::Expired => StsError::SecurityTokenExpired,
-        _ => StsError::SecurityTokenMalformed,
-    })?;
-    if claims.ak != id {
-        return Err(StsError::SecurityTokenMismatch);
-    }
-    let secret = claims.sk.clone();
-    Ok((Caller::Temporary(Box::new(claims)), secret))
+) -> Result<(Caller, crate::secret::Secret), StsError> {
+    let (principal, secret) = keys
+        .resolve(
+            Vendor::Aliyun,
+            &fields.access_key_id,
+            fields.security_token.as_deref(),
+            now,
+        )
+        .map_err(|e| match e {
+            AuthError::UnknownAccessKey => StsError::AccessKeyNotFound,
+            AuthError::MissingToken => StsError::MissingSecurityToken,
+            AuthError::TokenExpired => StsError::SecurityTokenExpired,
+            AuthError::TokenInvalid | AuthError::Revoked => StsError::SecurityTokenMalformed,
+            AuthError::TokenMismatch => StsError::SecurityTokenMismatch,
+            AuthError::Unavailable => StsError::Internal,
+        })?;
+    let caller = match principal {
+        Principal::Root => Caller::Root,
+        Principal::Key(name) => Caller::Key(name),
+        Principal::Temporary(claims) => Caller::Temporary(claims),
+        Principal::Anonymous => return Err(StsError::AccessKeyNotFound),
+    };
+    Ok((caller, secret))
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@ use super::auth::{Caller, SignedFields};
 use super::error::StsError;
 use super::request::Incoming;
 use super::{internal, params, StsState};
-use crate::creds::sts_time;
+use crate::common::dates::iso8601;
 use crate::iam::role_id;
 use serde_json::{json, Value};
 use time::OffsetDateTime;
@@ -89,7 +89,7 @@ pub fn assume_role(
             "AccessKeyId": minted.access_key_id,
             "AccessKeySecret": minted.access_key_secret.expose(),
             "SecurityToken": minted.security_token,
-            "Expiration": sts_time(minted.expiration),
+            "Expiration": iso8601(minted.expiration),
         },
     });
     if let Some(identity) = source_identity {

@@ -24,8 +24,8 @@ pub mod params;
 pub mod render;
 pub mod request;
 
-use crate::aliyun::auth::Keyring;
-use crate::api::audit::{AuditLog, Record};
+use crate::common::audit::{AuditLog, Record};
+use crate::common::resolve::Keyring;
 use crate::iam::Iam;
 use auth::Caller;
 use axum::extract::{ConnectInfo, Request, State};
@@ -44,8 +44,6 @@ use time::OffsetDateTime;
 pub struct StsState {
     pub keys: Keyring,
     pub iam: Iam,
-    /// Extra long-term access keys (`stsgate key create`); `None`: only the root key.
-    pub access_keys: Option<crate::keys::AccessKeys>,
     /// The data directory's audit log (`DIR/audit.sqlite3`, the api face's too): one row per
     /// AssumeRole, so `GET /v1/audit` shows who assumed which role under which session name.
     pub audit: Arc<dyn AuditLog>,
@@ -261,7 +259,7 @@ fn answer(
     }
     let fields = auth::parse(req)?;
     seen.action = Some(fields.action.clone());
-    let caller = auth::verify(&state.keys, state.access_keys.as_ref(), req, &fields, now)?;
+    let caller = auth::verify(&state.keys, req, &fields, now)?;
     seen.caller = Some(fields.access_key_id.clone());
     seen.identity = Some(identity(&caller, &fields.access_key_id));
     let expires = fields.timestamp.unix_timestamp() + auth::WINDOW_SECS + 1;
@@ -308,8 +306,8 @@ pub fn internal(request_id: &str, e: impl std::fmt::Display) -> StsError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::audit::{Filter, SqliteAudit};
-    use crate::creds::sts_time;
+    use crate::common::audit::{Filter, SqliteAudit};
+    use crate::common::dates::iso8601;
     use stsgate_signing::encode::pe;
     use stsgate_signing::pop;
 
@@ -331,7 +329,7 @@ mod tests {
 
     fn face(audit: impl FnOnce(&crate::datadir::DataDir) -> Arc<dyn AuditLog>) -> Face {
         let tmp = tempfile::tempdir().unwrap();
-        let dir = crate::datadir::open(&tmp.path().join("data"), None)
+        let dir = crate::datadir::open(&tmp.path().join("data"), &Default::default())
             .unwrap()
             .dir;
         let log = audit(&dir);
@@ -355,7 +353,7 @@ mod tests {
             ("SignatureMethod", "HMAC-SHA1"),
             ("SignatureNonce", &uuid::Uuid::new_v4().to_string()),
             ("SignatureVersion", "1.0"),
-            ("Timestamp", &sts_time(OffsetDateTime::now_utc())),
+            ("Timestamp", &iso8601(OffsetDateTime::now_utc())),
             ("Version", "2015-04-01"),
         ]
         .iter()
@@ -487,7 +485,7 @@ mod tests {
     #[test]
     fn the_sts_and_api_faces_share_one_audit_log_per_directory() {
         let tmp = tempfile::tempdir().unwrap();
-        let dir = crate::datadir::open(&tmp.path().join("data"), None)
+        let dir = crate::datadir::open(&tmp.path().join("data"), &Default::default())
             .unwrap()
             .dir;
         let a = crate::serve::audit_log(&dir).unwrap();

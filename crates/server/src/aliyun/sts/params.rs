@@ -30,7 +30,7 @@ pub fn role_arn(value: &str) -> Result<(String, String), StsError> {
 
 /// `^[\w.@-]{2,64}$` (ASCII word characters).
 pub fn session_name(value: &str) -> Result<(), StsError> {
-    match crate::creds::valid_session_name(value) {
+    match valid_session_name(value) {
         true => Ok(()),
         false => Err(StsError::invalid(
             "RoleSessionName",
@@ -121,6 +121,14 @@ pub fn source_identity(value: &str) -> Result<(), StsError> {
             "The parameter SourceIdentity is invalid: 2-64 characters of letters, digits and _+=,.@-, not starting with acs:, aliyun: or alibabacloud:.",
         )),
     }
+}
+
+/// Checks a RoleSessionName: 2–64 characters of `[A-Za-z0-9.@_-]`.
+pub fn valid_session_name(name: &str) -> bool {
+    (2..=64).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || ".@_-".contains(c))
 }
 
 #[cfg(test)]
@@ -216,5 +224,13 @@ mod tests {
         fn durations_in_range_are_accepted(secs in 900i64..=43200) {
             prop_assert_eq!(duration(Some(&secs.to_string()), 43200).unwrap(), secs);
         }
+    }
+
+    #[test]
+    fn session_names() {
+        assert!(valid_session_name("alice@example.com"));
+        assert!(!valid_session_name("a"));
+        assert!(!valid_session_name("a b"));
+        assert!(!valid_session_name(&"a".repeat(65)));
     }
 }

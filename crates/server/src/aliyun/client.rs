@@ -145,7 +145,7 @@ pub struct Prepared {
 
 /// `Wed, 28 Dec 2022 10:27:41 GMT`
 fn http_date(now: OffsetDateTime) -> String {
-    crate::aliyun::xml::rfc1123(now)
+    crate::common::dates::rfc1123(now)
 }
 
 /// `YYYYMMDDTHHMMSSZ`

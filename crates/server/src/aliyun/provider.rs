@@ -3,76 +3,30 @@
 //! 5xx only, strict parsing of answers and errors that say what to change.
 //!
 //! A call reads top to bottom in [`AliyunProvider::call`]: sign a fresh body
-//! ([`signed_rpc_body`], pure) → send one attempt (bounded time, at most [`MAX_ANSWER_BYTES`]
-//! read) → classify it ([`classify`], pure: done, retry or fail) → back off with full jitter and
-//! retry, or turn the failure into an [`UpstreamError`] whose hint ([`AliyunProvider::hint`], pure)
-//! says what to change.
+//! ([`signed_rpc_body`], pure) → send one attempt and classify it (`common::upstream`: bounded
+//! time, at most 64 KiB read, done / retry / fail by [`WIRE`]) → back off with full jitter and
+//! retry, or turn the failure into an [`UpstreamError`] whose hint ([`AliyunProvider::hint`],
+//! pure) says what to change.
 //!
 //! Metrics: every attempt counts in `stsgate_upstream_requests_total{provider,action,outcome}` and
-//! `stsgate_upstream_seconds{provider,action}`. The api face's Prometheus recorder is per server
-//! (`metrics::with_local_recorder`), which an `async` call cannot reach, so the provider keeps its
-//! own atomic counters and [`render_metrics`] writes them in the exposition format for
-//! `GET /metrics` to append; the `metrics` macros are called too (they reach a global recorder
-//! when one is installed).
+//! `stsgate_upstream_seconds{provider,action}` (the server's shared `UpstreamMetrics`).
 
+use crate::common::provider::{
+    BoxFuture, IssueInput, KeyPair, Upstream, UpstreamError, UpstreamIssued, Vendor,
+};
+use crate::common::upstream::{
+    self, attempts_text, text, ErrorFields, Failed, KeySettings, KeySource, Kind, Parse, Transport,
+    UpstreamMetrics, Who, Wire,
+};
 use crate::config::ProviderConfig;
 use crate::secret::Secret;
 use crate::token::Minted;
-use anyhow::{anyhow, bail, Context};
-use serde::Deserialize;
-use sha2::{Digest, Sha256};
+use anyhow::{anyhow, bail};
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
 use stsgate_signing::encode::pe;
 use stsgate_signing::pop::{rpc_sign, rpc_string_to_sign};
 use time::OffsetDateTime;
-
-/// A long-term AccessKey pair (the RAM user's).
-#[derive(Debug, Clone)]
-pub struct KeyPair {
-    pub id: String,
-    pub secret: Secret,
-}
-
-/// Where a [`KeyPair`] was read from (named in errors and hints; never the value).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum KeySource {
-    /// Two environment variables: the AccessKeyId's and the AccessKeySecret's.
-    Env { id_var: String, secret_var: String },
-    /// A 0600 JSON file with `AccessKeyId` and `AccessKeySecret`.
-    File(PathBuf),
-}
-
-impl KeySource {
-    /// Where the AccessKeyId came from, e.g. `environment variable ALIBABA_CLOUD_ACCESS_KEY_ID`.
-    pub fn id_origin(&self) -> String {
-        match self {
-            KeySource::Env { id_var, .. } => format!("environment variable {id_var}"),
-            KeySource::File(path) => format!("AccessKeyId in {}", path.display()),
-        }
-    }
-
-    /// Where the AccessKeySecret came from.
-    pub fn secret_origin(&self) -> String {
-        match self {
-            KeySource::Env { secret_var, .. } => format!("environment variable {secret_var}"),
-            KeySource::File(path) => format!("AccessKeySecret in {}", path.display()),
-        }
-    }
-}
-
-impl std::fmt::Display for KeySource {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            KeySource::Env { id_var, secret_var } => {
-                write!(f, "environment variables {id_var} and {secret_var}")
-            }
-            KeySource::File(path) => write!(f, "file {}", path.display()),
-        }
-    }
-}
 
 /// An `[provider.NAME]` of type `aliyun`, ready to call.
 #[derive(Debug)]
@@ -92,24 +46,16 @@ pub struct AliyunProvider {
     pub custom_signing_key: Option<KeyPair>,
     /// Browser origins `stsgate check` tests the buckets' CORS against.
     pub browser_origins: Vec<String>,
-    /// One attempt's limit.
-    pub timeout: std::time::Duration,
-    /// Retries after throttling / 5xx.
-    pub retries: u32,
-    /// Every upstream attempt sent (both actions), for tests and the benchmark.
-    pub upstream_calls: AtomicU64,
+    /// The client, its limits and the attempt counts.
+    pub transport: Transport,
     /// Where `key` came from.
     key_source: KeySource,
     /// Where `custom_signing_key` came from.
     custom_signing_key_source: Option<KeySource>,
-    /// The one HTTP client of this provider (rustls, connect timeout = `timeout`, no redirects).
-    client: reqwest::Client,
     /// GetCallerIdentity's first successful answer (for NoPermission diagnoses).
     identity: tokio::sync::OnceCell<Identity>,
-    /// Full-jitter backoff: `base × 2^retry`, capped at [`BACKOFF_CAP`].
-    backoff_base: Duration,
-    /// Per-(action, outcome) attempt counts and per-action latency histograms.
-    stats: Stats,
+    /// The server's upstream counters.
+    metrics: Arc<UpstreamMetrics>,
 }
 
 /// What `assume_role` is asked for.
@@ -124,24 +70,12 @@ pub struct AssumeRoleInput<'a> {
 /// STS's limit on an inline `Policy` (bytes).
 pub const MAX_POLICY_BYTES: usize = 2048;
 
-/// The most of an upstream answer that is read; a longer one is refused as malformed.
-pub const MAX_ANSWER_BYTES: usize = 64 * 1024;
-
 /// Alibaba's public STS endpoint (the default `sts_endpoint`).
 pub const DEFAULT_STS_ENDPOINT: &str = "https://sts.aliyuncs.com";
 
 /// The region when neither `[provider.NAME] region` nor the top-level `region` is set.
 pub const DEFAULT_REGION: &str = "cn-hangzhou";
 
-/// Default seconds per attempt, and the largest allowed.
-const DEFAULT_TIMEOUT_SECS: f64 = 5.0;
-const MAX_TIMEOUT_SECS: f64 = 120.0;
-/// Default retries, and the most allowed.
-const DEFAULT_RETRIES: u32 = 3;
-const MAX_RETRIES: u32 = 10;
-/// Backoff before retry `n` (0-based) is uniform in `[0, min(CAP, BASE × 2^n)]`.
-const BACKOFF_BASE: Duration = Duration::from_millis(200);
-const BACKOFF_CAP: Duration = Duration::from_secs(2);
 /// STS API version.
 const STS_VERSION: &str = "2015-04-01";
 
@@ -166,43 +100,9 @@ pub struct Identity {
     pub request_id: String,
 }
 
-/// Why an upstream call failed, with what to change.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{provider}: {code}: {hint}")]
-pub struct UpstreamError {
-    /// The `[provider.NAME]`.
-    pub provider: String,
-    /// 502 (the cloud refused or answered nonsense) or 503 (throttled, 5xx, timeout,
-    /// unreachable: try again later).
-    pub status: u16,
-    /// The upstream `Code` (`NoPermission`, `Throttling.User`, …) or one of ours for transport
-    /// failures: `Timeout`, `Unreachable`, `MalformedResponse`, `HttpStatus<N>`.
-    pub code: String,
-    /// The upstream `Message`, verbatim (may be empty).
-    pub message: String,
-    /// The upstream `RequestId`, when the answer had one.
-    pub request_id: Option<String>,
-    /// What to change, for a human (never empty).
-    pub hint: String,
-    /// For `SignatureDoesNotMatch`: the string-to-sign stsgate sent.
-    pub string_to_sign: Option<String>,
-    /// Attempts made (1 + retries).
-    pub attempts: u32,
-}
-
 // ---------------------------------------------------------------------------------------------
 // Configuration
 // ---------------------------------------------------------------------------------------------
-
-/// The config keys of one key pair (the main key or the `/auth/custom` one).
-struct KeySettings<'a> {
-    id_env_key: &'static str,
-    id_env: Option<&'a str>,
-    secret_env_key: &'static str,
-    secret_env: Option<&'a str>,
-    file_key: &'static str,
-    file: Option<&'a Path>,
-}
 
 impl AliyunProvider {
     /// Validates `cfg` and reads the key(s) from env/files (errors name the provider and key).
@@ -210,12 +110,13 @@ impl AliyunProvider {
         name: &str,
         cfg: &ProviderConfig,
         default_region: Option<&str>,
+        metrics: Arc<UpstreamMetrics>,
     ) -> anyhow::Result<AliyunProvider> {
         let at = format!("[provider.{name}]");
         match cfg.kind.as_deref() {
             None | Some("aliyun") => {}
             Some(other) => {
-                bail!("{at} type = {other:?}: the only provider type is \"aliyun\"")
+                bail!("{at} type = {other:?}: this provider is built for type \"aliyun\"")
             }
         }
         let role_arn = cfg.role_arn.as_deref().ok_or_else(|| {
@@ -229,23 +130,16 @@ impl AliyunProvider {
             .as_deref()
             .or(default_region)
             .unwrap_or(DEFAULT_REGION);
-        if !valid_region(region) {
+        if !upstream::valid_region(region) {
             bail!("{at} region = {region:?} is not a region id such as \"cn-hangzhou\"");
         }
-        let sts_endpoint = endpoint(&at, "sts_endpoint", cfg.sts_endpoint.as_deref())?
-            .unwrap_or_else(|| DEFAULT_STS_ENDPOINT.to_string());
-        let oss_endpoint = endpoint(&at, "oss_endpoint", cfg.oss_endpoint.as_deref())?
-            .unwrap_or_else(|| format!("https://oss-{region}.aliyuncs.com"));
-        let timeout = match cfg.timeout {
-            None => DEFAULT_TIMEOUT_SECS,
-            Some(t) if t.is_finite() && t > 0.0 && t <= MAX_TIMEOUT_SECS => t,
-            Some(t) => bail!("{at} timeout = {t}: seconds per attempt, more than 0 and at most {MAX_TIMEOUT_SECS}"),
-        };
-        let timeout = Duration::from_secs_f64(timeout);
-        let retries = cfg.retries.unwrap_or(DEFAULT_RETRIES);
-        if retries > MAX_RETRIES {
-            bail!("{at} retries = {retries}: at most {MAX_RETRIES}");
-        }
+        let example = "e.g. \"https://sts.aliyuncs.com\" or \"http://127.0.0.1:8701\"";
+        let sts_endpoint =
+            upstream::endpoint(&at, "sts_endpoint", cfg.sts_endpoint.as_deref(), example)?
+                .unwrap_or_else(|| DEFAULT_STS_ENDPOINT.to_string());
+        let oss_endpoint =
+            upstream::endpoint(&at, "oss_endpoint", cfg.oss_endpoint.as_deref(), example)?
+                .unwrap_or_else(|| format!("https://oss-{region}.aliyuncs.com"));
         let main = KeySettings {
             id_env_key: "access_key_id_env",
             id_env: cfg.access_key_id_env.as_deref(),
@@ -253,8 +147,10 @@ impl AliyunProvider {
             secret_env: cfg.access_key_secret_env.as_deref(),
             file_key: "credentials_file",
             file: cfg.credentials_file.as_deref(),
+            id_field: "AccessKeyId",
+            secret_field: "AccessKeySecret",
         };
-        let (key, key_source) = read_key(&at, &main)?.ok_or_else(|| {
+        let (key, key_source) = upstream::read_key(&at, &main)?.ok_or_else(|| {
             anyhow!("{at} has no key: set access_key_id_env and access_key_secret_env (environment variables holding a RAM user's AccessKey), or credentials_file (a 0600 JSON file with AccessKeyId and AccessKeySecret)")
         })?;
         let custom = KeySettings {
@@ -264,19 +160,21 @@ impl AliyunProvider {
             secret_env: cfg.custom_signing_key_secret_env.as_deref(),
             file_key: "custom_signing_credentials_file",
             file: cfg.custom_signing_credentials_file.as_deref(),
+            id_field: "AccessKeyId",
+            secret_field: "AccessKeySecret",
         };
-        let (custom_signing_key, custom_signing_key_source) = match read_key(&at, &custom)? {
-            Some((k, s)) => (Some(k), Some(s)),
-            None => (None, None),
-        };
+        let (custom_signing_key, custom_signing_key_source) =
+            match upstream::read_key(&at, &custom)? {
+                Some((k, s)) => (Some(k), Some(s)),
+                None => (None, None),
+            };
         let browser_origins = cfg.browser_origins.clone().unwrap_or_default();
         for origin in &browser_origins {
-            if !valid_origin(origin) {
+            if !upstream::valid_origin(origin) {
                 bail!("{at} browser_origins: {origin:?} is not an origin such as \"https://app.example.com\" (scheme://host[:port], no path or trailing /)");
             }
         }
-        let client = build_client(&sts_endpoint, timeout)
-            .with_context(|| format!("{at}: building the HTTP client"))?;
+        let transport = Transport::new(&at, cfg.timeout, cfg.retries, &sts_endpoint, &[])?;
         Ok(AliyunProvider {
             name: name.to_string(),
             role_arn: role_arn.to_string(),
@@ -286,15 +184,11 @@ impl AliyunProvider {
             key,
             custom_signing_key,
             browser_origins,
-            timeout,
-            retries,
-            upstream_calls: AtomicU64::new(0),
+            transport,
             key_source,
             custom_signing_key_source,
-            client,
             identity: tokio::sync::OnceCell::new(),
-            backoff_base: BACKOFF_BASE,
-            stats: Stats::default(),
+            metrics,
         })
     }
 
@@ -310,7 +204,7 @@ impl AliyunProvider {
 
     /// The provider's HTTP client (rustls, no redirects), for other clients of the same cloud.
     pub fn http_client(&self) -> &reqwest::Client {
-        &self.client
+        &self.transport.client
     }
 
     /// The account id in `role_arn`.
@@ -323,7 +217,12 @@ impl AliyunProvider {
 
     /// AssumeRole attempts sent so far (retries included).
     pub fn upstream_assume_role_calls(&self) -> u64 {
-        self.stats.attempts(Action::AssumeRole)
+        self.transport.sent(Action::AssumeRole.index())
+    }
+
+    /// Every attempt sent so far (both actions).
+    pub fn upstream_calls(&self) -> u64 {
+        self.transport.sent_total()
     }
 }
 
@@ -344,156 +243,63 @@ pub fn valid_role_arn(value: &str) -> bool {
     account_ok && crate::iam::valid_role_name(name)
 }
 
-fn valid_region(region: &str) -> bool {
-    (1..=64).contains(&region.len())
-        && region
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-}
+impl Upstream for AliyunProvider {
+    fn name(&self) -> &str {
+        &self.name
+    }
 
-/// `scheme://host[:port]` with scheme http(s), nothing after.
-fn valid_origin(origin: &str) -> bool {
-    let Ok(url) = reqwest::Url::parse(origin) else {
-        return false;
-    };
-    matches!(url.scheme(), "http" | "https")
-        && url.host_str().is_some()
-        && !origin.ends_with('/')
-        && url.path() == "/"
-        && url.query().is_none()
-        && url.fragment().is_none()
-        && url.username().is_empty()
-        && url.password().is_none()
-}
+    fn vendor(&self) -> Vendor {
+        Vendor::Aliyun
+    }
 
-/// An `http(s)://` URL without credentials, query or fragment; trailing `/` stripped.
-fn endpoint(at: &str, key: &str, value: Option<&str>) -> anyhow::Result<Option<String>> {
-    let Some(raw) = value else {
-        return Ok(None);
-    };
-    let example = "e.g. \"https://sts.aliyuncs.com\" or \"http://127.0.0.1:8701\"";
-    let url = reqwest::Url::parse(raw)
-        .map_err(|e| anyhow!("{at} {key} = {raw:?} is not a URL ({e}); {example}"))?;
-    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
-        bail!("{at} {key} = {raw:?} must be an http:// or https:// URL with a host; {example}");
+    fn region(&self) -> &str {
+        &self.region
     }
-    if !url.username().is_empty() || url.password().is_some() {
-        bail!("{at} {key} must not carry a user name or password");
-    }
-    if url.query().is_some() || url.fragment().is_some() {
-        bail!("{at} {key} = {raw:?} must not have a query or fragment; {example}");
-    }
-    Ok(Some(raw.trim_end_matches('/').to_string()))
-}
 
-/// Reads one key pair: both env vars, or the file, or neither (`None`).
-fn read_key(at: &str, s: &KeySettings<'_>) -> anyhow::Result<Option<(KeyPair, KeySource)>> {
-    match (s.id_env, s.secret_env, s.file) {
-        (None, None, None) => Ok(None),
-        (Some(id_var), Some(secret_var), None) => {
-            let id = env_value(at, s.id_env_key, id_var)?;
-            let secret = env_value(at, s.secret_env_key, secret_var)?;
-            let source = KeySource::Env {
-                id_var: id_var.to_string(),
-                secret_var: secret_var.to_string(),
-            };
-            Ok(Some((
-                KeyPair {
-                    id,
-                    secret: Secret::new(secret),
-                },
-                source,
-            )))
-        }
-        (None, None, Some(path)) => {
-            let key = key_file(at, s.file_key, path)?;
-            Ok(Some((key, KeySource::File(path.to_path_buf()))))
-        }
-        (_, _, Some(_)) => bail!(
-            "{at} sets both {} / {} and {}: use the environment variables or the file, not both",
-            s.id_env_key,
-            s.secret_env_key,
-            s.file_key
-        ),
-        _ => bail!(
-            "{at} {} and {} go together: set both (or {} alone)",
-            s.id_env_key,
-            s.secret_env_key,
-            s.file_key
-        ),
+    fn storage_endpoint(&self) -> &str {
+        &self.oss_endpoint
     }
-}
 
-/// The trimmed, non-empty value of environment variable `var` (named by config key `key`).
-fn env_value(at: &str, key: &str, var: &str) -> anyhow::Result<String> {
-    match std::env::var(var) {
-        Ok(v) if !v.trim().is_empty() => Ok(v.trim().to_string()),
-        Ok(_) => bail!("{at} {key}: environment variable {var} is empty"),
-        Err(std::env::VarError::NotPresent) => {
-            bail!("{at} {key}: environment variable {var} is not set")
-        }
-        Err(std::env::VarError::NotUnicode(_)) => {
-            bail!("{at} {key}: environment variable {var} is not valid UTF-8")
-        }
+    fn role_arn(&self) -> &str {
+        &self.role_arn
     }
-}
 
-/// `{"AccessKeyId": "...", "AccessKeySecret": "..."}` (other fields ignored) from a 0600 file.
-fn key_file(at: &str, key: &str, path: &Path) -> anyhow::Result<KeyPair> {
-    #[derive(Deserialize)]
-    struct KeyFile {
-        #[serde(rename = "AccessKeyId")]
-        id: Option<String>,
-        #[serde(rename = "AccessKeySecret")]
-        secret: Option<String>,
+    fn max_policy_bytes(&self) -> usize {
+        MAX_POLICY_BYTES
     }
-    let shown = path.display();
-    crate::datadir::check_private(path).with_context(|| format!("{at} {key}"))?;
-    let raw = zeroize::Zeroizing::new(
-        std::fs::read(path).with_context(|| format!("{at} {key}: reading {shown}"))?,
-    );
-    // serde's messages can quote values: say where, never what.
-    let parsed: KeyFile = serde_json::from_slice(&raw).map_err(|e| {
-        anyhow!("{at} {key}: {shown} is not a JSON object with string fields AccessKeyId and AccessKeySecret (line {}, column {})", e.line(), e.column())
-    })?;
-    let secret = Secret::new(parsed.secret.unwrap_or_default());
-    match parsed.id {
-        Some(id) if !id.trim().is_empty() && !secret.expose().trim().is_empty() => Ok(KeyPair {
-            id: id.trim().to_string(),
-            secret: Secret::new(secret.expose().trim()),
-        }),
-        _ => bail!(
-            "{at} {key}: {shown} needs non-empty string fields AccessKeyId and AccessKeySecret"
-        ),
-    }
-}
 
-/// One client: rustls, connect timeout = the attempt timeout, no redirects (a signed STS body is
-/// never replayed elsewhere); no proxy for a loopback endpoint.
-fn build_client(sts_endpoint: &str, timeout: Duration) -> anyhow::Result<reqwest::Client> {
-    let mut builder = reqwest::Client::builder()
-        .use_rustls_tls()
-        .connect_timeout(timeout)
-        .redirect(reqwest::redirect::Policy::none())
-        .user_agent(concat!("stsgate/", env!("CARGO_PKG_VERSION")));
-    if is_loopback(sts_endpoint) {
-        builder = builder.no_proxy();
+    fn custom_signing_key(&self) -> Option<&KeyPair> {
+        self.custom_signing_key.as_ref()
     }
-    Ok(builder.build()?)
-}
 
-fn is_loopback(endpoint: &str) -> bool {
-    let Some(host) = reqwest::Url::parse(endpoint)
-        .ok()
-        .and_then(|u| u.host_str().map(str::to_string))
-    else {
-        return false;
-    };
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    host.eq_ignore_ascii_case("localhost")
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
+    fn session_name(&self, caller_id: &str, subject: &str) -> String {
+        session_name_for(caller_id, subject)
+    }
+
+    fn issue<'a>(
+        &'a self,
+        input: IssueInput<'a>,
+    ) -> BoxFuture<'a, Result<UpstreamIssued, UpstreamError>> {
+        Box::pin(async move {
+            let assumed = self
+                .assume_role(&AssumeRoleInput {
+                    session_name: input.session_name,
+                    policy: Some(input.policy),
+                    duration_seconds: input.duration_seconds,
+                })
+                .await?;
+            Ok(UpstreamIssued {
+                minted: assumed.minted,
+                request_id: assumed.request_id,
+                arn: assumed.arn,
+                assumed_role_id: assumed.assumed_role_id,
+            })
+        })
+    }
+
+    fn issue_attempts(&self) -> u64 {
+        self.upstream_assume_role_calls()
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -521,8 +327,6 @@ impl Action {
             Action::GetCallerIdentity => 1,
         }
     }
-
-    const ALL: [Action; 2] = [Action::AssumeRole, Action::GetCallerIdentity];
 }
 
 /// The form body of a signed RPC V1 `POST /` to STS, and the string-to-sign it was signed over.
@@ -538,7 +342,7 @@ pub fn signed_rpc_body(
     now: OffsetDateTime,
     nonce: &str,
 ) -> (String, String) {
-    let timestamp = crate::creds::sts_time(now);
+    let timestamp = crate::common::dates::iso8601(now);
     let common = [
         ("AccessKeyId", key.id.as_str()),
         ("Action", action),
@@ -570,210 +374,33 @@ pub fn signed_rpc_body(
 // Calls
 // ---------------------------------------------------------------------------------------------
 
-/// What one attempt brought back.
-#[derive(Debug)]
-enum Sent {
-    Answer {
-        status: u16,
-        body: Vec<u8>,
-        /// The answer's `Date` header (for clock-skew hints).
-        date: Option<String>,
-    },
-    /// The answer was longer than [`MAX_ANSWER_BYTES`].
-    TooLarge {
-        status: u16,
-    },
-    Timeout,
-    Unreachable(String),
-}
+/// How Alibaba STS answers: a non-200 status is an error whose JSON has `Code`, `Message` and
+/// `RequestId`; `Throttling*` codes are retried.
+pub const WIRE: Wire = Wire {
+    error: pop_error,
+    request_id: pop_request_id,
+    throttled: |code| code.starts_with("Throttling"),
+    internal: |_| false,
+};
 
-/// How an attempt failed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    /// A 4xx (or other non-200, non-5xx) refusal with its code.
-    Refused,
-    /// 200 that does not parse, or an answer over the size limit.
-    Malformed,
-    /// A code starting with `Throttling` (any HTTP status).
-    Throttled,
-    /// HTTP 5xx.
-    ServerError,
-    Timeout,
-    Unreachable,
-}
-
-impl Kind {
-    fn retryable(self) -> bool {
-        matches!(
-            self,
-            Kind::Throttled | Kind::ServerError | Kind::Timeout | Kind::Unreachable
-        )
-    }
-
-    fn status(self) -> u16 {
-        match self.retryable() {
-            true => 503,
-            false => 502,
-        }
-    }
-
-    /// The `outcome` metric label.
-    fn outcome(self) -> &'static str {
-        match self {
-            Kind::Refused => "refused",
-            Kind::Malformed => "malformed",
-            Kind::Throttled => "throttled",
-            Kind::ServerError => "server_error",
-            Kind::Timeout => "timeout",
-            Kind::Unreachable => "unreachable",
-        }
-    }
-}
-
-/// One failed attempt, classified.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Failure {
-    kind: Kind,
-    http_status: Option<u16>,
-    /// Upstream `Code`, or ours (`Timeout`, `Unreachable`, `MalformedResponse`, `HttpStatus<N>`).
-    code: String,
-    message: String,
-    request_id: Option<String>,
-    /// The answer's `Date` header.
-    server_date: Option<String>,
-    /// What was wrong with a malformed answer, or the transport error text.
-    detail: String,
-}
-
-impl Failure {
-    fn transport(kind: Kind, code: &str, detail: String) -> Failure {
-        Failure {
-            kind,
-            http_status: None,
-            code: code.to_string(),
-            message: String::new(),
-            request_id: None,
-            server_date: None,
-            detail,
-        }
-    }
-}
-
-/// A call that failed for good: the last attempt's failure and what came before.
-#[derive(Debug, Clone)]
-struct Failed {
-    failure: Failure,
-    attempts: u32,
-    /// How many attempts were throttled.
-    throttled: u32,
-    /// The last attempt's string-to-sign.
-    string_to_sign: String,
-}
-
-/// An answer parser: body and `now` → the value, or what is wrong (never a secret).
-type Parse<T> = fn(&[u8], OffsetDateTime) -> Result<T, String>;
-
-/// One attempt's result.
-#[derive(Debug)]
-enum Verdict<T> {
-    Done(T),
-    Failed(Failure),
-}
-
-/// Turns one attempt into its value or a classified failure (pure).
-fn classify<T>(sent: Sent, parse: Parse<T>, now: OffsetDateTime) -> Verdict<T> {
-    match classify_inner(sent, parse, now) {
-        Ok(value) => Verdict::Done(value),
-        Err(failure) => Verdict::Failed(failure),
-    }
-}
-
-#[allow(clippy::result_large_err)] // private; `?`-style early returns read best
-fn classify_inner<T>(sent: Sent, parse: Parse<T>, now: OffsetDateTime) -> Result<T, Failure> {
-    let (status, body, date) = match sent {
-        Sent::Timeout => return Err(Failure::transport(Kind::Timeout, "Timeout", String::new())),
-        Sent::Unreachable(why) => {
-            return Err(Failure::transport(Kind::Unreachable, "Unreachable", why))
-        }
-        Sent::TooLarge { status } if status >= 500 => {
-            let mut f = Failure::transport(
-                Kind::ServerError,
-                &format!("HttpStatus{status}"),
-                String::new(),
-            );
-            f.http_status = Some(status);
-            return Err(f);
-        }
-        Sent::TooLarge { status } => {
-            let mut f = Failure::transport(
-                Kind::Malformed,
-                "MalformedResponse",
-                format!("the answer is longer than {} KiB", MAX_ANSWER_BYTES / 1024),
-            );
-            f.http_status = Some(status);
-            return Err(f);
-        }
-        Sent::Answer { status, body, date } => (status, body, date),
-    };
-    let error = pop_error(&body);
-    let request_id = error.request_id.clone();
-    if status == 200 {
-        return parse(&body, now).map_err(|detail| Failure {
-            kind: Kind::Malformed,
-            http_status: Some(status),
-            code: "MalformedResponse".into(),
-            message: String::new(),
-            request_id,
-            server_date: date,
-            detail,
-        });
-    }
-    let code = error.code.unwrap_or_else(|| format!("HttpStatus{status}"));
-    let kind = if code.starts_with("Throttling") {
-        Kind::Throttled
-    } else if status >= 500 {
-        Kind::ServerError
-    } else {
-        Kind::Refused
-    };
-    Err(Failure {
-        kind,
-        http_status: Some(status),
-        code,
-        message: error.message.unwrap_or_default(),
-        request_id,
-        server_date: date,
-        detail: String::new(),
-    })
-}
-
-/// The fields of a POP error answer (each `None` when absent, empty or not a string).
-#[derive(Debug, Default)]
-struct PopError {
-    code: Option<String>,
-    message: Option<String>,
-    request_id: Option<String>,
-}
-
-fn pop_error(body: &[u8]) -> PopError {
+fn pop_fields(body: &[u8]) -> ErrorFields {
     let Ok(v) = serde_json::from_slice::<serde_json::Value>(body) else {
-        return PopError::default();
+        return ErrorFields::default();
     };
     let get = |name: &str| text(&v, &[name]).map(str::to_string);
-    PopError {
+    ErrorFields {
         code: get("Code"),
         message: get("Message"),
         request_id: get("RequestId"),
     }
 }
 
-/// The non-empty string at `path` in `v`.
-fn text<'a>(v: &'a serde_json::Value, path: &[&str]) -> Option<&'a str> {
-    let mut at = v;
-    for name in path {
-        at = at.get(name)?;
-    }
-    at.as_str().filter(|s| !s.is_empty())
+fn pop_error(status: u16, body: &[u8]) -> Option<ErrorFields> {
+    (status != 200).then(|| pop_fields(body))
+}
+
+fn pop_request_id(body: &[u8]) -> Option<String> {
+    pop_fields(body).request_id
 }
 
 /// `YYYY-MM-DDThh:mm:ssZ` exactly (no fraction, no offset), UTC.
@@ -815,7 +442,7 @@ fn parse_assumed(body: &[u8], now: OffsetDateTime) -> Result<Assumed, String> {
     if expires <= now {
         return Err(format!(
             "Credentials.Expiration {expiration} is not in the future (local time {})",
-            crate::creds::sts_time(now)
+            crate::common::dates::iso8601(now)
         ));
     }
     let optional = |path: &[&str]| text(&v, path).unwrap_or_default().to_string();
@@ -847,17 +474,6 @@ fn parse_identity(body: &[u8], _now: OffsetDateTime) -> Result<Identity, String>
         arn: need("Arn")?,
         request_id: text(&v, &["RequestId"]).unwrap_or_default().to_string(),
     })
-}
-
-/// `reqwest`'s error and its sources, joined with `: ` (no secrets: the URL has no query).
-fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut out = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let _ = write!(out, ": {s}");
-        source = s.source();
-    }
-    out
 }
 
 impl AliyunProvider {
@@ -916,7 +532,7 @@ impl AliyunProvider {
 
     /// Refuses, without a call, what STS would refuse anyway (attempts = 0).
     fn check_input(&self, input: &AssumeRoleInput<'_>) -> Option<UpstreamError> {
-        let (code, hint) = if !crate::creds::valid_session_name(input.session_name) {
+        let (code, hint) = if !crate::aliyun::sts::params::valid_session_name(input.session_name) {
             (
                 "InvalidParameter.RoleSessionName",
                 format!("not sent: RoleSessionName {:?} must be 2-64 of letters, digits, '.', '@', '_', '-'", input.session_name),
@@ -959,11 +575,15 @@ impl AliyunProvider {
         extra: &[(&str, &str)],
         parse: Parse<T>,
     ) -> Result<T, Failed> {
-        let total = 1 + self.retries;
-        let mut throttled = 0;
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
+        use reqwest::header::{ACCEPT, CONTENT_TYPE};
+        let who = Who {
+            provider: &self.name,
+            action: action.as_str(),
+            action_index: action.index(),
+            metrics: &self.metrics,
+        };
+        let url = format!("{}/", self.sts_endpoint);
+        let attempt = || {
             let nonce = uuid::Uuid::new_v4().to_string();
             let (body, string_to_sign) = signed_rpc_body(
                 &self.key,
@@ -972,89 +592,16 @@ impl AliyunProvider {
                 OffsetDateTime::now_utc(),
                 &nonce,
             );
-            self.upstream_calls.fetch_add(1, Ordering::Relaxed);
-            self.stats.actions[action.index()]
-                .sent
-                .fetch_add(1, Ordering::Relaxed);
-            let started = Instant::now();
-            let sent = self.send_once(body).await;
-            let verdict = classify(sent, parse, OffsetDateTime::now_utc());
-            let failure = match verdict {
-                Verdict::Done(value) => {
-                    self.record(action, "ok", started.elapsed());
-                    return Ok(value);
-                }
-                Verdict::Failed(failure) => failure,
-            };
-            self.record(action, failure.kind.outcome(), started.elapsed());
-            if failure.kind == Kind::Throttled {
-                throttled += 1;
-            }
-            if !failure.kind.retryable() || attempt >= total {
-                return Err(Failed {
-                    failure,
-                    attempts: attempt,
-                    throttled,
-                    string_to_sign,
-                });
-            }
-            tokio::time::sleep(self.backoff(attempt - 1)).await;
-        }
-    }
-
-    /// Full jitter: uniform in `[0, min(cap, base × 2^retry)]`.
-    fn backoff(&self, retry: u32) -> Duration {
-        use rand::Rng;
-        let ceiling = self
-            .backoff_base
-            .saturating_mul(1u32 << retry.min(16))
-            .min(BACKOFF_CAP);
-        let micros = u64::try_from(ceiling.as_micros()).unwrap_or(u64::MAX);
-        Duration::from_micros(rand::thread_rng().gen_range(0..=micros))
-    }
-
-    /// One POST within `timeout`, reading at most [`MAX_ANSWER_BYTES`].
-    async fn send_once(&self, body: String) -> Sent {
-        use reqwest::header::{ACCEPT, CONTENT_TYPE, DATE};
-        let transport = |e: reqwest::Error| match e.is_timeout() {
-            true => Sent::Timeout,
-            false => Sent::Unreachable(error_chain(&e)),
-        };
-        let attempt = async {
-            let mut answer = self
+            let request = self
+                .transport
                 .client
-                .post(format!("{}/", self.sts_endpoint))
+                .post(&url)
                 .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
                 .header(ACCEPT, "application/json")
-                .body(body)
-                .send()
-                .await
-                .map_err(transport)?;
-            let status = answer.status().as_u16();
-            let date = answer
-                .headers()
-                .get(DATE)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string);
-            if answer
-                .content_length()
-                .is_some_and(|n| n > MAX_ANSWER_BYTES as u64)
-            {
-                return Ok(Sent::TooLarge { status });
-            }
-            let mut body = Vec::new();
-            while let Some(chunk) = answer.chunk().await.map_err(transport)? {
-                if body.len() + chunk.len() > MAX_ANSWER_BYTES {
-                    return Ok(Sent::TooLarge { status });
-                }
-                body.extend_from_slice(&chunk);
-            }
-            Ok(Sent::Answer { status, body, date })
+                .body(body);
+            (request, string_to_sign)
         };
-        match tokio::time::timeout(self.timeout, attempt).await {
-            Err(_) => Sent::Timeout,
-            Ok(Ok(sent) | Err(sent)) => sent,
-        }
+        self.transport.call(who, &WIRE, attempt, parse).await
     }
 
     /// The error a failed call answers with.
@@ -1080,6 +627,14 @@ impl AliyunProvider {
     }
 }
 
+/// The `RoleSessionName` for a caller: its `subject` if that is already 2-64 of
+/// `[A-Za-z0-9.@_-]`; else the subject with every other character as `-`, cut to 55 characters,
+/// plus `-` and 8 hex digits of SHA-256(`caller_id`), so two callers never share a changed name.
+/// Alibaba's ActionTrail shows it.
+pub fn session_name_for(caller_id: &str, subject: &str) -> String {
+    upstream::session_name(caller_id, subject, ".@_-", 64)
+}
+
 // ---------------------------------------------------------------------------------------------
 // Hints (pure)
 // ---------------------------------------------------------------------------------------------
@@ -1096,15 +651,12 @@ impl AliyunProvider {
     ) -> String {
         let f = &failed.failure;
         let n = failed.attempts;
-        let attempts = match n {
-            1 => "1 attempt".to_string(),
-            n => format!("{n} attempts"),
-        };
+        let attempts = attempts_text(n);
         let endpoint = &self.sts_endpoint;
         match f.kind {
             Kind::Timeout => format!(
                 "no answer from {endpoint} within {} s ({attempts}): check sts_endpoint in [provider.{}] and the network, or raise timeout",
-                self.timeout.as_secs_f64(),
+                self.transport.timeout.as_secs_f64(),
                 self.name
             ),
             Kind::Unreachable => format!(
@@ -1176,7 +728,7 @@ impl AliyunProvider {
             }
             "InvalidTimeStamp.Expired" => format!(
                 "this machine's clock is off by more than 15 minutes (local time {}{}): sync it (NTP)",
-                crate::creds::sts_time(now),
+                crate::common::dates::iso8601(now),
                 f.server_date
                     .as_deref()
                     .map(|d| format!(", {}'s Date: {d}", self.sts_endpoint))
@@ -1228,178 +780,24 @@ impl AliyunProvider {
     }
 }
 
-// ---------------------------------------------------------------------------------------------
-// Metrics
-// ---------------------------------------------------------------------------------------------
-
-/// Counter of upstream attempts `{provider, action, outcome}`.
-pub const UPSTREAM_REQUESTS: &str = "stsgate_upstream_requests_total";
-/// Histogram of one attempt's seconds `{provider, action}`.
-pub const UPSTREAM_SECONDS: &str = "stsgate_upstream_seconds";
-
-/// `outcome` label values, in [`ActionStats::outcomes`] order.
-const OUTCOMES: [&str; 7] = [
-    "ok",
-    "refused",
-    "malformed",
-    "throttled",
-    "server_error",
-    "timeout",
-    "unreachable",
-];
-
-/// Histogram bucket bounds (seconds), as the api face's request histogram.
-const SECONDS_BUCKETS: [f64; 13] = [
-    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
-];
-
-#[derive(Debug, Default)]
-struct ActionStats {
-    outcomes: [AtomicU64; OUTCOMES.len()],
-    /// Non-cumulative: `buckets[i]` counts samples in `(bound[i-1], bound[i]]`.
-    buckets: [AtomicU64; SECONDS_BUCKETS.len()],
-    count: AtomicU64,
-    sum_micros: AtomicU64,
-    /// Attempts sent (counted when sent, before the answer).
-    sent: AtomicU64,
-}
-
-#[derive(Debug, Default)]
-struct Stats {
-    actions: [ActionStats; 2],
-}
-
-impl Stats {
-    fn attempts(&self, action: Action) -> u64 {
-        self.actions[action.index()].sent.load(Ordering::Relaxed)
-    }
-}
-
-impl AliyunProvider {
-    /// Counts one attempt.
-    fn record(&self, action: Action, outcome: &'static str, elapsed: Duration) {
-        let stats = &self.stats.actions[action.index()];
-        if let Some(i) = OUTCOMES.iter().position(|o| *o == outcome) {
-            stats.outcomes[i].fetch_add(1, Ordering::Relaxed);
-        }
-        let seconds = elapsed.as_secs_f64();
-        if let Some(i) = SECONDS_BUCKETS.iter().position(|b| seconds <= *b) {
-            stats.buckets[i].fetch_add(1, Ordering::Relaxed);
-        }
-        stats.count.fetch_add(1, Ordering::Relaxed);
-        let micros = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX);
-        stats.sum_micros.fetch_add(micros, Ordering::Relaxed);
-        metrics::counter!(UPSTREAM_REQUESTS, "provider" => self.name.clone(), "action" => action.as_str(), "outcome" => outcome)
-            .increment(1);
-        metrics::histogram!(UPSTREAM_SECONDS, "provider" => self.name.clone(), "action" => action.as_str())
-            .record(seconds);
-    }
-}
-
-/// The providers' upstream counters and histograms in the Prometheus text format, for
-/// `GET /metrics` to append (empty when nothing was sent).
-pub fn render_metrics<'a>(providers: impl IntoIterator<Item = &'a AliyunProvider>) -> String {
-    let providers: Vec<&AliyunProvider> = providers.into_iter().collect();
-    let mut counters = String::new();
-    let mut histograms = String::new();
-    for p in &providers {
-        let provider = label_value(&p.name);
-        for action in Action::ALL {
-            let stats = &p.stats.actions[action.index()];
-            let labels = format!("provider=\"{provider}\",action=\"{}\"", action.as_str());
-            for (i, outcome) in OUTCOMES.iter().enumerate() {
-                let n = stats.outcomes[i].load(Ordering::Relaxed);
-                if n > 0 {
-                    let _ = writeln!(
-                        counters,
-                        "{UPSTREAM_REQUESTS}{{{labels},outcome=\"{outcome}\"}} {n}"
-                    );
-                }
-            }
-            let count = stats.count.load(Ordering::Relaxed);
-            if count == 0 {
-                continue;
-            }
-            let mut cumulative = 0;
-            for (i, bound) in SECONDS_BUCKETS.iter().enumerate() {
-                cumulative += stats.buckets[i].load(Ordering::Relaxed);
-                let _ = writeln!(
-                    histograms,
-                    "{UPSTREAM_SECONDS}_bucket{{{labels},le=\"{bound}\"}} {cumulative}"
-                );
-            }
-            let sum = stats.sum_micros.load(Ordering::Relaxed) as f64 / 1e6;
-            let _ = writeln!(
-                histograms,
-                "{UPSTREAM_SECONDS}_bucket{{{labels},le=\"+Inf\"}} {count}"
-            );
-            let _ = writeln!(histograms, "{UPSTREAM_SECONDS}_sum{{{labels}}} {sum}");
-            let _ = writeln!(histograms, "{UPSTREAM_SECONDS}_count{{{labels}}} {count}");
-        }
-    }
-    let mut out = String::new();
-    if !counters.is_empty() {
-        let _ = writeln!(
-            out,
-            "# HELP {UPSTREAM_REQUESTS} Upstream STS attempts by provider, action and outcome."
-        );
-        let _ = writeln!(out, "# TYPE {UPSTREAM_REQUESTS} counter");
-        out.push_str(&counters);
-    }
-    if !histograms.is_empty() {
-        let _ = writeln!(
-            out,
-            "# HELP {UPSTREAM_SECONDS} Seconds one upstream STS attempt took."
-        );
-        let _ = writeln!(out, "# TYPE {UPSTREAM_SECONDS} histogram");
-        out.push_str(&histograms);
-    }
-    out
-}
-
-/// A Prometheus label value: `\`, `"` and newlines escaped.
-fn label_value(s: &str) -> String {
-    s.replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
-}
-
-// ---------------------------------------------------------------------------------------------
-// Session names (pure)
-// ---------------------------------------------------------------------------------------------
-
-/// The `RoleSessionName` for a caller: its `subject` if that is already 2-64 of
-/// `[A-Za-z0-9.@_-]`; else the subject with every other character as `-`, cut to 55 characters,
-/// plus `-` and 8 hex digits of SHA-256(`caller_id`), so two callers never share a changed name.
-/// Alibaba's ActionTrail shows it.
-pub fn session_name_for(caller_id: &str, subject: &str) -> String {
-    let sanitized: String = subject
-        .chars()
-        .map(
-            |c| match c.is_ascii_alphanumeric() || matches!(c, '.' | '@' | '_' | '-') {
-                true => c,
-                false => '-',
-            },
-        )
-        .collect();
-    if sanitized == subject && (2..=64).contains(&sanitized.len()) {
-        return sanitized;
-    }
-    let digest = Sha256::digest(caller_id.as_bytes());
-    let kept: String = sanitized.chars().take(55).collect();
-    format!("{kept}-{}", hex::encode(&digest[..4]))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::common::upstream::{
+        classify, Failure, Sent, BACKOFF_BASE, BACKOFF_CAP, MAX_ANSWER_BYTES,
+    };
     use axum::body::Body;
     use axum::extract::State;
     use axum::response::{IntoResponse, Response};
     use proptest::prelude::*;
     use serde_json::{json, Value};
+    use sha2::{Digest, Sha256};
     use std::collections::VecDeque;
+    use std::path::{Path, PathBuf};
+    use std::sync::atomic::{AtomicU64, Ordering};
     use std::sync::{Arc, Mutex};
+    use std::time::Duration;
+    use std::time::Instant;
     use stsgate_signing::encode::decode_query;
 
     const KEY_ID: &str = "LTAI5tTestAccessKeyId";
@@ -1523,7 +921,7 @@ mod tests {
     fn refused(cfg: &ProviderConfig) -> String {
         format!(
             "{:#}",
-            AliyunProvider::from_config("x", cfg, None).unwrap_err()
+            AliyunProvider::from_config("x", cfg, None, Default::default()).unwrap_err()
         )
     }
 
@@ -1531,22 +929,34 @@ mod tests {
     fn from_config_defaults() {
         let tmp = tempfile::tempdir().unwrap();
         let file = good_file(tmp.path());
-        let p = AliyunProvider::from_config("x", &config(file.clone()), None).unwrap();
+        let p = AliyunProvider::from_config("x", &config(file.clone()), None, Default::default())
+            .unwrap();
         assert_eq!(p.name, "x");
         assert_eq!(p.region, "cn-hangzhou");
         assert_eq!(p.sts_endpoint, "https://sts.aliyuncs.com");
         assert_eq!(p.oss_endpoint, "https://oss-cn-hangzhou.aliyuncs.com");
-        assert_eq!(p.timeout, Duration::from_secs(5));
-        assert_eq!(p.retries, 3);
+        assert_eq!(p.transport.timeout, Duration::from_secs(5));
+        assert_eq!(p.transport.retries, 3);
         assert_eq!(p.key.id, KEY_ID);
         assert_eq!(p.key.secret.expose(), SECRET);
-        assert_eq!(p.key_source(), &KeySource::File(file));
+        assert_eq!(
+            p.key_source(),
+            &KeySource::File {
+                path: file,
+                id_field: "AccessKeyId",
+                secret_field: "AccessKeySecret"
+            }
+        );
         assert!(p.custom_signing_key.is_none());
         assert_eq!(p.role_account(), "1234567890123456");
         assert!(!format!("{p:?}").contains(SECRET));
-        let p =
-            AliyunProvider::from_config("x", &config(good_file(tmp.path())), Some("cn-beijing"))
-                .unwrap();
+        let p = AliyunProvider::from_config(
+            "x",
+            &config(good_file(tmp.path())),
+            Some("cn-beijing"),
+            Default::default(),
+        )
+        .unwrap();
         assert_eq!(p.region, "cn-beijing");
         assert_eq!(p.oss_endpoint, "https://oss-cn-beijing.aliyuncs.com");
     }
@@ -1572,12 +982,13 @@ mod tests {
             custom_signing_key_secret_env: Some("CARGO_PKG_NAME".into()),
             ..ProviderConfig::default()
         };
-        let p = AliyunProvider::from_config("x", &cfg, Some("cn-beijing")).unwrap();
+        let p =
+            AliyunProvider::from_config("x", &cfg, Some("cn-beijing"), Default::default()).unwrap();
         assert_eq!(p.region, "cn-shanghai");
         assert_eq!(p.sts_endpoint, "http://127.0.0.1:8701");
         assert_eq!(p.oss_endpoint, "http://localhost:8702");
-        assert_eq!(p.timeout, Duration::from_millis(500));
-        assert_eq!(p.retries, 0);
+        assert_eq!(p.transport.timeout, Duration::from_millis(500));
+        assert_eq!(p.transport.retries, 0);
         assert_eq!(p.key.id, "stsgate");
         assert_eq!(p.custom_signing_key.as_ref().unwrap().id, "stsgate");
         assert_eq!(
@@ -1937,6 +1348,15 @@ mod tests {
     }
 
     fn provider_at(endpoint: &str, timeout: f64, retries: u32) -> AliyunProvider {
+        provider_with(endpoint, timeout, retries, Default::default())
+    }
+
+    fn provider_with(
+        endpoint: &str,
+        timeout: f64,
+        retries: u32,
+        metrics: Arc<UpstreamMetrics>,
+    ) -> AliyunProvider {
         let tmp = tempfile::tempdir().unwrap();
         let cfg = ProviderConfig {
             sts_endpoint: Some(endpoint.to_string()),
@@ -1944,8 +1364,8 @@ mod tests {
             retries: Some(retries),
             ..config(good_file(tmp.path()))
         };
-        let mut p = AliyunProvider::from_config("x", &cfg, None).unwrap();
-        p.backoff_base = Duration::from_millis(5);
+        let mut p = AliyunProvider::from_config("x", &cfg, None, metrics).unwrap();
+        p.transport.backoff_base = Duration::from_millis(5);
         p
     }
 
@@ -1993,7 +1413,7 @@ mod tests {
         assert_eq!(a.assumed_role_id, "300:alice");
         assert_eq!(a.arn, "acs:ram::1234567890123456:role/oss-writer/alice");
         assert_eq!(p.upstream_assume_role_calls(), 1);
-        assert_eq!(p.upstream_calls.load(Ordering::Relaxed), 1);
+        assert_eq!(p.upstream_calls(), 1);
         let sent = fake.seen("AssumeRole");
         assert_eq!(sent.len(), 1);
         let sent = &sent[0];
@@ -2024,7 +1444,7 @@ mod tests {
                 request_id: "req-id".into(),
             }
         );
-        let metrics = render_metrics([&p]);
+        let metrics = p.metrics.render();
         assert!(metrics.contains("stsgate_upstream_requests_total{provider=\"x\",action=\"AssumeRole\",outcome=\"ok\"} 1"), "{metrics}");
         assert!(
             metrics.contains(
@@ -2146,7 +1566,7 @@ mod tests {
         }
         assert_eq!(fake.seen("GetCallerIdentity").len(), 1);
         assert_eq!(p.upstream_assume_role_calls(), 3);
-        assert_eq!(p.upstream_calls.load(Ordering::Relaxed), 4);
+        assert_eq!(p.upstream_calls(), 4);
     }
 
     #[tokio::test]
@@ -2171,7 +1591,7 @@ mod tests {
         nonces.sort();
         nonces.dedup();
         assert_eq!(nonces.len(), 4, "a fresh nonce per attempt");
-        let metrics = render_metrics([&p]);
+        let metrics = p.metrics.render();
         assert!(metrics.contains("outcome=\"throttled\"} 2"), "{metrics}");
         assert!(metrics.contains("outcome=\"server_error\"} 1"), "{metrics}");
     }
@@ -2231,7 +1651,7 @@ mod tests {
             "{}",
             err.hint
         );
-        assert_eq!(p.upstream_calls.load(Ordering::Relaxed), 3);
+        assert_eq!(p.upstream_calls(), 3);
         assert_eq!(p.upstream_assume_role_calls(), 0);
     }
 
@@ -2359,13 +1779,19 @@ mod tests {
             assert!(err.hint.starts_with("not sent"), "{}", err.hint);
         }
         assert!(fake.seen("AssumeRole").is_empty());
-        assert_eq!(p.upstream_calls.load(Ordering::Relaxed), 0);
+        assert_eq!(p.upstream_calls(), 0);
     }
 
     #[test]
     fn hints_take_time_as_a_parameter() {
         let tmp = tempfile::tempdir().unwrap();
-        let p = AliyunProvider::from_config("x", &config(good_file(tmp.path())), None).unwrap();
+        let p = AliyunProvider::from_config(
+            "x",
+            &config(good_file(tmp.path())),
+            None,
+            Default::default(),
+        )
+        .unwrap();
         let failed = Failed {
             failure: Failure {
                 kind: Kind::Refused,
@@ -2392,9 +1818,9 @@ mod tests {
     #[test]
     fn classify_retries_only_what_is_retryable() {
         let now = parse_sts_time("2024-01-01T00:00:00Z").unwrap();
-        let kind = |sent: Sent| match classify(sent, parse_identity, now) {
-            Verdict::Done(_) => None,
-            Verdict::Failed(f) => Some((f.kind.retryable(), f.kind.status(), f.code)),
+        let kind = |sent: Sent| match classify(sent, &WIRE, parse_identity, now) {
+            Ok(_) => None,
+            Err(f) => Some((f.kind.retryable(), f.kind.status(), f.code)),
         };
         let answer = |status: u16, v: Value| Sent::Answer {
             status,
@@ -2444,21 +1870,20 @@ mod tests {
     #[test]
     fn backoff_is_full_jitter_capped() {
         let tmp = tempfile::tempdir().unwrap();
-        let p = AliyunProvider::from_config("x", &config(good_file(tmp.path())), None).unwrap();
+        let p = AliyunProvider::from_config(
+            "x",
+            &config(good_file(tmp.path())),
+            None,
+            Default::default(),
+        )
+        .unwrap();
         for retry in 0..12 {
             let ceiling = (BACKOFF_BASE * (1 << retry.min(16))).min(BACKOFF_CAP);
             for _ in 0..50 {
-                assert!(p.backoff(retry) <= ceiling, "{retry}");
+                assert!(p.transport.backoff(retry) <= ceiling, "{retry}");
             }
         }
-    }
-
-    #[test]
-    fn metrics_escape_label_values() {
-        assert_eq!(label_value("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
-        let tmp = tempfile::tempdir().unwrap();
-        let p = AliyunProvider::from_config("x", &config(good_file(tmp.path())), None).unwrap();
-        assert_eq!(render_metrics([&p]), "");
+        assert_eq!(p.metrics.render(), "");
     }
 
     // -- session names ------------------------------------------------------------------
@@ -2505,7 +1930,7 @@ mod tests {
         ) {
             let name = session_name_for(&caller_a, &subject);
             prop_assert!(valid_name(&name), "{name:?}");
-            prop_assert!(crate::creds::valid_session_name(&name));
+            prop_assert!(crate::aliyun::sts::params::valid_session_name(&name));
             // Two subjects that sanitize alike, at least one of which had to change.
             let chars: Vec<char> = subject.chars().collect();
             let at = at.min(chars.len());
@@ -2526,7 +1951,7 @@ mod tests {
             let now = OffsetDateTime::UNIX_EPOCH;
             let _ = parse_assumed(&body, now);
             let _ = parse_identity(&body, now);
-            let _ = pop_error(&body);
+            let _ = pop_error(400, &body);
             let _ = parse_sts_time(&s);
             let _ = valid_role_arn(&s);
         }
