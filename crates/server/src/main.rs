@@ -763,7 +763,12 @@ async fn run_serve(faces: Faces) -> anyhow::Result<()> {
         tasks.spawn(async move { serve::run_sts(listener, state, stop).await });
     }
     if let Some(listener) = api_listener {
-        let state = serve::api_state(&dir, &faces.config, store, oss_endpoint.clone())?;
+        let local = serve::Local {
+            store,
+            oss_endpoint: oss_endpoint.clone(),
+            ..serve::Local::default()
+        };
+        let state = serve::api_state(&dir, &faces.config, local)?;
         let local = listener.local_addr()?;
         writeln!(out, "api listening on http://{local}")?;
         if faces.quick_start {

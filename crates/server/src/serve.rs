@@ -121,28 +121,48 @@ pub async fn run_oss(
         .await
 }
 
+/// The default region the cos face reports.
+pub const DEFAULT_COS_REGION: &str = "ap-guangzhou";
+
+/// The embedded object faces the api face issues for (`local` grants): the store (grant buckets
+/// are created in it when first needed) and where each face listens (`None`: turned off).
+#[derive(Debug, Clone, Default)]
+pub struct Local {
+    pub store: Option<Store>,
+    /// `http://IP:PORT` of the oss face.
+    pub oss_endpoint: Option<String>,
+    /// `http://IP:PORT` of the cos face.
+    pub cos_endpoint: Option<String>,
+    /// The cos face's region (default [`DEFAULT_COS_REGION`]).
+    pub cos_region: Option<String>,
+}
+
+impl Local {
+    /// The oss face alone.
+    pub fn oss(store: Store, endpoint: &str) -> Local {
+        Local {
+            store: Some(store),
+            oss_endpoint: Some(endpoint.to_string()),
+            ..Local::default()
+        }
+    }
+}
+
 /// Builds the api face's state: the JWT key (`DIR/jwt-hs256.key`, created if absent), the grants
-/// of `config` (or the default `user-folder`), the providers (`[provider.NAME]`; a grant naming
-/// an unknown one, or whose inline policy could exceed STS's limit, fails here),
-/// `DIR/iam.sqlite3` and `DIR/audit.sqlite3`.
-/// `store` is the oss face's store (grant buckets are created in it when first needed).
-pub fn api_state(
-    dir: &DataDir,
-    config: &Config,
-    store: Option<Store>,
-    oss_endpoint: Option<String>,
-) -> anyhow::Result<Arc<ApiState>> {
+/// of `config` (or the defaults; `${appid}` filled with the data directory's Tencent AppId), the
+/// providers (`[provider.NAME]`; a grant whose inline policy could exceed its STS's limit fails
+/// here), `DIR/iam.sqlite3` and `DIR/audit.sqlite3`.
+pub fn api_state(dir: &DataDir, config: &Config, local: Local) -> anyhow::Result<Arc<ApiState>> {
     // Shared with the sts face (one writer per audit.sqlite3 per process).
     let audit = audit_log(dir)?;
-    api_state_with_audit(dir, config, store, oss_endpoint, audit)
+    api_state_with_audit(dir, config, local, audit)
 }
 
 /// [`api_state`] with the audit log given (tests plug in one that fails).
 pub fn api_state_with_audit(
     dir: &DataDir,
     config: &Config,
-    store: Option<Store>,
-    oss_endpoint: Option<String>,
+    local: Local,
     audit: Arc<dyn AuditLog>,
 ) -> anyhow::Result<Arc<ApiState>> {
     let key = crate::datadir::jwt_hs256_key(&dir.path)?;
@@ -150,7 +170,19 @@ pub fn api_state_with_audit(
     if let Some(op) = &dir.operator_key {
         verifier.set_operator_key(op.expose());
     }
-    let grants = config.grants.clone();
+    let app_id = dir.tencent.as_ref().map(|t| t.app_id.as_str());
+    let mut grants = Vec::new();
+    for g in &config.grants {
+        match (g.vendor, app_id) {
+            (crate::common::provider::Vendor::Tencent, None)
+                if g.provider == crate::common::provider::LOCAL =>
+            {
+                anyhow::bail!("grant {:?} is a Tencent grant, and {} has no Tencent account yet (start `stsgate serve` once to add it)", g.name, dir.path.display())
+            }
+            (_, Some(app_id)) => grants.push(g.clone().with_app_id(app_id)),
+            (_, None) => grants.push(g.clone()),
+        }
+    }
     let providers = api::upstream::providers(config)?;
     api::upstream::check_providers(&grants, &providers)?;
     Ok(Arc::new(ApiState {
@@ -161,8 +193,13 @@ pub fn api_state_with_audit(
         account_id: dir.account_id.clone(),
         iam: Iam::open(&dir.path, &dir.root.id)?,
         audit,
-        store,
-        oss_endpoint,
+        store: local.store,
+        oss_endpoint: local.oss_endpoint,
+        cos_endpoint: local.cos_endpoint,
+        cos_region: local
+            .cos_region
+            .unwrap_or_else(|| DEFAULT_COS_REGION.to_string()),
+        tencent: dir.tencent.clone(),
         region: config
             .region
             .clone()

@@ -1,5 +1,11 @@
-//! Seed-compatible routes (seed 000's Flask server), behind the same bearer authentication as
-//! `/v1/credentials`, for the caller's default grant (`user-folder`, or the only grant):
+//! Seed-compatible routes (seed 000's Flask server and seed 004's Tencent one), behind the same
+//! bearer authentication as `/v1/credentials`, for the caller's default grant of the route's
+//! cloud (`user-folder` / `cos-folder`, or the only grant of that cloud):
+//!
+//! - `GET /sign[?grant=NAME]` (seed 004) → `{code:0, message:"", codeDesc:"Success",
+//!   data:{credentials:{sessionToken,tmpSecretId,tmpSecretKey}, expiredTime, startTime}}`, the
+//!   caller's scoped Tencent credentials (`format=tencent-legacy`); errors carry a non-zero
+//!   `code` and `codeDesc`.
 //!
 //! - `GET /auth/sts?roleName=X` → the Alibaba STS AssumeRole JSON of the caller's scoped
 //!   credentials. `roleName` is recorded in the audit log only: the session name always
@@ -17,6 +23,7 @@ use super::error::ApiError;
 use super::sign;
 use super::signer::{self, Ctx};
 use super::ApiState;
+use crate::common::provider::Vendor;
 use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
 use std::sync::Arc;
@@ -36,7 +43,7 @@ async fn sts(
         .into_iter()
         .find(|(k, _)| k == "roleName")
         .map(|(_, v)| v.chars().take(128).collect::<String>());
-    let grant = signer::default_grant(state)?;
+    let grant = signer::default_grant(state, Vendor::Aliyun, None)?;
     record.grant = grant.clone();
     let scoped = signer::scoped(state, ctx, caller, Some(grant), 0, record).await?;
     signer::audit_ok(
@@ -54,6 +61,50 @@ async fn sts(
         Format::AliyunSts,
         &ctx.request_id,
     ))
+}
+
+async fn tencent_sign(
+    state: &Arc<ApiState>,
+    ctx: &Ctx,
+    query: Option<&str>,
+    record: &mut crate::common::audit::Record,
+) -> Result<Vec<u8>, ApiError> {
+    let caller = signer::authenticate(state, ctx, record).await?;
+    let asked = decode_query(query.unwrap_or(""))
+        .into_iter()
+        .find(|(k, _)| k == "grant")
+        .map(|(_, v)| v);
+    let grant = signer::default_grant(state, Vendor::Tencent, asked.as_deref())?;
+    record.grant = grant.clone();
+    let found = credentials::find_grant(&state.grants, Some(&grant))?;
+    Format::TencentLegacy.check_grant(found)?;
+    let scoped = signer::scoped(state, ctx, caller, Some(grant), 0, record).await?;
+    signer::audit_ok(state, record, &scoped.issued, "issued", "/sign".into()).await?;
+    state.metrics.issuance(&scoped.grant.name, "tencent-legacy");
+    Ok(credentials::render_bytes(
+        state,
+        &scoped.issued,
+        Format::TencentLegacy,
+        &ctx.request_id,
+    ))
+}
+
+/// `GET /sign[?grant=NAME]` (seed 004).
+pub async fn tencent_sign_handler(State(state): State<Arc<ApiState>>, req: Request) -> Response {
+    let (parts, _) = req.into_parts();
+    let ctx = Ctx::new(&parts);
+    let mut record = ctx.record();
+    match tencent_sign(&state, &ctx, parts.uri.query(), &mut record).await {
+        Ok(body) => {
+            let mut resp = signer::no_store(body.into_response());
+            resp.headers_mut().insert(
+                http::header::CONTENT_TYPE,
+                http::HeaderValue::from_static("application/json"),
+            );
+            resp
+        }
+        Err(e) => signer::refused_as(&state, record, e, Format::TencentLegacy).await,
+    }
 }
 
 /// `GET /auth/sts?roleName=X`.
@@ -86,7 +137,7 @@ async fn custom(
                 "send the string-to-sign in the form field `content` (application/x-www-form-urlencoded)".into(),
             )
         })?;
-    let grant = signer::default_grant(state)?;
+    let grant = signer::default_grant(state, Vendor::Aliyun, None)?;
     record.grant = grant.clone();
     sign::sign_for(
         state,

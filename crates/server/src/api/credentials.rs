@@ -16,17 +16,19 @@ use super::grants::Grant;
 use super::ApiState;
 use crate::common::audit::Record;
 use crate::common::dates::iso8601;
-use crate::token::Minted;
+use crate::common::provider::Vendor;
+use crate::token::MintSpec;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use time::OffsetDateTime;
 
-/// The answer shapes.
+/// The answer shapes `?format=` picks (see `aliyun/formats.rs` and `tencent/formats.rs`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
-    /// stsgate's own (the default): credentials plus bucket, region, endpoint, prefix, actions.
+    /// stsgate's own (the default): credentials plus vendor, bucket, region, endpoint, prefix,
+    /// actions; for grants of either cloud.
     Stsgate,
     /// Alibaba STS AssumeRole JSON.
     AliyunSts,
@@ -34,9 +36,25 @@ pub enum Format {
     OssAppServer,
     /// The Alibaba Cloud credentials URI provider's JSON (spec §9.b).
     CredentialsUri,
+    /// The `qcloud-cos-sts` SDKs' `getCredential` result.
+    Tencent,
+    /// Seed 004's `/sign` JSON (the COS Android SDK's default parser).
+    TencentLegacy,
+    /// Tencent STS's `Response` JSON.
+    TencentV3,
 }
 
 impl Format {
+    const ALL: [Format; crate::common::issued::FORMATS] = [
+        Format::Stsgate,
+        Format::AliyunSts,
+        Format::OssAppServer,
+        Format::CredentialsUri,
+        Format::Tencent,
+        Format::TencentLegacy,
+        Format::TencentV3,
+    ];
+
     /// The name `?format=` takes.
     pub fn name(self) -> &'static str {
         match self {
@@ -44,130 +62,59 @@ impl Format {
             Format::AliyunSts => "aliyun-sts",
             Format::OssAppServer => "oss-app-server",
             Format::CredentialsUri => "alibaba-credentials-uri",
+            Format::Tencent => "tencent",
+            Format::TencentLegacy => "tencent-legacy",
+            Format::TencentV3 => "tencent-v3",
         }
     }
 
     pub fn parse(s: Option<&str>) -> Result<Format, ApiError> {
-        Ok(match s {
-            None | Some("stsgate") => Format::Stsgate,
-            Some("aliyun-sts") => Format::AliyunSts,
-            Some("oss-app-server") => Format::OssAppServer,
-            Some("alibaba-credentials-uri") => Format::CredentialsUri,
-            Some(other) => {
-                return Err(ApiError::BadRequest(format!(
-                    "format {:?} is unknown; use stsgate, aliyun-sts, oss-app-server or alibaba-credentials-uri",
-                    other.chars().take(40).collect::<String>()
-                )))
-            }
-        })
-    }
-}
-
-/// Credentials handed out, with what they are for.
-#[derive(Debug, Clone)]
-pub struct Issued {
-    pub minted: Minted,
-    pub start: OffsetDateTime,
-    pub role_arn: String,
-    pub session_name: String,
-    pub bucket: String,
-    pub prefix: String,
-    pub actions: Vec<&'static str>,
-    /// The OSS endpoint reported with them (`format=stsgate`) and that URLs use: the oss face's,
-    /// or the grant's provider's (`None`: the oss face is off).
-    pub endpoint: Option<String>,
-    /// The region of that endpoint (V4 signatures' scope).
-    pub region: String,
-    /// Credentials from an upstream `AssumeRole`: its `AssumedRoleUser` (`format=aliyun-sts`).
-    pub assumed_role_user: Option<super::upstream::AssumedRoleUser>,
-    /// Each format's answer, rendered once (see [`render_bytes`]).
-    pub rendered: [std::sync::OnceLock<Template>; 4],
-    /// The security token as a response header value, built once (see [`Issued::token_header`]).
-    pub token_header: std::sync::OnceLock<Option<http::HeaderValue>>,
-}
-
-/// A rendered answer with holes for what changes per request.
-#[derive(Debug, Clone)]
-pub struct Template(Vec<Piece>);
-
-#[derive(Debug, Clone)]
-enum Piece {
-    Text(Vec<u8>),
-    RequestId,
-    ServerTime,
-}
-
-/// Stand-ins rendered into a template, found again by their JSON escapes.
-const REQUEST_ID_MARK: &str = "\u{1}R";
-const SERVER_TIME_MARK: &str = "\u{1}T";
-
-impl Template {
-    fn new(json: Vec<u8>) -> Template {
-        let (rid, now) = (b"\\u0001R".as_slice(), b"\\u0001T".as_slice());
-        let mut pieces = Vec::new();
-        let mut rest = json.as_slice();
-        loop {
-            let hit = (0..rest.len()).find_map(|i| {
-                let tail = &rest[i..];
-                if tail.starts_with(rid) {
-                    Some((i, Piece::RequestId))
-                } else if tail.starts_with(now) {
-                    Some((i, Piece::ServerTime))
-                } else {
-                    None
-                }
-            });
-            match hit {
-                Some((i, piece)) => {
-                    pieces.push(Piece::Text(rest[..i].to_vec()));
-                    pieces.push(piece);
-                    rest = &rest[i + rid.len()..];
-                }
-                None => {
-                    pieces.push(Piece::Text(rest.to_vec()));
-                    return Template(pieces);
-                }
-            }
-        }
-    }
-
-    fn fill(&self, request_id: &str, server_time: &str) -> Vec<u8> {
-        let mut out = Vec::with_capacity(2048);
-        for piece in &self.0 {
-            match piece {
-                Piece::Text(t) => out.extend_from_slice(t),
-                // Both are JSON-safe as they are (a UUID, an ISO-8601 time).
-                Piece::RequestId => out.extend_from_slice(request_id.as_bytes()),
-                Piece::ServerTime => out.extend_from_slice(server_time.as_bytes()),
-            }
-        }
-        out
-    }
-}
-
-impl Issued {
-    /// When a client should come back: two thirds into the lifetime (when the cache stops reusing).
-    pub fn refresh_after(&self) -> OffsetDateTime {
-        self.start + (self.minted.expiration - self.start) * 2 / 3
-    }
-
-    /// Still worth handing out at `now`: more than one third of the lifetime left.
-    pub fn fresh(&self, now: OffsetDateTime) -> bool {
-        now < self.refresh_after()
-    }
-
-    /// The security token as a (sensitive) header value: validated and copied once, then each
-    /// answer that carries it (`/auth/custom`) shares the bytes. `None` if it is no header value.
-    pub fn token_header(&self) -> Option<http::HeaderValue> {
-        self.token_header
-            .get_or_init(|| {
-                let mut v = http::HeaderValue::from_str(&self.minted.security_token).ok()?;
-                v.set_sensitive(true);
-                Some(v)
+        let s = s.unwrap_or("stsgate");
+        Format::ALL
+            .into_iter()
+            .find(|f| f.name() == s)
+            .ok_or_else(|| {
+                let names: Vec<&str> = Format::ALL.iter().map(|f| f.name()).collect();
+                ApiError::BadRequest(format!(
+                    "format {:?} is unknown; use {}",
+                    s.chars().take(40).collect::<String>(),
+                    names.join(", ")
+                ))
             })
-            .clone()
+    }
+
+    /// The cloud whose clients read this shape (`None`: either).
+    pub fn vendor(self) -> Option<Vendor> {
+        match self {
+            Format::Stsgate => None,
+            Format::AliyunSts | Format::OssAppServer | Format::CredentialsUri => {
+                Some(Vendor::Aliyun)
+            }
+            Format::Tencent | Format::TencentLegacy | Format::TencentV3 => Some(Vendor::Tencent),
+        }
+    }
+
+    /// Refuses a shape of the other cloud for `grant` (400, before anything is issued).
+    pub fn check_grant(self, grant: &Grant) -> Result<(), ApiError> {
+        match self.vendor() {
+            Some(v) if v != grant.vendor => Err(ApiError::BadRequest(format!(
+                "format {} is for {} grants, and grant {:?} is a {} one; use format=stsgate or one of the {} formats",
+                self.name(),
+                v.name(),
+                grant.name,
+                grant.vendor.name(),
+                grant.vendor.name()
+            ))),
+            _ => Ok(()),
+        }
+    }
+
+    fn index(self) -> usize {
+        Format::ALL.iter().position(|f| *f == self).unwrap_or(0)
     }
 }
+
+pub use crate::common::issued::{Issued, Template, REQUEST_ID_MARK, SERVER_TIME_MARK};
 
 type Slot = Arc<tokio::sync::Mutex<SlotState>>;
 
@@ -425,15 +372,29 @@ fn issue(
         .default_duration
         .max(min_life.min(grant.max_duration))
         .min(role.max_session);
-    let role_arn = role.arn(&state.account_id);
     let session_name = session_name(&caller.subject);
-    let minted = state.tokens.mint_for(
-        Some(&caller.id),
-        &role_arn,
-        &session_name,
-        Some(role.policy.clone()),
-        Some(super::grants::policy(grant, &prefix)),
-        duration,
+    let region = super::upstream::local_region(state, grant.vendor);
+    let session_policy = super::grants::policy(grant, &prefix, region);
+    // Role `app` holds the RAM policy of Alibaba credentials; a Tencent role's RAM policy does
+    // not apply to COS, so Tencent credentials carry the grant's CAM policy alone.
+    let (role_arn, role_policy) = match grant.vendor {
+        Vendor::Aliyun => (role.arn(&state.account_id), Some(role.policy.clone())),
+        Vendor::Tencent => {
+            let uin = state.tencent.as_ref().map_or("", |t| t.uin.as_str());
+            let arn = format!("qcs::cam::uin/{uin}:roleName/{}", crate::iam::DEFAULT_ROLE);
+            (arn, None)
+        }
+    };
+    let minted = state.tokens.mint_spec(
+        MintSpec {
+            vendor: grant.vendor,
+            caller: Some(&caller.id),
+            role_arn: &role_arn,
+            session_name: &session_name,
+            role_policy,
+            session_policy: Some(session_policy),
+            duration_secs: duration,
+        },
         now,
     );
     record.time = now.unix_timestamp();
@@ -442,7 +403,11 @@ fn issue(
     record.request_id = ask.request_id.clone();
     record.client_ip = ask.client_ip.clone();
     record.outcome = "issued".into();
+    let endpoint = super::signer::local_endpoint(state, grant.vendor)
+        .ok()
+        .map(str::to_string);
     Ok(Issued {
+        vendor: grant.vendor,
         minted,
         start: now,
         role_arn,
@@ -450,130 +415,41 @@ fn issue(
         bucket: grant.bucket.clone(),
         prefix,
         actions: grant.action_names(),
-        endpoint: state.oss_endpoint.clone(),
-        region: state.region.clone(),
+        endpoint,
+        region: region.to_string(),
         assumed_role_user: None,
         rendered: Default::default(),
         token_header: Default::default(),
     })
 }
 
-/// The four credential fields.
-#[derive(serde::Serialize)]
-#[serde(rename_all = "PascalCase")]
-struct Four<'a> {
-    access_key_id: &'a str,
-    access_key_secret: &'a str,
-    security_token: &'a str,
-    expiration: String,
-}
-
-#[derive(serde::Serialize)]
-#[serde(rename_all = "PascalCase")]
-struct RoleUser {
-    assumed_role_id: String,
-    arn: String,
-}
-
-/// Every format's fields (each format leaves out the ones it does not have).
-#[derive(serde::Serialize, Default)]
-#[serde(rename_all = "PascalCase")]
-struct Answer<'a> {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    request_id: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    assumed_role_user: Option<RoleUser>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    credentials: Option<Four<'a>>,
-    #[serde(flatten, skip_serializing_if = "Option::is_none")]
-    four: Option<Four<'a>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    bucket: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    region: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    endpoint: Option<Option<&'a str>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    prefix: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    actions: Option<&'a [&'static str]>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    status_code: Option<u16>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    code: Option<&'static str>,
-    server_time: String,
-    start_time: String,
-    refresh_after: String,
-}
-
-fn answer<'a>(
-    state: &'a ApiState,
-    issued: &'a Issued,
+/// The answer body in `format` for a request `request_id` at `server_time` (the marks of a
+/// [`Template`] when it is rendered once for every request).
+fn answer(
+    state: &ApiState,
+    issued: &Issued,
     format: Format,
-    request_id: &'a str,
+    request_id: &str,
     server_time: &str,
-) -> Answer<'a> {
-    let m = &issued.minted;
-    let four = Four {
-        access_key_id: &m.access_key_id,
-        access_key_secret: m.access_key_secret.expose(),
-        security_token: &m.security_token,
-        expiration: iso8601(m.expiration),
-    };
-    let base = Answer {
-        server_time: server_time.to_string(),
-        start_time: iso8601(issued.start),
-        refresh_after: iso8601(issued.refresh_after()),
-        ..Answer::default()
-    };
+) -> Vec<u8> {
+    use crate::aliyun::formats::{self as ali, Shape as A};
+    use crate::tencent::formats::{self as tc, Shape as T};
+    let aliyun = |shape| ali::render(issued, shape, &state.account_id, request_id, server_time);
     match format {
-        Format::Stsgate => Answer {
-            four: Some(four),
-            bucket: Some(&issued.bucket),
-            region: Some(&issued.region),
-            endpoint: Some(issued.endpoint.as_deref()),
-            prefix: Some(&issued.prefix),
-            actions: Some(&issued.actions),
-            ..base
-        },
-        Format::AliyunSts => {
-            let user = match &issued.assumed_role_user {
-                Some(u) => RoleUser {
-                    assumed_role_id: u.assumed_role_id.clone(),
-                    arn: u.arn.clone(),
-                },
-                None => {
-                    let role_id = crate::iam::role_id(&state.account_id, crate::iam::DEFAULT_ROLE);
-                    RoleUser {
-                        assumed_role_id: format!("{role_id}:{}", issued.session_name),
-                        arn: format!("{}/{}", issued.role_arn, issued.session_name),
-                    }
-                }
-            };
-            Answer {
-                request_id: Some(request_id),
-                assumed_role_user: Some(user),
-                credentials: Some(four),
-                ..base
-            }
-        }
-        Format::OssAppServer => Answer {
-            four: Some(four),
-            status_code: Some(200),
-            ..base
-        },
-        Format::CredentialsUri => Answer {
-            four: Some(four),
-            code: Some("Success"),
-            ..base
-        },
+        Format::Stsgate => aliyun(A::Stsgate),
+        Format::AliyunSts => aliyun(A::AliyunSts),
+        Format::OssAppServer => aliyun(A::OssAppServer),
+        Format::CredentialsUri => aliyun(A::CredentialsUri),
+        Format::Tencent => tc::render(issued, T::Tencent, request_id),
+        Format::TencentLegacy => tc::render(issued, T::Legacy, request_id),
+        Format::TencentV3 => tc::render(issued, T::V3, request_id),
     }
 }
 
 /// The answer body in `format`.
 pub fn render(state: &ApiState, issued: &Issued, format: Format, request_id: &str) -> Value {
     let now = iso8601(OffsetDateTime::now_utc());
-    serde_json::to_value(answer(state, issued, format, request_id, &now)).unwrap_or(Value::Null)
+    serde_json::from_slice(&answer(state, issued, format, request_id, &now)).unwrap_or(Value::Null)
 }
 
 /// The answer body in `format`, serialised (the `/v1/credentials` hot path).
@@ -583,15 +459,14 @@ pub fn render_bytes(
     format: Format,
     request_id: &str,
 ) -> Vec<u8> {
-    let slot = match format {
-        Format::Stsgate => 0,
-        Format::AliyunSts => 1,
-        Format::OssAppServer => 2,
-        Format::CredentialsUri => 3,
-    };
-    let template = issued.rendered[slot].get_or_init(|| {
-        let json = answer(state, issued, format, REQUEST_ID_MARK, SERVER_TIME_MARK);
-        Template::new(serde_json::to_vec(&json).unwrap_or_default())
+    let template = issued.rendered[format.index()].get_or_init(|| {
+        Template::new(answer(
+            state,
+            issued,
+            format,
+            REQUEST_ID_MARK,
+            SERVER_TIME_MARK,
+        ))
     });
     template.fill(request_id, &iso8601(OffsetDateTime::now_utc()))
 }
@@ -652,6 +527,7 @@ mod tests {
             [1; 32],
         )));
         let issued = Issued {
+            vendor: Vendor::Aliyun,
             minted: key.mint("r", "s", None, None, 900, start),
             start,
             role_arn: "r".into(),

@@ -149,6 +149,22 @@ impl ApiError {
                 body["Message"] = message.into();
             }
             Format::Stsgate | Format::AliyunSts => {}
+            Format::Tencent | Format::TencentLegacy | Format::TencentV3 => {
+                use crate::tencent::formats::{error_fields, Shape};
+                let shape = match format {
+                    Format::Tencent => Shape::Tencent,
+                    Format::TencentLegacy => Shape::Legacy,
+                    _ => Shape::V3,
+                };
+                let request_id = super::signer::request_id();
+                let fields =
+                    error_fields(shape, status.as_u16(), self.code(), &message, &request_id);
+                if let (Some(body), serde_json::Value::Object(extra)) =
+                    (body.as_object_mut(), fields)
+                {
+                    body.extend(extra);
+                }
+            }
         }
         let mut resp = (status, axum::Json(body)).into_response();
         if status == StatusCode::UNAUTHORIZED {

@@ -149,12 +149,7 @@ impl Metrics {
 
 /// The `format` label of an issuance.
 pub fn format_label(format: Format) -> &'static str {
-    match format {
-        Format::Stsgate => "stsgate",
-        Format::AliyunSts => "aliyun-sts",
-        Format::OssAppServer => "oss-app-server",
-        Format::CredentialsUri => "alibaba-credentials-uri",
-    }
+    format.name()
 }
 
 /// `GET /metrics`.

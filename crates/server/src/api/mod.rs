@@ -73,6 +73,12 @@ pub struct ApiState {
     /// `http://IP:PORT` of the oss face, reported in the `stsgate` format.
     pub oss_endpoint: Option<String>,
     pub region: String,
+    /// `http://IP:PORT` of the cos face (`local` Tencent grants' endpoint).
+    pub cos_endpoint: Option<String>,
+    /// The cos face's region (Tencent grants' CAM resources and answers).
+    pub cos_region: String,
+    /// The data directory's Tencent account (AppId, Uin; `local` Tencent grants).
+    pub tencent: Option<crate::datadir::TencentAccount>,
     pub cache: Cache,
     /// Credentials minted since start (tests and, later, metrics).
     pub issued: AtomicU64,
@@ -159,6 +165,7 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .route("/v1/sign", post(sign::handler))
         .route("/auth/sts", get(compat::sts_handler))
         .route("/auth/custom", post(compat::custom_handler))
+        .route("/sign", get(compat::tencent_sign_handler))
         .fallback(|| async {
             ApiError::NotFound("no such route: see /v1/credentials?grant=NAME".into())
         })
@@ -193,7 +200,13 @@ async fn credentials_handler(State(state): State<Arc<ApiState>>, req: Request) -
     let result = match Format::parse(query.get("format").map(String::as_str)) {
         Ok(format) => {
             let asked = query.get("duration").map(String::as_str);
-            match operators::asked_duration(&state, &ask, asked, &mut record) {
+            // A shape of the other cloud is refused before anything is issued (an unknown
+            // grant is left to `scoped`, which authenticates first).
+            let shape_fits = credentials::find_grant(&state.grants, ask.grant.as_deref())
+                .map_or(Ok(()), |g| format.check_grant(g));
+            match shape_fits
+                .and_then(|()| operators::asked_duration(&state, &ask, asked, &mut record))
+            {
                 Ok(min_life) => {
                     // Boxed: a small handler future (see compat::custom_handler).
                     Box::pin(credentials::scoped(&state, &ask, &mut record, min_life)).await

@@ -14,6 +14,7 @@ use super::error::ApiError;
 use super::grants::Bundle;
 use super::signer::{self, Ctx};
 use super::ApiState;
+use crate::common::provider::Vendor;
 use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
@@ -327,28 +328,7 @@ fn needed(p: &Parsed) -> Result<Bundle, String> {
     })
 }
 
-/// Checks a key against the caller's prefix (also used by `/v1/presign` and `/v1/post-policy`).
-pub fn check_key(key: &str, prefix: &str) -> Result<(), String> {
-    if !key.starts_with(prefix) {
-        return Err(format!(
-            "the key {} is outside your prefix {prefix:?}",
-            show(key)
-        ));
-    }
-    if key.len() > 1023 {
-        return Err("the key is longer than 1023 bytes".into());
-    }
-    if key.chars().any(char::is_control) {
-        return Err(format!("the key {} holds a control character", show(key)));
-    }
-    if key.split('/').any(|seg| seg == "." || seg == "..") {
-        return Err(format!(
-            "the key {} holds a \".\" or \"..\" segment",
-            show(key)
-        ));
-    }
-    Ok(())
-}
+pub use crate::common::scope::check_key;
 
 /// Checks that everything `p` would authorize falls inside the grant at `now` (Unix seconds).
 /// Errors name what is outside.
@@ -534,14 +514,119 @@ pub struct Signed {
     pub string_to_sign: String,
 }
 
+/// The body of `/v1/sign`: `{grant, string_to_sign}` for an Alibaba grant; `{grant, method,
+/// key, query, headers}` (what `cos-js-sdk-v5`'s `getAuthorization` receives) for a Tencent one.
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Body {
     grant: Option<String>,
-    string_to_sign: String,
+    string_to_sign: Option<String>,
+    method: Option<String>,
+    key: Option<String>,
+    #[serde(default)]
+    query: serde_json::Map<String, serde_json::Value>,
+    #[serde(default)]
+    headers: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `POST /v1/sign` with `{"grant", "string_to_sign"}`.
+/// A JSON object of scalars as (name, text) pairs (400 for anything else).
+fn text_pairs(
+    what: &str,
+    map: &serde_json::Map<String, serde_json::Value>,
+) -> Result<Vec<(String, String)>, ApiError> {
+    map.iter()
+        .map(|(k, v)| match v {
+            serde_json::Value::String(s) => Ok((k.clone(), s.clone())),
+            serde_json::Value::Number(n) => Ok((k.clone(), n.to_string())),
+            serde_json::Value::Bool(b) => Ok((k.clone(), b.to_string())),
+            _ => Err(ApiError::BadRequest(format!(
+                "{what}.{k} must be a string or a number"
+            ))),
+        })
+        .collect()
+}
+
+/// The COS signature of a request inside a Tencent grant: `{authorization, security_token}`
+/// (`getAuthorization`'s form B), valid from now until the scoped credentials' expiry, at
+/// most [`COS_SIGNATURE_SECS`].
+async fn cos_sign_for(
+    state: &Arc<ApiState>,
+    ctx: &Ctx,
+    caller: super::callers::Caller,
+    body: Body,
+    record: &mut crate::common::audit::Record,
+) -> Result<serde_json::Value, ApiError> {
+    use crate::tencent::presign::{self as cos, Allowed, Creds};
+    let method = body.method.clone().ok_or_else(|| {
+        ApiError::BadRequest(
+            "give the request to sign: {\"method\", \"key\", \"query\", \"headers\"}".into(),
+        )
+    })?;
+    let key = body
+        .key
+        .as_deref()
+        .unwrap_or("")
+        .trim_start_matches('/')
+        .to_string();
+    let (query, headers) = (
+        text_pairs("query", &body.query)?,
+        text_pairs("headers", &body.headers)?,
+    );
+    let scoped = signer::scoped(
+        state,
+        ctx,
+        caller,
+        body.grant.clone(),
+        COS_SIGNATURE_SECS,
+        record,
+    )
+    .await?;
+    let issued = &scoped.issued;
+    let req = cos::Request {
+        method: &method,
+        key: &key,
+        query: &query,
+        headers: &headers,
+    };
+    let allowed = Allowed {
+        prefix: &issued.prefix,
+        bundles: &scoped.grant.bundles,
+        token: &issued.minted.security_token,
+    };
+    cos::check_request(&req, &allowed).map_err(ApiError::OutsideGrant)?;
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let end = issued
+        .minted
+        .expiration
+        .unix_timestamp()
+        .min(now + COS_SIGNATURE_SECS);
+    let key_time = format!("{now};{end}");
+    let creds = Creds {
+        access_key_id: &issued.minted.access_key_id,
+        secret: issued.minted.access_key_secret.expose(),
+        token: &issued.minted.security_token,
+    };
+    let auth = cos::authorization(creds, &key_time, &req);
+    let what = format!(
+        "/v1/sign cos {} /{}/{key} until {end}",
+        method.to_ascii_uppercase(),
+        issued.bucket
+    );
+    signer::audit_ok(state, record, issued, "signed", what).await?;
+    Ok(json!({
+        "authorization": auth.to_string(),
+        "security_token": issued.minted.security_token,
+        "access_key_id": issued.minted.access_key_id,
+        "start_time": now,
+        "expired_time": end,
+    }))
+}
+
+/// The longest a COS signature from `/v1/sign` lives, in seconds.
+pub const COS_SIGNATURE_SECS: i64 = 900;
+
+/// `POST /v1/sign` with `{"grant", "string_to_sign"}` (Alibaba grants) or `{"grant", "method",
+/// "key", "query", "headers"}` (Tencent grants).
 pub async fn handler(State(state): State<Arc<ApiState>>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
     let ctx = Ctx::new(&parts);
@@ -551,29 +636,37 @@ pub async fn handler(State(state): State<Arc<ApiState>>, req: Request) -> Respon
         let caller = signer::authenticate(&state, &ctx, &mut record).await?;
         let body: Body = signer::json_body(body).await?;
         record.grant = body.grant.clone().unwrap_or_default();
-        sign_for(
+        let vendor = super::credentials::find_grant(&state.grants, body.grant.as_deref())
+            .map_or(Vendor::Aliyun, |g| g.vendor);
+        if vendor == Vendor::Tencent {
+            return cos_sign_for(&state, &ctx, caller, body, &mut record).await;
+        }
+        let Some(string_to_sign) = body.string_to_sign.as_deref() else {
+            return Err(ApiError::BadRequest(
+                "give the OSS V1 string to sign: {\"grant\", \"string_to_sign\"}".into(),
+            ));
+        };
+        let s = sign_for(
             &state,
             &ctx,
             caller,
-            body.grant,
-            &body.string_to_sign,
+            body.grant.clone(),
+            string_to_sign,
             &mut record,
             SignWith::Scoped,
         )
-        .await
+        .await?;
+        Ok(json!({
+            "authorization": s.authorization,
+            "access_key_id": s.access_key_id,
+            "security_token": s.security_token,
+            "signature": s.signature,
+            "string_to_sign": s.string_to_sign,
+        }))
     }
     .await;
     match result {
-        Ok(s) => signer::no_store(
-            axum::Json(json!({
-                "authorization": s.authorization,
-                "access_key_id": s.access_key_id,
-                "security_token": s.security_token,
-                "signature": s.signature,
-                "string_to_sign": s.string_to_sign,
-            }))
-            .into_response(),
-        ),
+        Ok(v) => signer::no_store(axum::Json(v).into_response()),
         Err(e) => signer::refused(&state, record, e).await,
     }
 }

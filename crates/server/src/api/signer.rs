@@ -8,9 +8,10 @@ use super::error::ApiError;
 use super::grants::Grant;
 use super::{callers, ApiState};
 use crate::common::audit::Record;
+use crate::common::provider::Vendor;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use time::OffsetDateTime;
@@ -120,16 +121,35 @@ pub async fn scoped<'s>(
     Ok(Scoped { issued, grant })
 }
 
-/// The grant of the seed-compatible routes, which name none: `user-folder`, or the only grant.
-pub fn default_grant(state: &ApiState) -> Result<String, ApiError> {
-    if state.grants.iter().any(|g| g.name == "user-folder") {
-        return Ok("user-folder".into());
+/// The grant of a seed-compatible route that names none, among `vendor`'s grants:
+/// `user-folder` (Alibaba: `/auth/*`) or `cos-folder` (Tencent: `/sign`), else the only one.
+/// `asked` (a `?grant=`) wins when given.
+pub fn default_grant(
+    state: &ApiState,
+    vendor: Vendor,
+    asked: Option<&str>,
+) -> Result<String, ApiError> {
+    if let Some(name) = asked.filter(|n| !n.is_empty()) {
+        return Ok(name.to_string());
     }
-    match state.grants.as_slice() {
+    let (named, routes) = match vendor {
+        Vendor::Aliyun => ("user-folder", "/auth/* routes"),
+        Vendor::Tencent => ("cos-folder", "/sign route"),
+    };
+    let mine: Vec<&Grant> = state.grants.iter().filter(|g| g.vendor == vendor).collect();
+    if mine.iter().any(|g| g.name == named) {
+        return Ok(named.into());
+    }
+    match mine.as_slice() {
         [only] => Ok(only.name.clone()),
-        _ => Err(ApiError::Internal(
-            "the /auth/* routes use the grant named user-folder, or the only grant; this server has several and none is named user-folder".into(),
-        )),
+        [] => Err(ApiError::NoSuchGrant(format!(
+            "the {routes} need a {} grant, and this server has none",
+            vendor.name()
+        ))),
+        _ => Err(ApiError::BadRequest(format!(
+            "the {routes} use the {} grant named {named}, or the only one; this server has several: name one with ?grant=",
+            vendor.name()
+        ))),
     }
 }
 
@@ -163,9 +183,19 @@ pub async fn audit_ok(
 }
 
 /// Audits a refusal (best effort) and renders it.
-pub async fn refused(state: &ApiState, mut record: Record, err: ApiError) -> Response {
+pub async fn refused(state: &ApiState, record: Record, err: ApiError) -> Response {
+    refused_as(state, record, err, credentials::Format::Stsgate).await
+}
+
+/// [`refused`], the error in the shape `format`'s clients read.
+pub async fn refused_as(
+    state: &ApiState,
+    mut record: Record,
+    err: ApiError,
+    format: credentials::Format,
+) -> Response {
     if !err.audited() {
-        return err.into_response();
+        return err.render(format);
     }
     record.time = OffsetDateTime::now_utc().unix_timestamp();
     record.outcome = format!("refused:{}", err.code());
@@ -177,7 +207,7 @@ pub async fn refused(state: &ApiState, mut record: Record, err: ApiError) -> Res
     {
         tracing::error!(request_id, "audit log write of a refusal failed");
     }
-    err.into_response()
+    err.render(format)
 }
 
 /// Reads a body of at most [`MAX_BODY`] bytes.
@@ -205,9 +235,15 @@ pub fn no_store(mut resp: Response) -> Response {
     resp
 }
 
-/// The oss face's `http://IP:PORT` (503-like 500 when the oss face is off).
-pub fn oss_endpoint(state: &ApiState) -> Result<&str, ApiError> {
-    state.oss_endpoint.as_deref().ok_or_else(|| {
-        ApiError::Internal("the oss face is off, so there is nothing to sign for".into())
+/// The embedded face that serves `vendor`'s grants: its endpoint (500 when it is off).
+pub fn local_endpoint(state: &ApiState, vendor: Vendor) -> Result<&str, ApiError> {
+    let (endpoint, face) = match vendor {
+        Vendor::Aliyun => (&state.oss_endpoint, "oss"),
+        Vendor::Tencent => (&state.cos_endpoint, "cos"),
+    };
+    endpoint.as_deref().ok_or_else(|| {
+        ApiError::Internal(format!(
+            "the {face} face is off, so there is nothing to sign for"
+        ))
     })
 }

@@ -194,7 +194,12 @@ async fn mint(
     let grant = find_grant(&state.grants, body.grant.as_deref())?;
     record.grant = grant.name.clone();
     record.bucket = grant.bucket.clone();
-    let format = Format::parse(Some(body.format.as_deref().unwrap_or("oss-app-server")))?;
+    let default_format = match grant.vendor {
+        crate::common::provider::Vendor::Aliyun => "oss-app-server",
+        crate::common::provider::Vendor::Tencent => "tencent-legacy",
+    };
+    let format = Format::parse(Some(body.format.as_deref().unwrap_or(default_format)))?;
+    format.check_grant(grant)?;
     let ttl = body.ttl.unwrap_or(DEFAULT_TTL);
     if !(1..=MAX_TTL).contains(&ttl) {
         return Err(ApiError::BadRequest(format!(

@@ -13,7 +13,7 @@
 //!
 //! Presigned URLs, post policies and `/v1/sign` signatures for these grants are still made here,
 //! with the caller's cached scoped credentials; only the endpoint and region are the provider's
-//! ([`oss_target`]).
+//! ([`storage_target`]).
 
 use super::callers::Caller;
 use super::credentials::Issued;
@@ -21,18 +21,13 @@ use super::error::ApiError;
 use super::grants::Grant;
 use super::ApiState;
 use crate::common::audit::Record;
-use crate::common::provider::{IssueInput, KeyPair, Provider, Providers, Upstream, LOCAL};
+use crate::common::provider::{IssueInput, KeyPair, Provider, Providers, Upstream, Vendor, LOCAL};
 use crate::config::Config;
 use anyhow::bail;
 use std::sync::Arc;
 use time::OffsetDateTime;
 
-/// The `AssumedRoleUser` of an upstream `AssumeRole` (answered as is in `format=aliyun-sts`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AssumedRoleUser {
-    pub arn: String,
-    pub assumed_role_id: String,
-}
+pub use crate::common::issued::AssumedRoleUser;
 
 /// The remote provider issuing `grant`'s credentials (`None`: the embedded `local` one).
 pub fn provider_of(state: &ApiState, grant: &Grant) -> Result<Option<Arc<dyn Upstream>>, ApiError> {
@@ -47,16 +42,31 @@ pub fn provider_of(state: &ApiState, grant: &Grant) -> Result<Option<Arc<dyn Ups
     }
 }
 
-/// The OSS endpoint (`scheme://host[:port]`) and region that `grant`'s URLs and forms use: the
-/// provider's `oss_endpoint` and `region`, or the oss face's (500 when it is off).
-pub fn oss_target<'s>(state: &'s ApiState, grant: &Grant) -> Result<(&'s str, &'s str), ApiError> {
+/// The object-store endpoint (`scheme://host[:port]`) and region that `grant`'s URLs, forms and
+/// policies use: the provider's, or the embedded face's of the grant's vendor (500 when it is
+/// off).
+pub fn storage_target<'s>(
+    state: &'s ApiState,
+    grant: &Grant,
+) -> Result<(&'s str, &'s str), ApiError> {
     match state.providers.get(Some(&grant.provider)) {
         Some(Provider::Remote(p)) => Ok((p.storage_endpoint(), p.region())),
-        Some(Provider::Local) => Ok((super::signer::oss_endpoint(state)?, state.region.as_str())),
+        Some(Provider::Local) => Ok((
+            super::signer::local_endpoint(state, grant.vendor)?,
+            local_region(state, grant.vendor),
+        )),
         None => Err(ApiError::Internal(format!(
             "grant {:?} names the provider {:?}, which is not configured",
             grant.name, grant.provider
         ))),
+    }
+}
+
+/// The region of the embedded face of `vendor`.
+pub fn local_region(state: &ApiState, vendor: Vendor) -> &str {
+    match vendor {
+        Vendor::Aliyun => &state.region,
+        Vendor::Tencent => &state.cos_region,
     }
 }
 
@@ -79,7 +89,7 @@ pub async fn issue(
     mut record: Record,
     min_life: i64,
 ) -> Result<(Issued, Record), ApiError> {
-    let policy = super::grants::policy(grant, &prefix);
+    let policy = super::grants::policy(grant, &prefix, provider.region());
     if policy.len() > provider.max_policy_bytes() {
         // Unreachable while claims are at most 128 characters (checked at start), kept as a guard.
         return Err(ApiError::Internal(format!(
@@ -127,6 +137,7 @@ pub async fn issue(
         assumed.request_id
     );
     let issued = Issued {
+        vendor: provider.vendor(),
         minted: assumed.minted,
         start,
         role_arn: provider.role_arn().to_string(),
@@ -186,7 +197,7 @@ pub fn check_providers(grants: &[Grant], providers: &Providers) -> anyhow::Resul
             }
             Some(Provider::Local) => {}
             Some(Provider::Remote(p)) => {
-                let size = super::grants::worst_case_policy(g).len();
+                let size = super::grants::worst_case_policy(g, p.region()).len();
                 let max = p.max_policy_bytes();
                 if size > max {
                     bail!(

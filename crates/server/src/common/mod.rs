@@ -9,10 +9,12 @@
 //!   revocations checked for every face.
 //! - [`scope`] — grants: a caller's vendor-neutral scope (bucket, prefix template, action
 //!   bundles, conditions), validated once from the config.
+//! - [`issued`] — credentials handed out (what every format renders) and their answer cache.
 //! - [`dates`] — the date forms of the wire shapes, through `time`/`httpdate`.
 
 pub mod audit;
 pub mod dates;
+pub mod issued;
 pub mod provider;
 pub mod resolve;
 pub mod scope;

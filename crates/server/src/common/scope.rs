@@ -245,9 +245,6 @@ impl Grant {
         {
             bail!("name: {:?} must be 1-64 of [A-Za-z0-9._-]", c.name);
         }
-        if !stsgate_store::valid_bucket_name(&c.bucket) {
-            bail!("bucket: {:?} is not a valid bucket name", c.bucket);
-        }
         let pieces = parse_template(&c.prefix).map_err(|e| anyhow::anyhow!("prefix: {e}"))?;
         if c.actions.is_empty() {
             bail!("actions: give at least one of read, write, list, delete");
@@ -285,9 +282,17 @@ impl Grant {
             Some(v) => Vendor::parse(v)
                 .ok_or_else(|| anyhow::anyhow!("vendor: {v:?} is not \"aliyun\" or \"tencent\""))?,
         };
-        if vendor == Vendor::Tencent && !tencent_bucket(&c.bucket) {
+        // `${appid}` (Tencent grants only) is the data directory's AppId, filled in at start.
+        let concrete = match (vendor, c.bucket.strip_suffix(APPID_SUFFIX)) {
+            (Vendor::Tencent, Some(name)) => format!("{name}-1250000000"),
+            _ => c.bucket.clone(),
+        };
+        if !stsgate_store::valid_bucket_name(&concrete) {
+            bail!("bucket: {:?} is not a valid bucket name", c.bucket);
+        }
+        if vendor == Vendor::Tencent && !tencent_bucket(&concrete) {
             bail!(
-                "bucket: {:?}: a Tencent bucket is spelt <name>-<appid>, e.g. \"app-1250000000\"",
+                "bucket: {:?}: a Tencent bucket is spelt <name>-<appid>, e.g. \"app-1250000000\" (or \"app-${{appid}}\" for this data directory's AppId)",
                 c.bucket
             );
         }
@@ -413,6 +418,54 @@ impl Grant {
     }
 }
 
+/// Checks a key against the caller's prefix (every route that signs for a caller).
+pub fn check_key(key: &str, prefix: &str) -> Result<(), String> {
+    if !key.starts_with(prefix) {
+        return Err(format!(
+            "the key {} is outside your prefix {prefix:?}",
+            show_key(key)
+        ));
+    }
+    if key.len() > 1023 {
+        return Err("the key is longer than 1023 bytes".into());
+    }
+    if key.chars().any(char::is_control) {
+        return Err(format!(
+            "the key {} holds a control character",
+            show_key(key)
+        ));
+    }
+    if key.split('/').any(|seg| seg == "." || seg == "..") {
+        return Err(format!(
+            "the key {} holds a \".\" or \"..\" segment",
+            show_key(key)
+        ));
+    }
+    Ok(())
+}
+
+/// Shortens an untrusted key for messages.
+fn show_key(s: &str) -> String {
+    let short: String = s.chars().take(80).collect();
+    match short.len() < s.len() {
+        true => format!("{short:?}…"),
+        false => format!("{short:?}"),
+    }
+}
+
+/// The suffix of a Tencent grant's bucket that stands for the data directory's AppId.
+pub const APPID_SUFFIX: &str = "-${appid}";
+
+impl Grant {
+    /// Fills `${appid}` in the bucket name (Tencent grants) with `app_id`.
+    pub fn with_app_id(mut self, app_id: &str) -> Grant {
+        if let Some(name) = self.bucket.strip_suffix(APPID_SUFFIX) {
+            self.bucket = format!("{name}-{app_id}");
+        }
+        self
+    }
+}
+
 /// Whether `bucket` is spelt `<name>-<appid>` (COS: the name, `-`, the numeric AppId).
 pub fn tencent_bucket(bucket: &str) -> bool {
     bucket.rsplit_once('-').is_some_and(|(name, appid)| {
@@ -420,12 +473,13 @@ pub fn tencent_bucket(bucket: &str) -> bool {
     })
 }
 
-/// The grants used when the config defines none: `user-folder` (bucket `app`, `users/${sub}/`,
-/// read, write, list, delete, 900 s).
+/// The grants used when the config defines none: `user-folder` (Alibaba: bucket `app`) and
+/// `cos-folder` (Tencent: bucket `app-${appid}`), each `users/${sub}/`, read, write, list,
+/// delete, 900 s.
 pub fn default_grants() -> Vec<GrantConfig> {
-    vec![GrantConfig {
-        name: "user-folder".into(),
-        bucket: "app".into(),
+    let folder = |name: &str, bucket: &str, vendor: Option<&str>| GrantConfig {
+        name: name.into(),
+        bucket: bucket.into(),
         prefix: "users/${sub}/".into(),
         actions: ["read", "write", "list", "delete"]
             .map(String::from)
@@ -435,8 +489,12 @@ pub fn default_grants() -> Vec<GrantConfig> {
         required_claims: None,
         source_ips: None,
         provider: None,
-        vendor: None,
-    }]
+        vendor: vendor.map(str::to_string),
+    };
+    vec![
+        folder("user-folder", "app", None),
+        folder("cos-folder", "app-${appid}", Some("tencent")),
+    ]
 }
 
 #[cfg(test)]
@@ -483,6 +541,18 @@ mod tests {
         c.vendor = Some("aws".into());
         assert!(format!("{:#}", Grant::from_config(&c).unwrap_err()).contains("vendor"));
         assert!(tencent_bucket("a-1") && !tencent_bucket("a-") && !tencent_bucket("-1"));
+        c.bucket = "app-${appid}".into();
+        c.vendor = Some("tencent".into());
+        let g = Grant::from_config(&c).unwrap().with_app_id("1250000001");
+        assert_eq!(g.bucket, "app-1250000001");
+        c.vendor = None;
+        assert!(
+            Grant::from_config(&c).is_err(),
+            "${{appid}} is for Tencent grants only"
+        );
+        c.vendor = Some("tencent".into());
+        c.bucket = "-${appid}".into();
+        assert!(Grant::from_config(&c).is_err());
         assert!(!tencent_bucket("app") && !tencent_bucket("app-12x"));
     }
 

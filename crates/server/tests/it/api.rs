@@ -47,8 +47,7 @@ impl Api {
             // Rate limits off: `concurrent_askers_share_one_issuance` sends 200 asks of one
             // caller at once (the limits are tested in api_limits.rs).
             &Config::parse("[api.rate_limit]\nenabled = false\n").unwrap(),
-            Some(oss.store.clone()),
-            Some("http://127.0.0.1:1".into()),
+            serve::Local::oss(oss.store.clone(), "http://127.0.0.1:1"),
             audit,
         )
         .unwrap();

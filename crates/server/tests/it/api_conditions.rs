@@ -52,8 +52,7 @@ impl H {
         let api = serve::api_state(
             &dir,
             &config,
-            Some(oss.store.clone()),
-            Some("http://127.0.0.1:1".into()),
+            serve::Local::oss(oss.store.clone(), "http://127.0.0.1:1"),
         )
         .unwrap();
         H {

@@ -32,8 +32,7 @@ impl Api {
         let state = serve::api_state_with_audit(
             &dir,
             &Config::parse(config).unwrap(),
-            Some(oss.store.clone()),
-            Some("http://127.0.0.1:1".into()),
+            serve::Local::oss(oss.store.clone(), "http://127.0.0.1:1"),
             audit,
         )
         .unwrap();

@@ -34,8 +34,7 @@ impl Harness {
         let api = serve::api_state(
             &dir,
             &Config::default(),
-            Some(oss.store.clone()),
-            Some("http://127.0.0.1:1".into()),
+            serve::Local::oss(oss.store.clone(), "http://127.0.0.1:1"),
         )
         .unwrap();
         Harness {

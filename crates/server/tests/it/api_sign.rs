@@ -48,8 +48,7 @@ impl Faces {
         let api = serve::api_state_with_audit(
             &dir,
             &Config::default(),
-            Some(oss_state.store.clone()),
-            Some(ENDPOINT.into()),
+            serve::Local::oss(oss_state.store.clone(), ENDPOINT),
             audit,
         )
         .unwrap();

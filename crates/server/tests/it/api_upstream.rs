@@ -258,8 +258,7 @@ impl Api {
         let state = serve::api_state_with_audit(
             &dir,
             &config,
-            Some(oss.store.clone()),
-            Some("http://127.0.0.1:1".into()),
+            serve::Local::oss(oss.store.clone(), "http://127.0.0.1:1"),
             match broken_audit {
                 true => Arc::new(BrokenAudit) as Arc<dyn AuditLog>,
                 false => Arc::new(SqliteAudit::open(&dir.path).unwrap()) as Arc<dyn AuditLog>,
@@ -337,6 +336,7 @@ async fn upstream_issuance_is_answered_audited_and_cached() {
     let expected: Value = serde_json::from_str(&stsgate::api::grants::policy(
         &api.state.grants[0],
         "users/alice/",
+        "cn-hangzhou",
     ))
     .unwrap();
     assert_eq!(policy, expected);
@@ -829,8 +829,7 @@ async fn start_error(grants: &str) -> String {
     let err = serve::api_state_with_audit(
         &dir,
         &config,
-        None,
-        None,
+        serve::Local::default(),
         Arc::new(SqliteAudit::open(&dir.path).unwrap()) as Arc<dyn AuditLog>,
     )
     .unwrap_err();
@@ -885,8 +884,7 @@ actions = ["read", "list"]
     assert!(serve::api_state_with_audit(
         &dir,
         &config,
-        None,
-        None,
+        serve::Local::default(),
         Arc::new(SqliteAudit::open(&dir.path).unwrap()) as Arc<dyn AuditLog>,
     )
     .is_ok());
