@@ -25,6 +25,9 @@ pub struct Config {
     /// The api face (the authorization server for app users).
     #[serde(default)]
     pub api: ApiConfig,
+    /// `[tls]`: https on every face.
+    #[serde(default)]
+    pub tls: TlsConfig,
     /// `[[grant]]`: what a caller may ask credentials for. None given = the default grant
     /// `user-folder` (see [`crate::api::grants::default_grants`]).
     #[serde(default)]
@@ -327,6 +330,24 @@ impl ClaimValues {
     }
 }
 
+/// `[tls]`: every face serves https (rustls) when `enabled`. Without `cert_file`/`key_file`, a
+/// self-signed CA and certificate are made at the first TLS start in `DIR/tls/` (`serve` prints
+/// the CA file for clients to trust).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    /// `true` turns https on for every face (default `false`; `serve --tls` also does).
+    pub enabled: Option<bool>,
+    /// PEM certificate chain (leaf first).
+    pub cert_file: Option<PathBuf>,
+    /// PEM private key (refused if others can read it).
+    pub key_file: Option<PathBuf>,
+    /// Extra names (DNS names or IP addresses) of the self-signed certificate, besides
+    /// `localhost`, `127.0.0.1` and `::1`, e.g. `["sts.tencentcloudapi.com"]` for clients that
+    /// reach stsgate through a CONNECT proxy under the cloud's host name.
+    pub names: Option<Vec<String>>,
+}
+
 /// `[sts]`
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -514,8 +535,11 @@ mod tests {
         assert_eq!(c.sts.addr, Some("127.0.0.1:8701".parse().unwrap()));
         assert_eq!(c.sts.enabled, Some(true));
         assert_eq!(c.api.addr, Some("127.0.0.1:8700".parse().unwrap()));
-        assert_eq!(c.grant.len(), 2);
+        assert_eq!(c.grant.len(), 3);
         assert_eq!(c.grant[0].name, "user-folder");
+        assert_eq!(c.grants[2].vendor, Vendor::Tencent);
+        assert_eq!(c.grants[2].bucket, "app-${appid}");
+        assert_eq!(c.tls.enabled, Some(false));
         assert_eq!(c.api.jwt.subject_claim.as_deref(), Some("sub"));
         assert_eq!(c.api_key.len(), 1);
         assert!(c.api.jwt.key.is_empty());

@@ -13,6 +13,7 @@
 //! - [`config`] — `stsgate.toml`.
 //! - [`serve`] — binds the faces and runs them until shutdown.
 //! - [`secret`] — the redacting, zeroizing secret string.
+//! - [`tls`] — https for every face (a configured certificate, or a self-signed one).
 
 pub mod admin;
 pub mod aliyun;
@@ -28,4 +29,5 @@ pub mod revocations;
 pub mod secret;
 pub mod serve;
 pub mod tencent;
+pub mod tls;
 pub mod token;

@@ -46,6 +46,10 @@ enum Command {
         /// [default: 127.0.0.1:8700]; port 0 picks a free port
         #[arg(long, value_name = "ADDR")]
         api_addr: Option<SocketAddr>,
+        /// Serve every face over https ([tls] in the config; without cert_file/key_file a
+        /// self-signed CA and certificate are made in DIR/tls/, and the CA file is printed)
+        #[arg(long)]
+        tls: bool,
     },
     /// Mint a development JWT for the api face, signed with DIR/jwt-hs256.key.
     ///
@@ -339,12 +343,16 @@ fn main() -> anyhow::Result<()> {
             oss_addr,
             sts_addr,
             api_addr,
+            tls,
         } => {
             let quick_start = config.is_none();
-            let config = match config {
+            let mut config = match config {
                 Some(path) => Config::load(&path)?,
                 None => Config::default(),
             };
+            if tls {
+                config.tls.enabled = Some(true);
+            }
             let data = data
                 .or(config.data.clone())
                 .unwrap_or_else(|| PathBuf::from("./stsgate-data"));
@@ -702,6 +710,20 @@ async fn run_serve(faces: Faces) -> anyhow::Result<()> {
     if faces.oss.is_none() && faces.sts.is_none() && faces.api.is_none() {
         anyhow::bail!("every face is turned off in the config: nothing to serve");
     }
+    let tls = stsgate::tls::load(&dir.path, &faces.config.tls)?;
+    let scheme = match &tls {
+        Some(_) => "https",
+        None => "http",
+    };
+    if let Some(ca) = tls.as_ref().and_then(|t| t.ca_file.as_ref()) {
+        writeln!(
+            out,
+            "tls: self-signed; trust its CA {} (e.g. NODE_EXTRA_CA_CERTS={} or REQUESTS_CA_BUNDLE={})",
+            ca.display(),
+            ca.display(),
+            ca.display()
+        )?;
+    }
     let shutdown = tokio_util::sync::CancellationToken::new();
     let mut tasks = tokio::task::JoinSet::new();
     // Bind every face before touching the store, so a busy port fails before any start-up work.
@@ -738,21 +760,22 @@ async fn run_serve(faces: Faces) -> anyhow::Result<()> {
         }
         store = Some(state.store.clone());
         let local = listener.local_addr()?;
-        oss_endpoint = Some(format!("http://{local}"));
-        writeln!(out, "oss listening on http://{local}")?;
+        oss_endpoint = Some(format!("{scheme}://{local}"));
+        writeln!(out, "oss listening on {scheme}://{local}")?;
         writeln!(
             out,
-            "next: point an OSS SDK at it, e.g. python: oss2.Bucket(oss2.Auth(AK, SECRET), 'http://{local}', 'my-bucket').create_bucket()\n      or issue scoped credentials: stsgate creds issue --data {} --policy policy.json",
+            "next: point an OSS SDK at it, e.g. python: oss2.Bucket(oss2.Auth(AK, SECRET), '{scheme}://{local}', 'my-bucket').create_bucket()\n      or issue scoped credentials: stsgate creds issue --data {} --policy policy.json",
             dir.path.display()
         )?;
         out.flush()?;
         let stop = shutdown.clone().cancelled_owned();
-        tasks.spawn(async move { serve::run_oss(listener, state, stop).await });
+        let (app, tls) = (stsgate::aliyun::oss::router(state), tls.clone());
+        tasks.spawn(async move { serve::serve_app(listener, app, tls, stop).await });
     }
     if let Some(listener) = sts_listener {
         let state = serve::sts_state(&dir)?;
         let local = listener.local_addr()?;
-        writeln!(out, "sts listening on http://{local}")?;
+        writeln!(out, "sts listening on {scheme}://{local}")?;
         writeln!(
             out,
             "      AssumeRole there with the root key and RoleArn acs:ram::{}:role/app (see: stsgate role --help)",
@@ -760,7 +783,8 @@ async fn run_serve(faces: Faces) -> anyhow::Result<()> {
         )?;
         out.flush()?;
         let stop = shutdown.clone().cancelled_owned();
-        tasks.spawn(async move { serve::run_sts(listener, state, stop).await });
+        let (app, tls) = (stsgate::aliyun::sts::router(state), tls.clone());
+        tasks.spawn(async move { serve::serve_app(listener, app, tls, stop).await });
     }
     if let Some(listener) = api_listener {
         let local = serve::Local {
@@ -770,14 +794,15 @@ async fn run_serve(faces: Faces) -> anyhow::Result<()> {
         };
         let state = serve::api_state(&dir, &faces.config, local)?;
         let local = listener.local_addr()?;
-        writeln!(out, "api listening on http://{local}")?;
+        writeln!(out, "api listening on {scheme}://{local}")?;
         if faces.quick_start {
             let grant = &state.grants[0];
-            write_quick_start(&mut out, &dir, &format!("http://{local}"), grant)?;
+            write_quick_start(&mut out, &dir, &format!("{scheme}://{local}"), grant)?;
         }
         out.flush()?;
         let stop = shutdown.clone().cancelled_owned();
-        tasks.spawn(async move { serve::run_api(listener, state, stop).await });
+        let tls = tls.clone();
+        tasks.spawn(async move { serve::run_api_tls(listener, state, tls, stop).await });
     }
     drop(out);
     let signal = shutdown.clone();

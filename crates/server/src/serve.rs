@@ -96,6 +96,33 @@ pub fn sts_state_with_audit(
     }))
 }
 
+/// Serves `app` on `listener` until `shutdown` completes, over https when `tls` is given (the
+/// peer address reaches handlers as `ConnectInfo<SocketAddr>` either way).
+pub async fn serve_app(
+    listener: TcpListener,
+    app: axum::Router,
+    tls: Option<crate::tls::Tls>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let make = app.into_make_service_with_connect_info::<SocketAddr>();
+    let Some(tls) = tls else {
+        return axum::serve(listener, make)
+            .with_graceful_shutdown(shutdown)
+            .await;
+    };
+    let handle = axum_server::Handle::new();
+    let stopper = handle.clone();
+    tokio::spawn(async move {
+        shutdown.await;
+        stopper.graceful_shutdown(Some(std::time::Duration::from_secs(10)));
+    });
+    let config = axum_server::tls_rustls::RustlsConfig::from_config(tls.config);
+    axum_server::from_tcp_rustls(listener.into_std()?, config)
+        .handle(handle)
+        .serve(make)
+        .await
+}
+
 /// Serves the sts face on `listener` until `shutdown` completes (the peer address goes into
 /// the audit rows).
 pub async fn run_sts(
@@ -103,10 +130,7 @@ pub async fn run_sts(
     state: Arc<StsState>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let app = sts::router(state).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
+    serve_app(listener, sts::router(state), None, shutdown).await
 }
 
 /// Serves the oss face on `listener` until `shutdown` completes.
@@ -115,10 +139,7 @@ pub async fn run_oss(
     state: Arc<OssState>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let app = oss::router(state).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
+    serve_app(listener, oss::router(state), None, shutdown).await
 }
 
 /// The default region the cos face reports.
@@ -221,6 +242,16 @@ pub async fn run_api(
     state: Arc<ApiState>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    run_api_tls(listener, state, None, shutdown).await
+}
+
+/// [`run_api`], over https when `tls` is given.
+pub async fn run_api_tls(
+    listener: TcpListener,
+    state: Arc<ApiState>,
+    tls: Option<crate::tls::Tls>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     // Housekeeping: histogram upkeep every 5 s, idle rate-limit keys dropped every minute.
     let weak = Arc::downgrade(&state);
     let housekeeping = tokio::spawn(async move {
@@ -235,10 +266,7 @@ pub async fn run_api(
             }
         }
     });
-    let app = api::router(state).into_make_service_with_connect_info::<SocketAddr>();
-    let served = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await;
+    let served = serve_app(listener, api::router(state), tls, shutdown).await;
     housekeeping.abort();
     served
 }
