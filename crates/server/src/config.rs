@@ -51,15 +51,17 @@ impl Default for Config {
     }
 }
 
-/// `[provider.NAME]`: a real cloud account behind stsgate (today only `type = "aliyun"`).
+/// `[provider.NAME]`: a real cloud account behind stsgate (`type = "aliyun"` or `"tencent"`).
 /// The long-term key never sits inline: it comes from environment variables or a 0600 file.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ProviderConfig {
-    /// `aliyun` (the default; the only remote kind so far).
+    /// `aliyun` (the default) or `tencent`.
     #[serde(rename = "type")]
     pub kind: Option<String>,
-    /// The role every credential is issued through: `acs:ram::<account>:role/<name>`.
+    /// The role every credential is issued through: `acs:ram::<account>:role/<name>` (Alibaba,
+    /// required), `qcs::cam::uin/<uin>:roleName/<name>` (Tencent, optional: without it,
+    /// GetFederationToken).
     pub role_arn: Option<String>,
     /// Region of the bucket(s), e.g. `cn-hangzhou` (default: the top-level `region`).
     pub region: Option<String>,
@@ -71,8 +73,15 @@ pub struct ProviderConfig {
     pub credentials_file: Option<PathBuf>,
     /// STS endpoint (default `https://sts.aliyuncs.com`).
     pub sts_endpoint: Option<String>,
-    /// OSS endpoint used in answers and presigned URLs (default `https://oss-<region>.aliyuncs.com`).
+    /// OSS endpoint used in answers and presigned URLs (default `https://oss-<region>.aliyuncs.com`;
+    /// `aliyun` only).
     pub oss_endpoint: Option<String>,
+    /// COS endpoint used in answers and presigned URLs (default
+    /// `https://cos.<region>.myqcloud.com`; `tencent` only).
+    pub cos_endpoint: Option<String>,
+    /// PEM file of a CA to trust besides the system's for the STS endpoint (a self-signed
+    /// stsgate playing the cloud, a TLS-intercepting proxy).
+    pub ca_file: Option<PathBuf>,
     /// Seconds one upstream attempt may take (default 5).
     pub timeout: Option<f64>,
     /// Retries after a throttled or 5xx attempt (default 3; other failures are not retried).

@@ -174,7 +174,11 @@ impl AliyunProvider {
                 bail!("{at} browser_origins: {origin:?} is not an origin such as \"https://app.example.com\" (scheme://host[:port], no path or trailing /)");
             }
         }
-        let transport = Transport::new(&at, cfg.timeout, cfg.retries, &sts_endpoint, &[])?;
+        if cfg.cos_endpoint.is_some() {
+            bail!("{at} cos_endpoint is a Tencent setting: use oss_endpoint");
+        }
+        let roots = upstream::extra_roots(&at, cfg.ca_file.as_deref())?;
+        let transport = Transport::new(&at, cfg.timeout, cfg.retries, &sts_endpoint, &roots)?;
         Ok(AliyunProvider {
             name: name.to_string(),
             role_arn: role_arn.to_string(),

@@ -167,13 +167,18 @@ pub fn providers(config: &Config) -> anyhow::Result<Providers> {
             bail!("[provider.local] is the embedded store and takes no settings; name your provider otherwise");
         }
         let metrics = providers.metrics.clone();
-        let p = crate::aliyun::provider::AliyunProvider::from_config(
-            name,
-            cfg,
-            config.region.as_deref(),
-            metrics,
-        )?;
-        providers.insert(name, Provider::Remote(Arc::new(p)));
+        let remote: Arc<dyn Upstream> = match config.provider_vendor(name) {
+            Some(Vendor::Tencent) => Arc::new(
+                crate::tencent::provider::TencentProvider::from_config(name, cfg, metrics)?,
+            ),
+            _ => Arc::new(crate::aliyun::provider::AliyunProvider::from_config(
+                name,
+                cfg,
+                config.region.as_deref(),
+                metrics,
+            )?),
+        };
+        providers.insert(name, Provider::Remote(remote));
     }
     Ok(providers)
 }

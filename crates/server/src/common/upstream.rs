@@ -228,6 +228,25 @@ pub fn endpoint(
     Ok(Some(raw.trim_end_matches('/').to_string()))
 }
 
+/// The CA certificates of `ca_file` (config key `ca_file`), to trust besides the system's.
+pub fn extra_roots(at: &str, ca_file: Option<&Path>) -> anyhow::Result<Vec<reqwest::Certificate>> {
+    let Some(path) = ca_file else {
+        return Ok(Vec::new());
+    };
+    let pem =
+        std::fs::read(path).with_context(|| format!("{at} ca_file: reading {}", path.display()))?;
+    let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
+        anyhow!(
+            "{at} ca_file: {} is not PEM certificates: {e}",
+            path.display()
+        )
+    })?;
+    if certs.is_empty() {
+        bail!("{at} ca_file: {} holds no certificate", path.display());
+    }
+    Ok(certs)
+}
+
 // ---------------------------------------------------------------------------------------------
 // Transport: one client, bounded attempts, retries
 // ---------------------------------------------------------------------------------------------

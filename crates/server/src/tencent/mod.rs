@@ -5,3 +5,4 @@
 pub mod formats;
 pub mod policy;
 pub mod presign;
+pub mod provider;

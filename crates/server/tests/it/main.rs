@@ -8,6 +8,7 @@ mod api_limits;
 mod api_revoke;
 mod api_sign;
 mod api_tencent;
+mod api_tencent_upstream;
 mod api_tickets;
 mod api_upstream;
 mod cloud_admin;
