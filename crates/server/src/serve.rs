@@ -4,43 +4,25 @@
 use crate::aliyun::oss::{self, OssState};
 use crate::aliyun::sts::{self, StsState};
 use crate::api::{self, callers::Verifier, ApiState};
-use crate::common::audit::{AuditLog, SqliteAudit};
+use crate::common::audit::AuditLog;
 use crate::common::resolve::Keyring;
 use crate::config::Config;
 use crate::datadir::DataDir;
 use crate::iam::Iam;
 use crate::revocations::Revocations;
 use crate::token::TokenKey;
-use anyhow::Context as _;
-use std::collections::HashMap;
 use std::future::Future;
 use std::net::SocketAddr;
-use std::path::PathBuf;
-use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::sync::Arc;
 use stsgate_store::Store;
 use tokio::net::TcpListener;
 
 /// The default region reported to SDKs.
 pub const DEFAULT_REGION: &str = "cn-hangzhou";
 
-/// The keys of a data directory as a face sees them: the root keys, the token key, the
-/// revocations, and (`extra_keys`: the sts faces) the extra long-term keys.
+/// The keys of a data directory as a face sees them (see [`Keyring::open`]).
 pub fn keyring(dir: &DataDir, extra_keys: bool) -> anyhow::Result<Keyring> {
-    let access_keys = match extra_keys {
-        true => Some(Arc::new(crate::keys::AccessKeys::open(
-            &dir.path,
-            &dir.master_key,
-        )?)),
-        false => None,
-    };
-    Ok(Keyring {
-        account_id: dir.account_id.clone(),
-        root: dir.root.clone(),
-        tencent_root: dir.tencent.as_ref().map(|t| t.root.clone()),
-        tokens: TokenKey::new(&dir.master_key),
-        access_keys,
-        revoked: Some(Revocations::open(&dir.path)?),
-    })
+    Keyring::open(dir, extra_keys)
 }
 
 /// Builds the oss face's state over a data directory (opens the store, sweeping leftovers).
@@ -53,27 +35,10 @@ pub fn oss_state(dir: &DataDir, region: &str) -> anyhow::Result<Arc<OssState>> {
     }))
 }
 
-/// The audit log of a data directory (`DIR/audit.sqlite3`), one per directory per process: the
-/// sts and api faces share it (the file is never opened twice; its single writer thread batches
-/// both faces' rows).
+/// The audit log of a data directory, one per directory per process (see
+/// [`crate::common::audit::shared`]).
 pub fn audit_log(dir: &DataDir) -> anyhow::Result<Arc<dyn AuditLog>> {
-    type Open = Mutex<HashMap<PathBuf, Weak<SqliteAudit>>>;
-    static OPEN: OnceLock<Open> = OnceLock::new();
-    let canonical = dir
-        .path
-        .canonicalize()
-        .with_context(|| format!("resolving {}", dir.path.display()))?;
-    let mut open = OPEN
-        .get_or_init(Default::default)
-        .lock()
-        .unwrap_or_else(|e| e.into_inner());
-    open.retain(|_, w| w.strong_count() > 0);
-    if let Some(log) = open.get(&canonical).and_then(Weak::upgrade) {
-        return Ok(log);
-    }
-    let log = Arc::new(SqliteAudit::open(&canonical)?);
-    open.insert(canonical, Arc::downgrade(&log));
-    Ok(log)
+    crate::common::audit::shared(&dir.path)
 }
 
 /// Builds the sts face's state: the keys, `DIR/iam.sqlite3` (created with role `app`) and the
@@ -87,13 +52,7 @@ pub fn sts_state_with_audit(
     dir: &DataDir,
     audit: Arc<dyn AuditLog>,
 ) -> anyhow::Result<Arc<StsState>> {
-    // The roles table must exist before the access keys' (both live in iam.sqlite3).
-    let iam = Iam::open(&dir.path, &dir.root.id)?;
-    Ok(Arc::new(StsState {
-        keys: keyring(dir, true)?,
-        iam,
-        audit,
-    }))
+    Ok(Arc::new(StsState::open(dir, audit)?))
 }
 
 /// Serves `app` on `listener` until `shutdown` completes, over https when `tls` is given (the

@@ -197,48 +197,4 @@ mod tests {
         let err = format!("{:#}", load(tmp.path(), &half).unwrap_err());
         assert!(err.contains("both cert_file and key_file"), "{err}");
     }
-
-    #[tokio::test]
-    async fn a_client_trusting_the_ca_connects() {
-        let tmp = tempfile::tempdir().unwrap();
-        let tls = load(tmp.path(), &on()).unwrap().unwrap();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let app = axum::Router::new().route("/", axum::routing::get(|| async { "hi" }));
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let server = tokio::spawn(crate::serve::serve_app(
-            listener,
-            app,
-            Some(tls.clone()),
-            async {
-                let _ = stopped.await;
-            },
-        ));
-        let ca =
-            reqwest::Certificate::from_pem(&std::fs::read(tls.ca_file.unwrap()).unwrap()).unwrap();
-        let client = reqwest::Client::builder()
-            .use_rustls_tls()
-            .add_root_certificate(ca)
-            .build()
-            .unwrap();
-        for host in ["127.0.0.1", "localhost"] {
-            let body = client
-                .get(format!("https://{host}:{}/", addr.port()))
-                .send()
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap();
-            assert_eq!(body, "hi", "{host}");
-        }
-        let plain = reqwest::Client::builder().use_rustls_tls().build().unwrap();
-        assert!(plain
-            .get(format!("https://127.0.0.1:{}/", addr.port()))
-            .send()
-            .await
-            .is_err());
-        stop.send(()).unwrap();
-        server.await.unwrap().unwrap();
-    }
 }

@@ -65,6 +65,31 @@ pub async fn write(log: &std::sync::Arc<dyn AuditLog>, record: Record) -> anyhow
     }
 }
 
+/// The audit log of a data directory (`DIR/audit.sqlite3`), one per directory per process: the
+/// faces share it (the file is never opened twice; its single writer thread batches every
+/// face's rows).
+pub fn shared(data_dir: &std::path::Path) -> anyhow::Result<std::sync::Arc<dyn AuditLog>> {
+    use std::collections::HashMap;
+    use std::path::PathBuf;
+    use std::sync::{Mutex, OnceLock, Weak};
+    type Open = Mutex<HashMap<PathBuf, Weak<SqliteAudit>>>;
+    static OPEN: OnceLock<Open> = OnceLock::new();
+    let canonical = data_dir
+        .canonicalize()
+        .with_context(|| format!("resolving {}", data_dir.display()))?;
+    let mut open = OPEN
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    open.retain(|_, w| w.strong_count() > 0);
+    if let Some(log) = open.get(&canonical).and_then(Weak::upgrade) {
+        return Ok(log);
+    }
+    let log = std::sync::Arc::new(SqliteAudit::open(&canonical)?);
+    open.insert(canonical, std::sync::Arc::downgrade(&log));
+    Ok(log)
+}
+
 /// Most records one `GET /v1/audit` page returns.
 pub const MAX_PAGE: usize = 1000;
 
@@ -433,6 +458,16 @@ impl AuditLog for SqliteAudit {
 mod tests {
     use super::*;
     use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn one_log_per_data_directory_per_process() {
+        let tmp = tempfile::tempdir().unwrap();
+        let a = shared(tmp.path()).unwrap();
+        let b = shared(tmp.path()).unwrap();
+        assert!(std::sync::Arc::ptr_eq(&a, &b));
+        let other = tempfile::tempdir().unwrap();
+        assert!(!std::sync::Arc::ptr_eq(&a, &shared(other.path()).unwrap()));
+    }
 
     #[test]
     fn records_round_trip_in_a_private_file() {

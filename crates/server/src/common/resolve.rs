@@ -74,6 +74,23 @@ pub enum AuthError {
 }
 
 impl Keyring {
+    /// The keys of a data directory as a face sees them: the root keys, the token key, the
+    /// revocations, and (`extra_keys`: the sts faces) the extra long-term keys.
+    pub fn open(dir: &crate::datadir::DataDir, extra_keys: bool) -> anyhow::Result<Keyring> {
+        let access_keys = match extra_keys {
+            true => Some(Arc::new(AccessKeys::open(&dir.path, &dir.master_key)?)),
+            false => None,
+        };
+        Ok(Keyring {
+            account_id: dir.account_id.clone(),
+            root: dir.root.clone(),
+            tencent_root: dir.tencent.as_ref().map(|t| t.root.clone()),
+            tokens: TokenKey::new(&dir.master_key),
+            access_keys,
+            revoked: Some(Revocations::open(&dir.path)?),
+        })
+    }
+
     /// The root key of `vendor`.
     pub fn root_of(&self, vendor: Vendor) -> Option<&AccessKey> {
         match vendor {

@@ -17,3 +17,5 @@ mod errors;
 mod server;
 mod sts;
 mod sts_keys;
+mod tidy;
+mod tls;

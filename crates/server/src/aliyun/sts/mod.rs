@@ -49,6 +49,23 @@ pub struct StsState {
     pub audit: Arc<dyn AuditLog>,
 }
 
+impl StsState {
+    /// The sts face's state over a data directory: its keys (incl. extra keys),
+    /// `DIR/iam.sqlite3` (created with role `app`) and `audit` (the data directory's shared log).
+    pub fn open(
+        dir: &crate::datadir::DataDir,
+        audit: Arc<dyn AuditLog>,
+    ) -> anyhow::Result<StsState> {
+        // The roles table must exist before the access keys' (both live in iam.sqlite3).
+        let iam = Iam::open(&dir.path, &dir.root.id)?;
+        Ok(StsState {
+            keys: Keyring::open(dir, true)?,
+            iam,
+            audit,
+        })
+    }
+}
+
 /// The sts face's router: every path and method reaches [`handle`].
 pub fn router(state: Arc<StsState>) -> Router {
     Router::new().fallback(handle).with_state(state)
@@ -333,7 +350,7 @@ mod tests {
             .unwrap()
             .dir;
         let log = audit(&dir);
-        let state = crate::serve::sts_state_with_audit(&dir, log).unwrap();
+        let state = Arc::new(StsState::open(&dir, log).unwrap());
         Face {
             _tmp: tmp,
             dir,
@@ -480,16 +497,5 @@ mod tests {
         let (status, body) = json(dispatch(&face.state, &req, now, "RID", "127.0.0.1"));
         assert_eq!(status, StatusCode::BAD_REQUEST);
         assert_eq!(body["Code"], "SignatureDoesNotMatch");
-    }
-
-    #[test]
-    fn the_sts_and_api_faces_share_one_audit_log_per_directory() {
-        let tmp = tempfile::tempdir().unwrap();
-        let dir = crate::datadir::open(&tmp.path().join("data"), &Default::default())
-            .unwrap()
-            .dir;
-        let a = crate::serve::audit_log(&dir).unwrap();
-        let b = crate::serve::audit_log(&dir).unwrap();
-        assert!(Arc::ptr_eq(&a, &b));
     }
 }
