@@ -15,3 +15,5 @@ mod errors;
 mod server;
 mod sts;
 mod sts_keys;
+mod tc_sts;
+mod tc_sts_roles;
