@@ -463,6 +463,24 @@ mod tests {
         }
 
         #[test]
+        fn v1_near_valid_never_panics(
+            values in proptest::collection::vec("[ -~]{0,12}", 7),
+            method in "(GET|POST)",
+        ) {
+            let names = ["Action", "Version", "SecretId", "Timestamp", "Nonce", "Signature", "SignatureMethod"];
+            let query: Vec<String> = names
+                .iter()
+                .zip(&values)
+                .map(|(k, v)| format!("{k}={}", stsgate_signing::encode::pe(v)))
+                .collect();
+            let req = incoming(&method, &format!("/?{}", query.join("&")), &[("host", "h")], "");
+            if let Ok(fields) = parse(&req) {
+                let _ = check_window(fields.timestamp, 1_700_000_000);
+                let _ = v1_hosts(&req, fields.region.as_deref());
+            }
+        }
+
+        #[test]
         fn tc3_near_valid_never_panics(auth in "TC3-HMAC-SHA256 [A-Za-z=,;/ 0-9-]{0,80}", ts in "-?[0-9]{0,20}") {
             let mut headers = tc3_headers(AUTH);
             headers[0] = ("authorization", auth.as_str());

@@ -122,7 +122,7 @@ impl TcStsError {
             ),
             TcStsError::SignatureExpire { timestamp, now } => format!(
                 "Signature expired: the request timestamp {timestamp} is {}s from the server time {now}; it may differ by at most 300s. Check the client's clock.",
-                (timestamp - now).abs()
+                timestamp.abs_diff(*now)
             ),
             TcStsError::SecretIdNotFound => "The SecretId is not found, please ensure that your SecretId is correct. Use TencentSecretId from DIR/root-credentials.json or an extra key (stsgate key list); temporary credentials need their token (X-TC-Token or Token).".into(),
             TcStsError::TokenFailure(problem) => token_message(*problem).into(),
@@ -233,6 +233,14 @@ mod tests {
             "permanent",
         );
         check(TcStsError::Internal, "InternalError", "RequestId");
+        check(
+            TcStsError::SignatureExpire {
+                timestamp: i64::MIN,
+                now: i64::MAX,
+            },
+            "AuthFailure.SignatureExpire",
+            "18446744073709551615s",
+        );
     }
 
     #[test]

@@ -297,7 +297,10 @@ fn answer(
         return Err(TcStsError::NoSuchVersion(fields.version.clone()));
     }
     if fields.region.as_deref().is_none_or(str::is_empty) {
-        return Err(TcStsError::MissingParameter("Region"));
+        return Err(TcStsError::MissingParameter(match fields.scheme {
+            Scheme::Tc3 { .. } => "X-TC-Region",
+            Scheme::V1 { .. } => "Region",
+        }));
     }
     match fields.action.as_str() {
         "GetFederationToken" => {
