@@ -34,6 +34,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 LISTEN_RE = re.compile(r"^oss listening on (http://(\d+\.\d+\.\d+\.\d+):(\d+))\s*$")
 STS_LISTEN_RE = re.compile(r"^sts listening on (http://(\d+\.\d+\.\d+\.\d+):(\d+))\s*$")
 API_LISTEN_RE = re.compile(r"^api listening on (http://(\d+\.\d+\.\d+\.\d+):(\d+))\s*$")
+TC_STS_LISTEN_RE = re.compile(r"^tc-sts listening on (http://(\d+\.\d+\.\d+\.\d+):(\d+))\s*$")
 START_TIMEOUT = float(os.environ.get("STSGATE_START_TIMEOUT", "30"))
 REGION = "cn-hangzhou"
 _LIVE = []  # every Server ever started, killed at session end whatever happened
@@ -72,15 +73,18 @@ class Server:
         self.sts_endpoint = None  # http://IP:PORT of the sts face
         self.sts_port = None
         self.api_endpoint = None  # http://IP:PORT of the api face
+        self.tc_sts_endpoint = None  # http://IP:PORT of the tc-sts face (Tencent STS)
+        self.tc_sts_port = None
 
     # ---- lifecycle -------------------------------------------------------------------
     def start(self, timeout: float = START_TIMEOUT):
         _LIVE.append(self)
-        self.endpoint = self.sts_endpoint = self.api_endpoint = None
+        self.endpoint = self.sts_endpoint = self.api_endpoint = self.tc_sts_endpoint = None
         self._stderr = open(self.stderr_path, "wb")
         self.proc = subprocess.Popen(
             [self.bin, "serve", "--data", str(self.data_dir), "--oss-addr", "127.0.0.1:0",
-             "--sts-addr", "127.0.0.1:0", "--api-addr", "127.0.0.1:0", *self.args],
+             "--sts-addr", "127.0.0.1:0", "--api-addr", "127.0.0.1:0",
+             "--tc-sts-addr", "127.0.0.1:0", *self.args],
             stdout=subprocess.PIPE,
             stderr=self._stderr,
             stdin=subprocess.DEVNULL,
@@ -100,7 +104,7 @@ class Server:
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                self._fail_start(f"no 'oss/sts/api listening on' lines within {timeout}s")
+                self._fail_start(f"no 'oss/sts/tc-sts/api listening on' lines within {timeout}s")
             try:
                 line = lines.get(timeout=remaining)
             except queue.Empty:
@@ -117,7 +121,10 @@ class Server:
             m = API_LISTEN_RE.match(line)
             if m:
                 self.api_endpoint = m.group(1)
-            if self.endpoint and self.sts_endpoint and self.api_endpoint:
+            m = TC_STS_LISTEN_RE.match(line)
+            if m:
+                self.tc_sts_endpoint, self.tc_sts_port = m.group(1), int(m.group(3))
+            if self.endpoint and self.sts_endpoint and self.api_endpoint and self.tc_sts_endpoint:
                 return self
 
     def _fail_start(self, why):

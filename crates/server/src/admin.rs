@@ -159,6 +159,12 @@ pub fn check(path: &Path) -> anyhow::Result<Vec<String>> {
         "127.0.0.1:8701",
     ));
     out.push(face(
+        "tc-sts",
+        config.tc_sts.enabled,
+        config.tc_sts.addr,
+        "127.0.0.1:8704",
+    ));
+    out.push(face(
         "api",
         config.api.enabled,
         config.api.addr,

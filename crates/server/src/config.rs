@@ -22,6 +22,9 @@ pub struct Config {
     /// The sts face.
     #[serde(default)]
     pub sts: StsConfig,
+    /// The tc-sts face (Tencent STS).
+    #[serde(default)]
+    pub tc_sts: TcStsConfig,
     /// The api face (the authorization server for app users).
     #[serde(default)]
     pub api: ApiConfig,
@@ -367,6 +370,16 @@ pub struct StsConfig {
     pub enabled: Option<bool>,
 }
 
+/// `[tc_sts]`
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TcStsConfig {
+    /// Listen address (default `127.0.0.1:8704`; port 0 picks a free port).
+    pub addr: Option<SocketAddr>,
+    /// `false` turns the tc-sts face off.
+    pub enabled: Option<bool>,
+}
+
 /// `[oss]`
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -543,6 +556,8 @@ mod tests {
         assert_eq!(c.oss.addr, Some("127.0.0.1:8702".parse().unwrap()));
         assert_eq!(c.sts.addr, Some("127.0.0.1:8701".parse().unwrap()));
         assert_eq!(c.sts.enabled, Some(true));
+        assert_eq!(c.tc_sts.addr, Some("127.0.0.1:8704".parse().unwrap()));
+        assert_eq!(c.tc_sts.enabled, Some(true));
         assert_eq!(c.api.addr, Some("127.0.0.1:8700".parse().unwrap()));
         assert_eq!(c.grant.len(), 3);
         assert_eq!(c.grant[0].name, "user-folder");
@@ -556,6 +571,16 @@ mod tests {
         assert_eq!(c.api.rate_limit.enabled, Some(true));
         assert_eq!(c.api.rate_limit.per_caller, Some(DEFAULT_PER_CALLER));
         assert_eq!(c.api.rate_limit.per_ip, Some(DEFAULT_PER_IP));
+    }
+
+    #[test]
+    fn tc_sts_table() {
+        let c = Config::parse("[tc_sts]\naddr = \"127.0.0.1:0\"\nenabled = false\n").unwrap();
+        assert_eq!(c.tc_sts.addr, Some("127.0.0.1:0".parse().unwrap()));
+        assert_eq!(c.tc_sts.enabled, Some(false));
+        let err = format!("{:#}", Config::parse("[tc_sts]\nport = 1\n").unwrap_err());
+        assert!(err.contains("unknown field `port`"), "{err}");
+        assert_eq!(Config::default().tc_sts.addr, None);
     }
 
     #[test]

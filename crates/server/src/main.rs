@@ -23,7 +23,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the server (the oss and sts faces) on a data directory, creating it on first start.
+    /// Run the server (the oss, sts, tc-sts and api faces) on a data directory, creating it on
+    /// first start.
     ///
     /// The first start creates DIR (mode 0700) with a master key and a root access key, writes the
     /// key to DIR/root-credentials.json (mode 0600) and prints it once. Set
@@ -42,6 +43,10 @@ enum Command {
         /// picks a free port
         #[arg(long, value_name = "ADDR")]
         sts_addr: Option<SocketAddr>,
+        /// Address of the tc-sts face (Tencent STS GetFederationToken, AssumeRole)
+        /// [default: 127.0.0.1:8704]; port 0 picks a free port
+        #[arg(long, value_name = "ADDR")]
+        tc_sts_addr: Option<SocketAddr>,
         /// Address of the api face (app users trade a bearer JWT for scoped credentials)
         /// [default: 127.0.0.1:8700]; port 0 picks a free port
         #[arg(long, value_name = "ADDR")]
@@ -342,6 +347,7 @@ fn main() -> anyhow::Result<()> {
             config,
             oss_addr,
             sts_addr,
+            tc_sts_addr,
             api_addr,
             tls,
         } => {
@@ -362,6 +368,9 @@ fn main() -> anyhow::Result<()> {
             let sts_addr = sts_addr
                 .or(config.sts.addr)
                 .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8701)));
+            let tc_sts_addr = tc_sts_addr
+                .or(config.tc_sts.addr)
+                .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8704)));
             let api_addr = api_addr
                 .or(config.api.addr)
                 .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8700)));
@@ -377,6 +386,7 @@ fn main() -> anyhow::Result<()> {
                     region,
                     oss: (config.oss.enabled != Some(false)).then_some(addr),
                     sts: (config.sts.enabled != Some(false)).then_some(sts_addr),
+                    tc_sts: (config.tc_sts.enabled != Some(false)).then_some(tc_sts_addr),
                     api: (config.api.enabled != Some(false)).then_some(api_addr),
                     quick_start,
                     config,
@@ -631,6 +641,7 @@ struct Faces {
     region: String,
     oss: Option<SocketAddr>,
     sts: Option<SocketAddr>,
+    tc_sts: Option<SocketAddr>,
     api: Option<SocketAddr>,
     /// No config file was given: print a quick start.
     quick_start: bool,
@@ -707,7 +718,7 @@ async fn run_serve(faces: Faces) -> anyhow::Result<()> {
             dir.operator_key.as_ref().map_or("", |k| k.expose())
         )?;
     }
-    if faces.oss.is_none() && faces.sts.is_none() && faces.api.is_none() {
+    if faces.oss.is_none() && faces.sts.is_none() && faces.tc_sts.is_none() && faces.api.is_none() {
         anyhow::bail!("every face is turned off in the config: nothing to serve");
     }
     let tls = stsgate::tls::load(&dir.path, &faces.config.tls)?;
@@ -740,6 +751,14 @@ async fn run_serve(faces: Faces) -> anyhow::Result<()> {
             TcpListener::bind(addr)
                 .await
                 .with_context(|| format!("binding the sts face to {addr}"))?,
+        ),
+        None => None,
+    };
+    let tc_sts_listener = match faces.tc_sts {
+        Some(addr) => Some(
+            TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("binding the tc-sts face to {addr}"))?,
         ),
         None => None,
     };
@@ -784,6 +803,21 @@ async fn run_serve(faces: Faces) -> anyhow::Result<()> {
         out.flush()?;
         let stop = shutdown.clone().cancelled_owned();
         let (app, tls) = (stsgate::aliyun::sts::router(state), tls.clone());
+        tasks.spawn(async move { serve::serve_app(listener, app, tls, stop).await });
+    }
+    if let Some(listener) = tc_sts_listener {
+        let state = serve::tc_sts_state(&dir)?;
+        let local = listener.local_addr()?;
+        writeln!(out, "tc-sts listening on {scheme}://{local}")?;
+        writeln!(
+            out,
+            "      GetFederationToken/AssumeRole there with the Tencent SecretId (TencentSecretId in {}) and RoleArn qcs::cam::uin/{}:roleName/app, e.g. python: HttpProfile(protocol='http', endpoint='{local}')",
+            dir.path.join("root-credentials.json").display(),
+            state.uin
+        )?;
+        out.flush()?;
+        let stop = shutdown.clone().cancelled_owned();
+        let (app, tls) = (stsgate::tencent::sts::router(state), tls.clone());
         tasks.spawn(async move { serve::serve_app(listener, app, tls, stop).await });
     }
     if let Some(listener) = api_listener {

@@ -1,5 +1,5 @@
-//! Binds and runs the faces. `run_oss`, `run_sts` and `run_api` take an already-bound listener, so tests
-//! bind `127.0.0.1:0` and the binary binds the configured address.
+//! Binds and runs the faces. `run_oss`, `run_sts`, `run_tc_sts` and `run_api` take an already-bound
+//! listener, so tests bind `127.0.0.1:0` and the binary binds the configured address.
 
 use crate::aliyun::oss::{self, OssState};
 use crate::aliyun::sts::{self, StsState};
@@ -10,6 +10,7 @@ use crate::config::Config;
 use crate::datadir::DataDir;
 use crate::iam::Iam;
 use crate::revocations::Revocations;
+use crate::tencent::sts::{self as tc_sts, TcStsState};
 use crate::token::TokenKey;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -90,6 +91,31 @@ pub async fn run_sts(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     serve_app(listener, sts::router(state), None, shutdown).await
+}
+
+/// Builds the tc-sts face's state: the keys (the Tencent root key among them), `DIR/iam.sqlite3`
+/// (roles and nonces, shared with the sts face) and the audit log. The data directory must
+/// have its Tencent account (`serve` adds it; see [`crate::datadir::ensure_tencent_account`]).
+pub fn tc_sts_state(dir: &DataDir) -> anyhow::Result<Arc<TcStsState>> {
+    tc_sts_state_with_audit(dir, audit_log(dir)?)
+}
+
+/// [`tc_sts_state`] with the audit log given (tests plug in one that fails).
+pub fn tc_sts_state_with_audit(
+    dir: &DataDir,
+    audit: Arc<dyn AuditLog>,
+) -> anyhow::Result<Arc<TcStsState>> {
+    Ok(Arc::new(TcStsState::open(dir, audit)?))
+}
+
+/// Serves the tc-sts face on `listener` until `shutdown` completes (the peer address goes into
+/// the audit rows and policy conditions).
+pub async fn run_tc_sts(
+    listener: TcpListener,
+    state: Arc<TcStsState>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    serve_app(listener, tc_sts::router(state), None, shutdown).await
 }
 
 /// Serves the oss face on `listener` until `shutdown` completes.

@@ -43,8 +43,9 @@ pub struct Claims {
     /// The inline session policy (JSON), if the issuer gave one.
     pub session_policy: Option<String>,
     /// The api face's caller id (`jwt:alice`) the credentials were issued to, so that
-    /// `POST /v1/revoke {"caller": …}` reaches them; absent in sts-face tokens and in tokens made
-    /// before this field existed (which still open).
+    /// `POST /v1/revoke {"caller": …}` reaches them; `tc-sts:<SecretId>` (the permanent key at the
+    /// root of the chain) in tc-sts tokens; absent in sts-face tokens and in tokens made before
+    /// this field existed (which still open).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub caller: Option<String>,
     /// `tencent` for Tencent credentials (CAM policies, the cos and tc-sts faces); absent for

@@ -1,5 +1,5 @@
 //! `POST /v1/revoke` (operator key only): body `{"caller": "jwt:alice"}` revokes every credential
-//! issued to that caller so far (the caller id as in the audit log), `{"access_key_id": "STS.…"}`
+//! issued to that caller so far (the caller id as in the audit log), `{"access_key_id": "STS.…"}` (or a Tencent `AKID…`)
 //! revokes one temporary credential. The row goes to `DIR/revocations.sqlite3` (every node sharing
 //! the data directory refuses the credentials within a second: see [`crate::revocations`]), this
 //! node's cached credentials for it are dropped, and an audit row (`revoked`) is written — after
@@ -70,16 +70,18 @@ fn target(body: Body) -> Result<Target, ApiError> {
         }
         (None, Some(k)) => {
             check("access_key_id", &k)?;
-            if !k.starts_with("STS.") {
+            // Alibaba temporary ids start `STS.`, Tencent ones `AKID` (a revocation only ever
+            // applies to credentials that come with a security token).
+            if !k.starts_with("STS.") && !k.starts_with("AKID") {
                 return Err(ApiError::BadRequest(format!(
-                    "access_key_id {:?} is not a temporary credential (STS.…); only temporary credentials are revoked",
+                    "access_key_id {:?} is not a temporary credential (STS.… or AKID…); only temporary credentials are revoked",
                     k.chars().take(40).collect::<String>()
                 )));
             }
             Ok(Target::AccessKeyId(k))
         }
         _ => Err(ApiError::BadRequest(
-            "give exactly one of {\"caller\": \"jwt:alice\"} (the caller id as in /v1/audit) or {\"access_key_id\": \"STS.…\"}".into(),
+            "give exactly one of {\"caller\": \"jwt:alice\"} (the caller id as in /v1/audit) or {\"access_key_id\": \"STS.…\" or \"AKID…\"}".into(),
         )),
     }
 }
@@ -157,6 +159,10 @@ mod tests {
         assert!(target(b(None, None)).is_err());
         assert!(target(b(Some("a"), Some("STS.b"))).is_err());
         assert!(target(b(None, Some("LTAIroot"))).is_err());
+        assert_eq!(
+            target(b(None, Some("AKIDtmp"))),
+            Ok(Target::AccessKeyId("AKIDtmp".into()))
+        );
         assert!(target(b(Some(""), None)).is_err());
         assert!(target(b(Some("a\nb"), None)).is_err());
     }

@@ -17,5 +17,7 @@ mod errors;
 mod server;
 mod sts;
 mod sts_keys;
+mod tc_sts;
+mod tc_sts_roles;
 mod tidy;
 mod tls;
