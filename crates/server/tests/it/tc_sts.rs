@@ -397,11 +397,9 @@ async fn both_wire_styles_of_both_signatures_issue_credentials() {
             ))
             .await;
         assert_eq!(code(&answer), "", "{method} {host}: {answer}");
-        assert_eq!(
-            answer["ExpiredTime"].as_i64().unwrap() - now(),
-            1800,
-            "{answer}"
-        );
+        // The default duration; `now()` may tick a second past the server's clock.
+        let left = answer["ExpiredTime"].as_i64().unwrap() - now();
+        assert!((left - 1800).abs() <= 2, "{answer}");
     }
     let answer = tc
         .send(v1(
