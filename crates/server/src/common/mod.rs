@@ -9,11 +9,21 @@
 //!   revocations checked for every face.
 //! - [`scope`] — grants: a caller's vendor-neutral scope (bucket, prefix template, action
 //!   bundles, conditions), validated once from the config.
+//! - [`xml`] — the XML writer and reader, and the S3-family bodies OSS and COS share.
 //! - [`dates`] — the date forms of the wire shapes, through `time`/`httpdate`.
+//! - [`cors`] — CORS rule matching and the `Access-Control-*` header sets of every object face.
+//! - [`header_case`] — exact-case response header names (`ETag`) for case-sensitive clients.
+//! - [`objects`] — what every object face does with bodies and reads (streaming into the store,
+//!   small bodies, Content-MD5, ranges, conditional requests), failing with a neutral
+//!   `ObjectError` each dialect renders.
 
 pub mod audit;
+pub mod cors;
 pub mod dates;
+pub mod header_case;
+pub mod objects;
 pub mod provider;
 pub mod resolve;
 pub mod scope;
 pub mod upstream;
+pub mod xml;

@@ -251,7 +251,7 @@ pub async fn handle(State(state): State<Arc<OssState>>, req: Request) -> Respons
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
     let is_options = req.method() == Method::OPTIONS;
-    let has_body = request_has_body(req.headers());
+    let has_body = crate::common::objects::request_has_body(req.headers());
     let mut cors_bucket = None;
     let result = if req.uri().path() == "/-/healthz" {
         Ok(Response::new(Body::from("ok\n")))
@@ -280,38 +280,9 @@ pub async fn handle(State(state): State<Arc<OssState>>, req: Request) -> Respons
         h.insert("x-oss-server-time", v);
     }
     if let (Some(origin), Some(bucket), false) = (origin, cors_bucket, is_options) {
-        add_actual_cors(&state, &bucket, &origin, &method, &mut response);
+        cors::add_actual(&state, &bucket, &origin, &method, &mut response);
     }
     response
-}
-
-/// Whether the request announces a body (a non-zero Content-Length, or any Transfer-Encoding).
-fn request_has_body(headers: &http::HeaderMap) -> bool {
-    headers.contains_key(http::header::TRANSFER_ENCODING)
-        || headers
-            .get(http::header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.trim() != "0")
-}
-
-/// CORS headers on an ordinary answer (also on errors, so a browser can read them).
-fn add_actual_cors(
-    state: &OssState,
-    bucket: &str,
-    origin: &str,
-    method: &Method,
-    response: &mut Response,
-) {
-    let Ok(Some(config)) = state.store.get_bucket_cors(bucket) else {
-        return;
-    };
-    if let Some(rule) = cors::find_rule(&config, origin, method.as_str(), &[]) {
-        for (name, value) in cors::actual_headers(&config, rule, origin).headers {
-            if let Ok(v) = HeaderValue::from_str(&value) {
-                response.headers_mut().insert(name, v);
-            }
-        }
-    }
 }
 
 async fn dispatch(
@@ -351,7 +322,7 @@ async fn dispatch(
         *cors_bucket = Some(b.clone());
     }
     if parts.method == Method::OPTIONS {
-        return bucket::preflight(&state, &targets[0], &parts.headers);
+        return cors::preflight(&state, &targets[0], &parts.headers);
     }
     let signed = Signed {
         method: &method,
@@ -469,32 +440,5 @@ pub fn store_err(call: &Call) -> impl Fn(stsgate_store::StoreError) -> OssError 
 pub async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T, OssError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| OssError::internal(&format!("blocking task failed: {e}")))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::request_has_body;
-    use http::HeaderMap;
-
-    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
-        let mut h = HeaderMap::new();
-        for (k, v) in pairs {
-            h.insert(*k, v.parse().unwrap());
-        }
-        h
-    }
-
-    #[test]
-    fn bodies_are_announced_by_length_or_transfer_encoding() {
-        assert!(request_has_body(&headers(&[("content-length", "4")])));
-        assert!(request_has_body(&headers(&[(
-            "transfer-encoding",
-            "chunked"
-        )])));
-        assert!(!request_has_body(&headers(&[("content-length", "0")])));
-        assert!(!request_has_body(&headers(&[])));
-    }
+    Ok(crate::common::objects::blocking(f).await?)
 }

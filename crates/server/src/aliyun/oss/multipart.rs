@@ -1,10 +1,11 @@
 //! Multipart uploads: initiate, upload part, complete, abort, list parts, list uploads.
 
-use super::body::{check_content_md5, meta_from_headers, read_small, stage, MAX_XML_BODY};
+use super::body::{meta_from_headers, MAX_XML_BODY};
 use super::object::set;
 use super::{blocking, empty, store_err, xml_response, Call};
 use crate::aliyun::error::OssError;
 use crate::aliyun::xml;
+use crate::common::objects::{check_content_md5, check_declared_length, read_small, stage};
 use axum::body::Body;
 use axum::response::Response;
 use http::header::{self, HeaderName};
@@ -59,7 +60,7 @@ pub async fn upload_part(call: &Call, body: Body) -> Result<Response, OssError> 
         .store
         .upload_meta(&call.bucket, &call.key, &id)
         .map_err(|e| no_such_upload(call, e, &id))?;
-    super::object::check_declared_length(call, MAX_PART_SIZE)?;
+    check_declared_length(&call.headers, MAX_PART_SIZE)?;
     let blob = stage(&call.state.store, body, MAX_PART_SIZE).await?;
     check_content_md5(&call.headers, &blob.md5())?;
     let (store, bucket, key, now, id2) = (

@@ -1,13 +1,14 @@
 //! PostObject: browser form uploads (`multipart/form-data`) signed with a POST policy (V1 or V4),
 //! or anonymous into a public-read-write bucket.
 
-use super::body::{entity_too_large, stage_stream, MAX_OBJECT_SIZE};
+use super::body::MAX_OBJECT_SIZE;
 use super::object::set;
 use super::{blocking, empty, xml_response, Call};
 use crate::aliyun::auth::{self, Principal};
 use crate::aliyun::endpoint::Op;
 use crate::aliyun::error::OssError;
 use crate::aliyun::xml;
+use crate::common::objects::stage_stream;
 use axum::body::Body;
 use axum::response::Response;
 use futures::StreamExt;
@@ -76,15 +77,7 @@ pub async fn post_object(call: &Call, body: Body) -> Result<Response, OssError> 
             scoped.authorize(Op::PostObject, "oss:PutObject", &call.bucket, Some(&key))?;
             let range = policy.as_ref().and_then(PostPolicy::content_length_range);
             let max = range.map_or(MAX_OBJECT_SIZE, |(_, max)| max.min(MAX_OBJECT_SIZE));
-            let blob = stage_stream(&call.state.store, &mut field, max)
-                .await
-                .map_err(|e| {
-                    if e.code == "EntityTooLarge" {
-                        entity_too_large(max)
-                    } else {
-                        e
-                    }
-                })?;
+            let blob = stage_stream(&call.state.store, &mut field, max).await?;
             if let Some((min, _)) = range {
                 if blob.size() < min {
                     return Err(bad("EntityTooSmall", &format!("Your proposed upload is smaller than the minimum allowed by the policy ({min} bytes).")));
