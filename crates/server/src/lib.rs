@@ -3,6 +3,7 @@
 //! - [`datadir`] — the data directory (master key, account, root key) created at first start.
 //! - [`token`] — self-contained, AEAD-sealed security tokens of temporary credentials.
 //! - [`aliyun`] — the Alibaba Cloud dialect (the oss and sts faces).
+//! - [`tencent`] — the Tencent Cloud dialect (the cos face).
 //! - [`api`] — the api face: callers trade a bearer JWT for credentials limited to a grant.
 //! - [`revocations`] — revoked temporary credentials (`DIR/revocations.sqlite3`).
 //! - [`provider`] — real clouds behind stsgate (`[provider.NAME]`, today Alibaba Cloud).
@@ -24,4 +25,5 @@ pub mod keys;
 pub mod revocations;
 pub mod secret;
 pub mod serve;
+pub mod tencent;
 pub mod token;

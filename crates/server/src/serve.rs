@@ -1,5 +1,5 @@
-//! Binds and runs the faces. `run_oss`, `run_sts` and `run_api` take an already-bound listener, so tests
-//! bind `127.0.0.1:0` and the binary binds the configured address.
+//! Binds and runs the faces. `run_oss`, `run_cos`, `run_sts` and `run_api` take an already-bound
+//! listener, so tests bind `127.0.0.1:0` and the binary binds the configured address.
 
 use crate::aliyun::oss::{self, OssState};
 use crate::aliyun::sts::{self, StsState};
@@ -10,6 +10,7 @@ use crate::config::Config;
 use crate::datadir::DataDir;
 use crate::iam::Iam;
 use crate::revocations::Revocations;
+use crate::tencent::cos::{self, CosState};
 use crate::token::TokenKey;
 use anyhow::Context as _;
 use std::collections::HashMap;
@@ -17,7 +18,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock, Weak};
-use stsgate_store::Store;
+use stsgate_store::{Store, WeakStore};
 use tokio::net::TcpListener;
 
 /// The default region reported to SDKs.
@@ -43,14 +44,56 @@ pub fn keyring(dir: &DataDir, extra_keys: bool) -> anyhow::Result<Keyring> {
     })
 }
 
-/// Builds the oss face's state over a data directory (opens the store, sweeping leftovers).
+/// The object store of a data directory (`DIR/store`), opened once per directory per process:
+/// the oss and cos faces (and the api face) share it. Opening sweeps the staging files, so a
+/// second open would delete the uploads in flight of the first.
+pub fn store(dir: &DataDir) -> anyhow::Result<Store> {
+    type Open = Mutex<HashMap<PathBuf, WeakStore>>;
+    static OPEN: OnceLock<Open> = OnceLock::new();
+    let canonical = dir
+        .path
+        .canonicalize()
+        .with_context(|| format!("resolving {}", dir.path.display()))?
+        .join("store");
+    let mut open = OPEN
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    open.retain(|_, w| w.upgrade().is_some());
+    if let Some(store) = open.get(&canonical).and_then(WeakStore::upgrade) {
+        return Ok(store);
+    }
+    let store = Store::open(&canonical)?;
+    open.insert(canonical, store.downgrade());
+    Ok(store)
+}
+
+/// Builds the oss face's state over a data directory (the shared store; the first open sweeps
+/// leftovers).
 pub fn oss_state(dir: &DataDir, region: &str) -> anyhow::Result<Arc<OssState>> {
-    let store = Store::open(&dir.path.join("store"))?;
     Ok(Arc::new(OssState {
-        store,
+        store: store(dir)?,
         keys: keyring(dir, false)?,
         region: region.to_string(),
     }))
+}
+
+/// Builds the cos face's state over a data directory: the same store as the oss face, the
+/// Tencent account's keys and AppId, and `region` (e.g. `ap-guangzhou`).
+pub fn cos_state(dir: &DataDir, region: &str) -> anyhow::Result<Arc<CosState>> {
+    let account = dir.tencent.as_ref().with_context(|| {
+        format!(
+            "{} has no Tencent account yet: `stsgate serve --data {}` adds it",
+            dir.path.display(),
+            dir.path.display()
+        )
+    })?;
+    Ok(Arc::new(CosState::new(
+        store(dir)?,
+        keyring(dir, false)?,
+        region,
+        account,
+    )))
 }
 
 /// The audit log of a data directory (`DIR/audit.sqlite3`), one per directory per process: the
@@ -116,6 +159,18 @@ pub async fn run_oss(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let app = oss::router(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// Serves the cos face on `listener` until `shutdown` completes.
+pub async fn run_cos(
+    listener: TcpListener,
+    state: Arc<CosState>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = cos::router(state).into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await

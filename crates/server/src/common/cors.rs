@@ -2,8 +2,9 @@
 //! order, first match wins. The faces only render the answers (`aliyun/cors.rs`,
 //! `tencent/cors.rs`).
 
-use http::HeaderMap;
-use stsgate_store::{CorsConfig, CorsRule};
+use axum::response::Response;
+use http::{HeaderMap, HeaderName, HeaderValue, Method};
+use stsgate_store::{CorsConfig, CorsRule, Store, StoreError};
 
 /// What a preflight (`OPTIONS`) asks: the origin, the method and the headers it wants to send.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -14,26 +15,31 @@ pub struct Preflight {
     pub headers: Vec<String>,
 }
 
-/// Why a preflight cannot even be matched against rules.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PreflightError {
+/// Why a preflight is refused; each face says it in its own shape.
+#[derive(Debug)]
+pub enum PreflightRefusal {
     /// Occurs when the request has no `Origin` header.
     MissingOrigin,
     /// Occurs when the request has no `Access-Control-Request-Method` header.
     MissingMethod,
+    /// Occurs when the request names no bucket, the bucket has no CORS rules, or none matches.
+    NotAllowed,
+    /// Occurs when the bucket cannot be read (e.g. it does not exist).
+    Store(StoreError),
 }
 
 impl Preflight {
     /// Reads a preflight's `Origin`, `Access-Control-Request-Method` and
     /// `Access-Control-Request-Headers`.
-    pub fn from_headers(headers: &HeaderMap) -> Result<Preflight, PreflightError> {
+    pub fn from_headers(headers: &HeaderMap) -> Result<Preflight, PreflightRefusal> {
         let text = |name: &str| {
             headers
                 .get(name)
                 .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
         };
-        let origin = text("origin").ok_or(PreflightError::MissingOrigin)?;
-        let method = text("access-control-request-method").ok_or(PreflightError::MissingMethod)?;
+        let origin = text("origin").ok_or(PreflightRefusal::MissingOrigin)?;
+        let method =
+            text("access-control-request-method").ok_or(PreflightRefusal::MissingMethod)?;
         let headers = text("access-control-request-headers")
             .map(|v| split_request_headers(&v))
             .unwrap_or_default();
@@ -51,6 +57,39 @@ impl Preflight {
     }
 }
 
+/// Answers an `OPTIONS` preflight to `bucket` from its rules in `store` (unauthenticated): the
+/// headers of a 200, or why not. The request's own headers are checked first.
+pub fn preflight(
+    store: &Store,
+    bucket: Option<&str>,
+    headers: &HeaderMap,
+) -> Result<CorsHeaders, PreflightRefusal> {
+    let asked = Preflight::from_headers(headers)?;
+    let bucket = bucket.ok_or(PreflightRefusal::NotAllowed)?;
+    let config = store
+        .get_bucket_cors(bucket)
+        .map_err(PreflightRefusal::Store)?
+        .ok_or(PreflightRefusal::NotAllowed)?;
+    asked.answer(&config).ok_or(PreflightRefusal::NotAllowed)
+}
+
+/// Adds the `Access-Control-*` headers of `bucket`'s matching rule to an ordinary answer (also
+/// to errors, so a browser can read them); nothing when no rule matches.
+pub fn add_actual(
+    store: &Store,
+    bucket: &str,
+    origin: &str,
+    method: &Method,
+    response: &mut Response,
+) {
+    let Ok(Some(config)) = store.get_bucket_cors(bucket) else {
+        return;
+    };
+    if let Some(answer) = actual(&config, origin, method.as_str()) {
+        answer.apply(response);
+    }
+}
+
 /// The headers for an ordinary (non-preflight) request from `origin` with `method`, when a rule
 /// allows it.
 pub fn actual(config: &CorsConfig, origin: &str, method: &str) -> Option<CorsHeaders> {
@@ -64,6 +103,20 @@ pub fn actual(config: &CorsConfig, origin: &str, method: &str) -> Option<CorsHea
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CorsHeaders {
     pub headers: Vec<(&'static str, String)>,
+}
+
+impl CorsHeaders {
+    /// Sets the headers on `response` (values that are not header text are skipped).
+    pub fn apply(self, response: &mut Response) {
+        for (name, value) in self.headers {
+            if let (Ok(n), Ok(v)) = (
+                HeaderName::from_bytes(name.as_bytes()),
+                HeaderValue::from_str(&value),
+            ) {
+                response.headers_mut().insert(n, v);
+            }
+        }
+    }
 }
 
 /// The first rule matching `origin` (at most one `*` per pattern, anywhere), `method` (exact,

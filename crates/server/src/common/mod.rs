@@ -12,6 +12,7 @@
 //! - [`xml`] — the XML writer and reader, and the S3-family bodies OSS and COS share.
 //! - [`dates`] — the date forms of the wire shapes, through `time`/`httpdate`.
 //! - [`cors`] — CORS rule matching and the `Access-Control-*` header sets of every object face.
+//! - [`form`] — browser form uploads: the fields before the file part, bounded, then the file.
 //! - [`header_case`] — exact-case response header names (`ETag`) for case-sensitive clients.
 //! - [`objects`] — what every object face does with bodies and reads (streaming into the store,
 //!   small bodies, Content-MD5, ranges, conditional requests), failing with a neutral
@@ -20,6 +21,7 @@
 pub mod audit;
 pub mod cors;
 pub mod dates;
+pub mod form;
 pub mod header_case;
 pub mod objects;
 pub mod provider;

@@ -280,7 +280,7 @@ pub async fn handle(State(state): State<Arc<OssState>>, req: Request) -> Respons
         h.insert("x-oss-server-time", v);
     }
     if let (Some(origin), Some(bucket), false) = (origin, cors_bucket, is_options) {
-        cors::add_actual(&state, &bucket, &origin, &method, &mut response);
+        crate::common::cors::add_actual(&state.store, &bucket, &origin, &method, &mut response);
     }
     response
 }
