@@ -16,6 +16,8 @@ use stsgate_store::{BucketInfo, Listing, ObjectInfo, PartInfo, UploadInfo};
 
 /// The group every anonymous caller belongs to, as COS ACLs name it.
 pub const ALL_USERS: &str = "http://cam.qcloud.com/groups/global/AllUsers";
+/// The CAM principal "everyone", which ACL bodies may name instead of the AllUsers group.
+pub const ANYONE: &str = "qcs::cam::anyone:anyone";
 const XSI: &str = "http://www.w3.org/2001/XMLSchema-instance";
 
 /// Who owns the account's buckets: `qcs::cam::uin/<uin>:uin/<uin>`.
@@ -197,7 +199,8 @@ const MAX_GRANTS: usize = 100;
 
 /// Parses `<AccessControlPolicy>[<Owner/>]<AccessControlList><Grant><Grantee><ID/>|<URI/>
 /// </Grantee><Permission/></Grant>…</AccessControlList></AccessControlPolicy>`. The grantee's
-/// `xsi:type` is not needed: a URI makes it a group, an ID a user.
+/// `xsi:type` is not needed: a URI makes it a group, an ID a user (`qcs::cam::anyone:anyone`
+/// is everyone, as AllUsers).
 pub fn parse_acl(body: &[u8]) -> Result<Grants, XmlError> {
     let root = parse_document(body, "AccessControlPolicy")?;
     let list = root.required("AccessControlList")?;
@@ -216,6 +219,7 @@ pub fn parse_acl(body: &[u8]) -> Result<Grants, XmlError> {
         }
         match (grantee.only("URI")?, grantee.only("ID")?) {
             (Some(uri), None) if uri.text.trim() == ALL_USERS => grants.all_users.push(permission),
+            (None, Some(id)) if id.text.trim() == ANYONE => grants.all_users.push(permission),
             (Some(uri), None) => grants.other_groups.push(uri.text.trim().to_string()),
             (None, Some(id)) => grants.users.push((id.text.trim().to_string(), permission)),
             _ => return Err(err("a Grantee needs exactly one of ID or URI")),

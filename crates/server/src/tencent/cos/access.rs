@@ -38,10 +38,7 @@ impl Call {
 
     /// A query parameter, decoded; `None` when absent.
     pub fn param(&self, name: &str) -> Option<&str> {
-        self.query
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
+        crate::common::http::param(&self.query, name)
     }
 
     /// A query parameter that is present and non-empty (Python sends `marker=` for "unset").
@@ -133,10 +130,12 @@ impl Call {
         }
     }
 
-    /// The values CAM conditions can ask for.
+    /// The values CAM conditions can ask for. `cos:prefix` is the `prefix` of the two listings
+    /// filtered by it (GetBucket, and ListMultipartUploads, which upload_file and
+    /// sliceUploadFile send with the key as prefix before they resume).
     fn context(&self, access_key_id: &str) -> Context {
         let list_param = |name: &str| {
-            (self.op == Op::GetBucket)
+            matches!(self.op, Op::GetBucket | Op::ListMultipartUploads)
                 .then(|| self.param(name).map(str::to_string))
                 .flatten()
         };

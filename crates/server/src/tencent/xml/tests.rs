@@ -158,6 +158,12 @@ fn acl_bodies_as_the_sdks_send_them() {
         parse_acl(node.as_bytes()).unwrap().all_users,
         vec!["READ".to_string()]
     );
+    let anyone = node.replace(
+        "<URI>http://cam.qcloud.com/groups/global/AllUsers</URI>",
+        "<ID>qcs::cam::anyone:anyone</ID>",
+    );
+    let grants = parse_acl(anyone.as_bytes()).unwrap();
+    assert_eq!(grants.all_users, vec!["READ".to_string()]);
     for (body, part) in [
         ("<AccessControlPolicy/>", "without AccessControlList"),
         ("<AccessControlPolicy><AccessControlList><Grant><Grantee/><Permission>READ</Permission></Grant></AccessControlList></AccessControlPolicy>", "exactly one"),
