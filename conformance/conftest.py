@@ -173,13 +173,19 @@ class Server:
 
     def issue(self, policy, duration=3600, session_name=None) -> dict:
         """Runs `stsgate creds issue` and returns the parsed AssumeRole JSON."""
+        extra = ["--session-name", session_name] if session_name else []
+        return self._creds_issue(policy, duration, extra)
+
+    def issue_tencent(self, policy, duration=3600) -> dict:
+        """Runs `stsgate creds issue --vendor tencent` and returns the getCredential JSON."""
+        return self._creds_issue(policy, duration, ["--vendor", "tencent"])
+
+    def _creds_issue(self, policy, duration, extra) -> dict:
         fd, path = tempfile.mkstemp(prefix="policy-", suffix=".json")
         with os.fdopen(fd, "w") as f:
             f.write(policy if isinstance(policy, str) else json.dumps(policy))
         cmd = [self.bin, "creds", "issue", "--data", str(self.data_dir), "--policy", path,
-               "--duration", str(duration)]
-        if session_name:
-            cmd += ["--session-name", session_name]
+               "--duration", str(duration), *extra]
         try:
             out = subprocess.run(cmd, capture_output=True, env=self.env, timeout=60)
         finally:
@@ -192,20 +198,6 @@ class Server:
         """The Tencent account: {"AppId", "Uin", "SecretId", "SecretKey"}."""
         creds = json.loads((self.data_dir / "root-credentials.json").read_text())
         return {k: creds[f"Tencent{k}"] for k in ("AppId", "Uin", "SecretId", "SecretKey")}
-
-    def issue_tencent(self, policy, duration=3600) -> dict:
-        """Runs `stsgate creds issue --vendor tencent` and returns the getCredential JSON."""
-        fd, path = tempfile.mkstemp(prefix="cam-", suffix=".json")
-        with os.fdopen(fd, "w") as f:
-            f.write(policy if isinstance(policy, str) else json.dumps(policy))
-        cmd = [self.bin, "creds", "issue", "--vendor", "tencent", "--data", str(self.data_dir),
-               "--policy", path, "--duration", str(duration)]
-        try:
-            out = subprocess.run(cmd, capture_output=True, env=self.env, timeout=60)
-        finally:
-            os.unlink(path)
-        assert out.returncode == 0, f"creds issue failed ({out.returncode}): {out.stderr.decode(errors='replace')}"
-        return json.loads(out.stdout)
 
     def token(self, sub, ttl="1h", claims=()) -> str:
         """Runs `stsgate token` and returns the development JWT."""

@@ -3,15 +3,11 @@
 temporary credentials from `stsgate creds issue --vendor tencent`."""
 
 import os
-import shutil
-import subprocess
-from pathlib import Path
 
 import pytest
 
 from cos_helpers import REGION, alice_cam_policy, bucket_name, cos_client, empty_bucket, root_creds, temp_creds
-
-NODE_DIR = Path(__file__).resolve().parent / "node"
+from helpers import run_node_script
 STEPS = ["put", "get", "head", "list", "copy", "deleteMulti", "delete", "sliceUploadFile", "multipart",
          "acl", "cors", "signedUrl", "errors"]
 # What a user folder may do: no bucket ACL/CORS, and object ACLs only on its own keys.
@@ -29,23 +25,13 @@ def cos_bucket(server):
 
 
 def run_node(server, bucket, creds, prefix, tmp_path, mode, steps, outside=""):
-    node = shutil.which("node")
-    assert node, "node is required (scripts/test.sh checks this)"
-    assert (NODE_DIR / "node_modules" / "cos-nodejs-sdk-v5").is_dir(), "run `npm ci` in conformance/node first"
     env = dict(os.environ, COS_PORT=str(server.cos_port), COS_BUCKET=bucket, COS_REGION=REGION,
                COS_SECRET_ID=creds["SecretId"], COS_SECRET_KEY=creds["SecretKey"], COS_PREFIX=prefix,
                COS_OUTSIDE=outside, COS_MODE=mode, COS_TMP=str(tmp_path), COS_STEPS=",".join(steps))
     env.pop("COS_TOKEN", None)
     if creds.get("Token"):
         env["COS_TOKEN"] = creds["Token"]
-    proc = subprocess.run([node, str(NODE_DIR / "cos_test.js")], cwd=NODE_DIR, env=env,
-                          capture_output=True, text=True, timeout=300)
-    report = f"exit {proc.returncode}\n--- stdout ---\n{proc.stdout}\n--- stderr ---\n{proc.stderr}"
-    assert proc.returncode == 0, report
-    lines = proc.stdout.split("\n")
-    for step in steps:
-        assert f"ok {step}" in lines, report
-    assert "ALL OK" in lines, report
+    run_node_script("cos_test.js", env, steps, "cos-nodejs-sdk-v5")
 
 
 def test_node_ip_mode_with_the_root_key(server, cos_bucket, tmp_path):

@@ -48,24 +48,41 @@ pub fn keyring(dir: &DataDir, extra_keys: bool) -> anyhow::Result<Keyring> {
 /// the oss and cos faces (and the api face) share it. Opening sweeps the staging files, so a
 /// second open would delete the uploads in flight of the first.
 pub fn store(dir: &DataDir) -> anyhow::Result<Store> {
-    type Open = Mutex<HashMap<PathBuf, WeakStore>>;
-    static OPEN: OnceLock<Open> = OnceLock::new();
+    static OPEN: Registry<WeakStore> = OnceLock::new();
+    once_per_dir(&OPEN, dir, WeakStore::upgrade, |canonical| {
+        let store = Store::open(&canonical.join("store"))?;
+        let weak = store.downgrade();
+        Ok((store, weak))
+    })
+}
+
+/// Handles (that do not keep their value alive) by canonical data directory.
+type Registry<W> = OnceLock<Mutex<HashMap<PathBuf, W>>>;
+
+/// The value of `dir` in `registry` while some clone of it lives, else a fresh one from `open`
+/// (given the canonical path), remembered by its non-owning handle. One per directory per
+/// process, whatever the spelling of the path.
+fn once_per_dir<T, W>(
+    registry: &'static Registry<W>,
+    dir: &DataDir,
+    upgrade: impl Fn(&W) -> Option<T>,
+    open: impl FnOnce(&std::path::Path) -> anyhow::Result<(T, W)>,
+) -> anyhow::Result<T> {
     let canonical = dir
         .path
         .canonicalize()
-        .with_context(|| format!("resolving {}", dir.path.display()))?
-        .join("store");
-    let mut open = OPEN
+        .with_context(|| format!("resolving {}", dir.path.display()))?;
+    let mut handles = registry
         .get_or_init(Default::default)
         .lock()
         .unwrap_or_else(|e| e.into_inner());
-    open.retain(|_, w| w.upgrade().is_some());
-    if let Some(store) = open.get(&canonical).and_then(WeakStore::upgrade) {
-        return Ok(store);
+    handles.retain(|_, w| upgrade(w).is_some());
+    if let Some(value) = handles.get(&canonical).and_then(&upgrade) {
+        return Ok(value);
     }
-    let store = Store::open(&canonical)?;
-    open.insert(canonical, store.downgrade());
-    Ok(store)
+    let (value, handle) = open(&canonical)?;
+    handles.insert(canonical, handle);
+    Ok(value)
 }
 
 /// Builds the oss face's state over a data directory (the shared store; the first open sweeps
@@ -100,22 +117,12 @@ pub fn cos_state(dir: &DataDir, region: &str) -> anyhow::Result<Arc<CosState>> {
 /// sts and api faces share it (the file is never opened twice; its single writer thread batches
 /// both faces' rows).
 pub fn audit_log(dir: &DataDir) -> anyhow::Result<Arc<dyn AuditLog>> {
-    type Open = Mutex<HashMap<PathBuf, Weak<SqliteAudit>>>;
-    static OPEN: OnceLock<Open> = OnceLock::new();
-    let canonical = dir
-        .path
-        .canonicalize()
-        .with_context(|| format!("resolving {}", dir.path.display()))?;
-    let mut open = OPEN
-        .get_or_init(Default::default)
-        .lock()
-        .unwrap_or_else(|e| e.into_inner());
-    open.retain(|_, w| w.strong_count() > 0);
-    if let Some(log) = open.get(&canonical).and_then(Weak::upgrade) {
-        return Ok(log);
-    }
-    let log = Arc::new(SqliteAudit::open(&canonical)?);
-    open.insert(canonical, Arc::downgrade(&log));
+    static OPEN: Registry<Weak<SqliteAudit>> = OnceLock::new();
+    let log = once_per_dir(&OPEN, dir, Weak::upgrade, |canonical| {
+        let log = Arc::new(SqliteAudit::open(canonical)?);
+        let weak = Arc::downgrade(&log);
+        Ok((log, weak))
+    })?;
     Ok(log)
 }
 

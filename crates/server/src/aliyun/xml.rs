@@ -7,8 +7,8 @@
 
 use crate::common::xml::{bool_str, Doc, Encoder};
 pub use crate::common::xml::{
-    cors, parse_complete_multipart, parse_cors, parse_delete, url_encode, XmlError, MAX_CORS_RULES,
-    MAX_DELETE_KEYS, MAX_PART_NUMBER,
+    cors, delete_result, parse_complete_multipart, parse_cors, parse_delete, url_encode, XmlError,
+    MAX_CORS_RULES, MAX_DELETE_KEYS, MAX_PART_NUMBER,
 };
 use stsgate_store::{Acl, BucketInfo, Listing, ObjectInfo, PartInfo, UploadInfo};
 use time::OffsetDateTime;
@@ -383,19 +383,6 @@ pub fn list_multipart_uploads(
         doc.close("Upload");
     }
     doc.finish("ListMultipartUploadsResult")
-}
-
-/// `<DeleteResult>[<EncodingType>url</EncodingType>]<Deleted><Key/></Deleted>…</DeleteResult>`
-pub fn delete_result(deleted: &[String], encoding_url: bool) -> String {
-    let enc = Encoder(encoding_url);
-    let mut doc = Doc::new("DeleteResult");
-    enc.encoding_type(&mut doc);
-    for key in deleted {
-        doc.open("Deleted");
-        doc.leaf("Key", &enc.apply(key));
-        doc.close("Deleted");
-    }
-    doc.finish("DeleteResult")
 }
 
 /// `<PostResponse><Bucket/><Location/><Key/><ETag/></PostResponse>` (PostObject with success_action_status 200/201).

@@ -14,6 +14,8 @@
 //! - [`cors`] — CORS rule matching and the `Access-Control-*` header sets of every object face.
 //! - [`form`] — browser form uploads: the fields before the file part, bounded, then the file.
 //! - [`header_case`] — exact-case response header names (`ETag`) for case-sensitive clients.
+//! - [`http`] — the request parts a signature covers and the plain answers both object faces
+//!   build.
 //! - [`objects`] — what every object face does with bodies and reads (streaming into the store,
 //!   small bodies, Content-MD5, ranges, conditional requests), failing with a neutral
 //!   `ObjectError` each dialect renders.
@@ -23,6 +25,7 @@ pub mod cors;
 pub mod dates;
 pub mod form;
 pub mod header_case;
+pub mod http;
 pub mod objects;
 pub mod provider;
 pub mod resolve;

@@ -4,11 +4,13 @@
 //! requests. Failures are an [`ObjectError`] by meaning; each dialect maps it to its own code and
 //! shape (`aliyun/error.rs`, `tencent/error.rs`), as Garage's dialects do.
 
+use crate::common::http::set;
 use axum::body::Body;
+use axum::response::Response;
 use base64::Engine as _;
 use bytes::Bytes;
 use futures::StreamExt;
-use http::HeaderMap;
+use http::{HeaderMap, HeaderName};
 use http_body_util::BodyExt;
 use stsgate_store::{FinishedBlob, ObjectInfo, ObjectMeta, Staging, Store, StoreError};
 use time::OffsetDateTime;
@@ -228,6 +230,49 @@ pub fn standard_meta(headers: &HeaderMap, meta_prefix: &str) -> Result<ObjectMet
         acl: None,
         storage_class: None,
     })
+}
+
+/// Sets the optional headers an object was written with (`Cache-Control`,
+/// `Content-Disposition`, `Content-Encoding`, `Content-Language`, `Expires`) and its user
+/// metadata as `<meta_prefix><name>`.
+pub fn set_stored_headers(r: &mut Response, meta: &ObjectMeta, meta_prefix: &str) {
+    for (name, value) in [
+        (http::header::CACHE_CONTROL, &meta.cache_control),
+        (http::header::CONTENT_DISPOSITION, &meta.content_disposition),
+        (http::header::CONTENT_ENCODING, &meta.content_encoding),
+        (http::header::CONTENT_LANGUAGE, &meta.content_language),
+        (http::header::EXPIRES, &meta.expires),
+    ] {
+        if let Some(v) = value {
+            set(r, name, v);
+        }
+    }
+    for (k, v) in &meta.user_meta {
+        if let Ok(name) = HeaderName::from_bytes(format!("{meta_prefix}{k}").as_bytes()) {
+            set(r, name, v);
+        }
+    }
+}
+
+/// Applies the `response-*` overrides of a GET's query ([`RESPONSE_OVERRIDES`]).
+pub fn apply_response_overrides(r: &mut Response, query: &[(String, String)]) {
+    for (param, name) in RESPONSE_OVERRIDES {
+        if let Some(v) = crate::common::http::param(query, param) {
+            set(r, name, v);
+        }
+    }
+}
+
+/// The bytes `[start, start + len)` of an open object, streamed in 256 KiB reads.
+pub fn range_body(mut file: std::fs::File, start: u64, len: u64) -> Result<Body, ObjectError> {
+    use std::io::{Seek, SeekFrom};
+    use tokio::io::AsyncReadExt;
+    file.seek(SeekFrom::Start(start))
+        .map_err(|e| ObjectError::Internal(format!("seek: {e}")))?;
+    let reader = tokio::fs::File::from_std(file).take(len);
+    Ok(Body::from_stream(
+        tokio_util::io::ReaderStream::with_capacity(reader, 256 * 1024),
+    ))
 }
 
 /// The `response-*` query parameters that override a GET's headers, with the header each sets.

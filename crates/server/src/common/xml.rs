@@ -1,7 +1,7 @@
 //! The XML both object dialects share: a small writer ([`Doc`]), a small reader
-//! ([`parse_document`] into [`Element`]s), and the request bodies whose shape OSS and COS
-//! inherited alike from S3 — `<Delete>`, `<CompleteMultipartUpload>`, `<CORSConfiguration>` (and
-//! its rendering). Dialect-specific documents live in `aliyun/xml.rs` and `tencent/xml.rs`.
+//! ([`parse_document`] into [`Element`]s), and the bodies whose shape OSS and COS inherited alike
+//! from S3 — `<Delete>` (and `<DeleteResult>`), `<CompleteMultipartUpload>`,
+//! `<CORSConfiguration>` (and its rendering). Dialect-specific documents live in `aliyun/xml.rs` and `tencent/xml.rs`.
 //!
 //! Pure functions. Every rendered document starts with `<?xml version="1.0" encoding="UTF-8"?>\n`
 //! and escapes text (`&`, `<`, `>`, `"`, `'`). Parsers never panic on any input (property-tested).
@@ -205,6 +205,20 @@ fn delete_key(object: &Element) -> Result<String, XmlError> {
         return Err(err("empty Key"));
     }
     Ok(key.clone())
+}
+
+/// `<DeleteResult>[<EncodingType>url</EncodingType>]<Deleted><Key/></Deleted>…</DeleteResult>`
+/// (DeleteMultipleObjects; no `Deleted` for a quiet request)
+pub fn delete_result(deleted: &[String], encoding_url: bool) -> String {
+    let enc = Encoder(encoding_url);
+    let mut doc = Doc::new("DeleteResult");
+    enc.encoding_type(&mut doc);
+    for key in deleted {
+        doc.open("Deleted");
+        doc.leaf("Key", &enc.apply(key));
+        doc.close("Deleted");
+    }
+    doc.finish("DeleteResult")
 }
 
 // ---------------------------------------------------------------------------------------------

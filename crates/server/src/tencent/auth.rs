@@ -8,6 +8,7 @@
 //! hostname); `x-cos-security-token` may be signed (Python) or not (Node); the window
 //! `q-sign-time` (and the key's `q-key-time`) must contain the current time.
 
+pub use crate::common::http::Signed;
 use crate::common::provider::Vendor;
 use crate::common::resolve::AuthError;
 pub use crate::common::resolve::{Keyring, Principal};
@@ -17,41 +18,14 @@ use http::StatusCode;
 use stsgate_signing::cos::{self, encode_key, Authorization, KeyTime};
 use time::OffsetDateTime;
 
-/// The parts of a request authentication looks at.
-pub struct Signed<'a> {
-    pub method: &'a str,
-    /// Every header as received, (lowercase name, value).
-    pub headers: &'a [(String, String)],
-    /// The decoded query, in order.
-    pub query: &'a [(String, String)],
-    /// The absolute-form target's authority, for a request without a Host header.
-    pub authority: Option<&'a str>,
-}
-
-impl Signed<'_> {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+/// The hosts the client may have signed: as sent, then without the port.
+fn host_candidates(req: &Signed) -> Vec<String> {
+    let sent = req.header("host").or(req.authority).unwrap_or("");
+    let mut hosts = vec![sent.to_string()];
+    if let Some(bare) = cos::host_without_port(sent) {
+        hosts.push(bare.to_string());
     }
-
-    fn param(&self, name: &str) -> Option<&str> {
-        self.query
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    }
-
-    /// The hosts the client may have signed: as sent, then without the port.
-    fn host_candidates(&self) -> Vec<String> {
-        let sent = self.header("host").or(self.authority).unwrap_or("");
-        let mut hosts = vec![sent.to_string()];
-        if let Some(bare) = cos::host_without_port(sent) {
-            hosts.push(bare.to_string());
-        }
-        hosts
-    }
+    hosts
 }
 
 /// The q-sign fields a presigned URL carries.
@@ -116,7 +90,7 @@ fn verify(
     authorization: &Authorization,
     secret: &str,
 ) -> Result<usize, CosError> {
-    let hosts = req.host_candidates();
+    let hosts = host_candidates(req);
     let mut first = None;
     for (i, target) in targets.iter().enumerate() {
         for host in &hosts {

@@ -10,7 +10,7 @@
 use crate::common::dates::{iso8601, iso8601_ms};
 use crate::common::xml::{bool_str, err, parse_document, Doc, Element, Encoder};
 pub use crate::common::xml::{
-    cors, parse_complete_multipart, parse_cors, parse_delete, url_encode, XmlError,
+    cors, delete_result, parse_complete_multipart, parse_cors, parse_delete, url_encode, XmlError,
 };
 use stsgate_store::{BucketInfo, Listing, ObjectInfo, PartInfo, UploadInfo};
 
@@ -350,18 +350,6 @@ pub fn list_multipart_uploads(
         doc.close("Upload");
     }
     doc.finish("ListMultipartUploadsResult")
-}
-
-/// `<DeleteResult><Deleted><Key/></Deleted>…</DeleteResult>` (no `Deleted` when quiet).
-pub fn delete_result(deleted: &[String], encoding_url: bool) -> String {
-    let enc = Encoder(encoding_url);
-    let mut doc = Doc::new("DeleteResult");
-    for key in deleted {
-        doc.open("Deleted");
-        doc.leaf("Key", &enc.apply(key));
-        doc.close("Deleted");
-    }
-    doc.finish("DeleteResult")
 }
 
 /// `<PostResponse><Location/><Bucket/><Key/><ETag/></PostResponse>` (POST Object with

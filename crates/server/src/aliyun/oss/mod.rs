@@ -16,6 +16,7 @@ use crate::aliyun::cors;
 use crate::aliyun::endpoint::{self, Op, OpError, Target};
 use crate::aliyun::error::OssError;
 use crate::aliyun::xml::{self, Region};
+pub use crate::common::http::{empty, xml_response};
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::response::Response;
@@ -70,17 +71,12 @@ pub struct Call {
 impl Call {
     /// A header value as text (lossy for non-UTF-8 bytes).
     pub fn header(&self, name: &str) -> Option<String> {
-        self.headers
-            .get(name)
-            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+        crate::common::objects::header_text(&self.headers, name)
     }
 
     /// A query parameter, decoded; `None` when absent.
     pub fn param(&self, name: &str) -> Option<&str> {
-        self.query
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
+        crate::common::http::param(&self.query, name)
     }
 
     /// A query parameter that is present and non-empty (`marker=` means "unset", as in oss2).
@@ -259,14 +255,7 @@ pub async fn handle(State(state): State<Arc<OssState>>, req: Request) -> Respons
         dispatch(state.clone(), req, now, &request_id, &mut cors_bucket).await
     };
     let mut response = result.unwrap_or_else(|e| e.into_response(&request_id, &host_id, head));
-    if has_body && (response.status().is_client_error() || response.status().is_server_error()) {
-        // An error may be answered before the request body was read; hyper then closes the
-        // connection. Say so, or a keep-alive client (oss2, requests) reuses the dead connection
-        // and its next request fails with "Remote end closed connection without response".
-        response
-            .headers_mut()
-            .insert(http::header::CONNECTION, HeaderValue::from_static("close"));
-    }
+    crate::common::http::close_after_unread_body(has_body, &mut response);
     let h = response.headers_mut();
     h.insert(
         "x-oss-request-id",
@@ -294,16 +283,7 @@ async fn dispatch(
 ) -> Result<Response, OssError> {
     let (parts, body) = req.into_parts();
     let method = parts.method.as_str().to_string();
-    let header_list: Vec<(String, String)> = parts
-        .headers
-        .iter()
-        .map(|(k, v)| {
-            (
-                k.as_str().to_string(),
-                String::from_utf8_lossy(v.as_bytes()).into_owned(),
-            )
-        })
-        .collect();
+    let header_list = crate::common::http::header_pairs(&parts.headers);
     let query = stsgate_signing::encode::decode_query(parts.uri.query().unwrap_or(""));
     let host = parts
         .headers
@@ -328,6 +308,7 @@ async fn dispatch(
         method: &method,
         headers: &header_list,
         query: &query,
+        authority: None,
     };
     let (principal, chosen) = auth::authenticate(&state.keys, &signed, &targets, now)?;
     let Target { bucket, key } = targets[chosen].clone();
@@ -410,25 +391,6 @@ async fn dispatch(
         Op::ListParts => multipart::list_parts(&call),
     }?;
     Ok(response)
-}
-
-/// An XML 200 answer.
-pub fn xml_response(body: String) -> Response {
-    Response::builder()
-        .status(StatusCode::OK)
-        .header(http::header::CONTENT_TYPE, "application/xml")
-        .header(http::header::CONTENT_LENGTH, body.len())
-        .body(Body::from(body))
-        .unwrap_or_default()
-}
-
-/// An empty answer with a status.
-pub fn empty(status: StatusCode) -> Response {
-    Response::builder()
-        .status(status)
-        .header(http::header::CONTENT_LENGTH, 0)
-        .body(Body::empty())
-        .unwrap_or_default()
 }
 
 /// Maps a store error for the call's bucket and key.

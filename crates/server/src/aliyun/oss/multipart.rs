@@ -1,6 +1,7 @@
 //! Multipart uploads: initiate, upload part, complete, abort, list parts, list uploads.
 
 use super::body::{meta_from_headers, MAX_XML_BODY};
+use super::list::number;
 use super::object::set;
 use super::{blocking, empty, store_err, xml_response, Call};
 use crate::aliyun::error::OssError;
@@ -44,17 +45,13 @@ pub fn initiate(call: &Call) -> Result<Response, OssError> {
 pub async fn upload_part(call: &Call, body: Body) -> Result<Response, OssError> {
     let id = upload_id(call)?;
     let number_text = call.param("partNumber").unwrap_or("");
-    let number = number_text
-        .parse::<u32>()
-        .ok()
-        .filter(|n| (1..=10_000).contains(n))
-        .ok_or_else(|| {
-            OssError::invalid_argument(
-                "partNumber must be an integer from 1 to 10000.",
-                "partNumber",
-                number_text,
-            )
-        })?;
+    let number = crate::common::http::part_number(number_text).ok_or_else(|| {
+        OssError::invalid_argument(
+            "partNumber must be an integer from 1 to 10000.",
+            "partNumber",
+            number_text,
+        )
+    })?;
     // Refuse unknown uploads before accepting bytes.
     call.state
         .store
@@ -140,23 +137,6 @@ pub fn abort(call: &Call) -> Result<Response, OssError> {
         .abort_multipart(&call.bucket, &call.key, &id)
         .map_err(|e| no_such_upload(call, e, &id))?;
     Ok(empty(StatusCode::NO_CONTENT))
-}
-
-fn number(call: &Call, name: &str, default: usize, max: usize) -> Result<usize, OssError> {
-    match call.nonempty_param(name) {
-        None => Ok(default),
-        Some(v) => v
-            .parse::<usize>()
-            .ok()
-            .filter(|n| *n <= max)
-            .ok_or_else(|| {
-                OssError::invalid_argument(
-                    format!("{name} must be an integer from 0 to {max}."),
-                    name,
-                    v,
-                )
-            }),
-    }
 }
 
 pub fn list_parts(call: &Call) -> Result<Response, OssError> {

@@ -8,17 +8,14 @@ use crate::aliyun::error::OssError;
 use crate::aliyun::xml;
 use crate::common::objects::{
     self, check_conditions, check_content_md5, md5_of, parse_range, read_small, stage, ObjectError,
-    RangeError, RESPONSE_OVERRIDES,
+    RangeError,
 };
 use axum::body::Body;
 use axum::response::Response;
 use base64::Engine as _;
 use http::header::{self, HeaderName};
-use http::{HeaderValue, StatusCode};
-use std::io::{Seek, SeekFrom};
+use http::StatusCode;
 use stsgate_store::{Acl, ObjectInfo};
-use tokio::io::AsyncReadExt;
-use tokio_util::io::ReaderStream;
 
 pub async fn put_object(call: &Call, body: Body) -> Result<Response, OssError> {
     objects::check_declared_length(&call.headers, MAX_OBJECT_SIZE)?;
@@ -88,22 +85,7 @@ fn object_headers(r: &mut Response, info: &ObjectInfo) {
             &base64::engine::general_purpose::STANDARD.encode(md5),
         );
     }
-    for (name, value) in [
-        (header::CACHE_CONTROL, &m.cache_control),
-        (header::CONTENT_DISPOSITION, &m.content_disposition),
-        (header::CONTENT_ENCODING, &m.content_encoding),
-        (header::CONTENT_LANGUAGE, &m.content_language),
-        (header::EXPIRES, &m.expires),
-    ] {
-        if let Some(v) = value {
-            set(r, name, v);
-        }
-    }
-    for (k, v) in &m.user_meta {
-        if let Ok(name) = HeaderName::from_bytes(format!("x-oss-meta-{k}").as_bytes()) {
-            set(r, name, v);
-        }
-    }
+    objects::set_stored_headers(r, m, "x-oss-meta-");
 }
 
 pub async fn get_object(call: &Call, head: bool) -> Result<Response, OssError> {
@@ -112,7 +94,7 @@ pub async fn get_object(call: &Call, head: bool) -> Result<Response, OssError> {
         call.bucket.clone(),
         call.key.clone(),
     );
-    let (info, mut file) = blocking(move || store.open_object(&bucket, &key))
+    let (info, file) = blocking(move || store.open_object(&bucket, &key))
         .await?
         .map_err(store_err(call))?;
     match check_conditions(&call.headers, &info) {
@@ -153,13 +135,7 @@ pub async fn get_object(call: &Call, head: bool) -> Result<Response, OssError> {
     let mut r = if head {
         Response::new(Body::empty())
     } else {
-        file.seek(SeekFrom::Start(start))
-            .map_err(|e| OssError::internal(&format!("seek: {e}")))?;
-        let reader = tokio::fs::File::from_std(file).take(len);
-        Response::new(Body::from_stream(ReaderStream::with_capacity(
-            reader,
-            256 * 1024,
-        )))
+        Response::new(objects::range_body(file, start, len)?)
     };
     object_headers(&mut r, &info);
     set(&mut r, header::CONTENT_LENGTH, &len.to_string());
@@ -173,11 +149,7 @@ pub async fn get_object(call: &Call, head: bool) -> Result<Response, OssError> {
         r.headers_mut().remove("x-oss-hash-crc64ecma");
         r.headers_mut().remove("content-md5");
     }
-    for (param, name) in RESPONSE_OVERRIDES {
-        if let Some(v) = call.param(param) {
-            set(&mut r, name, v);
-        }
-    }
+    objects::apply_response_overrides(&mut r, &call.query);
     Ok(r)
 }
 
@@ -360,9 +332,4 @@ pub fn put_object_acl(call: &Call) -> Result<Response, OssError> {
     Ok(empty(StatusCode::OK))
 }
 
-/// Sets a header, skipping values that are not valid header text.
-pub fn set(r: &mut Response, name: HeaderName, value: &str) {
-    if let Ok(v) = HeaderValue::from_str(value) {
-        r.headers_mut().insert(name, v);
-    }
-}
+pub use crate::common::http::set;

@@ -10,7 +10,7 @@ use http::HeaderMap;
 use std::net::IpAddr;
 use std::sync::Arc;
 use stsgate_policy::{Context, Decision, Policy, Request};
-use stsgate_store::Acl;
+use stsgate_store::{Acl, Store};
 use time::OffsetDateTime;
 
 /// One authenticated, parsed request on its way to an operation handler.
@@ -44,6 +44,12 @@ impl Call {
     /// A query parameter that is present and non-empty (Python sends `marker=` for "unset").
     pub fn nonempty_param(&self, name: &str) -> Option<&str> {
         self.param(name).filter(|v| !v.is_empty())
+    }
+
+    /// What blocking store work moves onto its thread: the store, bucket, key and time.
+    pub fn owned(&self) -> (Store, String, String, OffsetDateTime) {
+        let store = self.state.store.clone();
+        (store, self.bucket.clone(), self.key.clone(), self.now)
     }
 
     /// The same call for another caller with other headers (a POST form's signer and fields).

@@ -34,18 +34,11 @@ pub fn list_buckets(call: &Call) -> Result<Response, CosError> {
 
 /// A whole-number parameter from 0 to `max` (absent or empty: `default`).
 pub fn number(call: &Call, name: &str, default: usize, max: usize) -> Result<usize, CosError> {
-    match call.nonempty_param(name) {
-        None => Ok(default),
-        Some(v) => v
-            .parse::<usize>()
-            .ok()
-            .filter(|n| *n <= max)
-            .ok_or_else(|| {
-                CosError::invalid_argument(format!(
-                    "{name} must be a whole number from 0 to {max}, got {v:?}."
-                ))
-            }),
-    }
+    crate::common::http::bounded(&call.query, name, default, max).map_err(|v| {
+        CosError::invalid_argument(format!(
+            "{name} must be a whole number from 0 to {max}, got {v:?}."
+        ))
+    })
 }
 
 /// `encoding-type`: absent/empty, or `url` (keys and prefixes come back URL-encoded).

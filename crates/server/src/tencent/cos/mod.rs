@@ -13,6 +13,7 @@ mod multipart;
 mod object;
 mod post;
 
+pub use crate::common::http::{empty, set, xml_response};
 pub use access::Call;
 
 use crate::common::header_case::HeaderCase;
@@ -161,14 +162,7 @@ pub async fn handle(State(state): State<Arc<CosState>>, req: Request) -> Respons
     };
     let mut response =
         result.unwrap_or_else(|e| e.into_response(&resource, &request_id, &random_id(18), head));
-    let failed = response.status().is_client_error() || response.status().is_server_error();
-    if has_body && failed {
-        // An error may be answered before the body was read; hyper then closes the connection.
-        // Say so, or a keep-alive client reuses the dead connection.
-        response
-            .headers_mut()
-            .insert(http::header::CONNECTION, HeaderValue::from_static("close"));
-    }
+    crate::common::http::close_after_unread_body(has_body, &mut response);
     let h = response.headers_mut();
     if let Ok(v) = HeaderValue::from_str(&request_id) {
         h.insert("x-cos-request-id", v);
@@ -196,14 +190,7 @@ async fn dispatch(
 ) -> Result<Response, CosError> {
     let (parts, body) = req.into_parts();
     let method = parts.method.as_str().to_string();
-    let header_list: Vec<(String, String)> = parts
-        .headers
-        .iter()
-        .map(|(k, v)| {
-            let value = String::from_utf8_lossy(v.as_bytes()).into_owned();
-            (k.as_str().to_string(), value)
-        })
-        .collect();
+    let header_list = crate::common::http::header_pairs(&parts.headers);
     let query = stsgate_signing::encode::decode_query(parts.uri.query().unwrap_or(""));
     let authority = parts.uri.authority().map(|a| a.as_str().to_string());
     let host = parts
@@ -300,32 +287,6 @@ async fn dispatch(
         Op::CompleteMultipartUpload => multipart::complete(&call, body).await,
         Op::AbortMultipartUpload => multipart::abort(&call),
         Op::ListParts => multipart::list_parts(&call),
-    }
-}
-
-/// An XML 200 answer.
-pub fn xml_response(body: String) -> Response {
-    Response::builder()
-        .status(StatusCode::OK)
-        .header(http::header::CONTENT_TYPE, "application/xml")
-        .header(http::header::CONTENT_LENGTH, body.len())
-        .body(Body::from(body))
-        .unwrap_or_default()
-}
-
-/// An empty answer with a status.
-pub fn empty(status: StatusCode) -> Response {
-    Response::builder()
-        .status(status)
-        .header(http::header::CONTENT_LENGTH, 0)
-        .body(Body::empty())
-        .unwrap_or_default()
-}
-
-/// Sets a header, skipping values that are not valid header text.
-pub fn set(r: &mut Response, name: http::HeaderName, value: &str) {
-    if let Ok(v) = HeaderValue::from_str(value) {
-        r.headers_mut().insert(name, v);
     }
 }
 

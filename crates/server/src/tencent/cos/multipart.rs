@@ -42,15 +42,11 @@ pub fn initiate(call: &Call) -> Result<Response, CosError> {
 pub async fn upload_part(call: &Call, body: Body) -> Result<Response, CosError> {
     let id = upload_id(call)?;
     let number_text = call.param("partNumber").unwrap_or("");
-    let number = number_text
-        .parse::<u32>()
-        .ok()
-        .filter(|n| (1..=10_000).contains(n))
-        .ok_or_else(|| {
-            CosError::invalid_argument(format!(
-                "partNumber must be a whole number from 1 to 10000, got {number_text:?}."
-            ))
-        })?;
+    let number = crate::common::http::part_number(number_text).ok_or_else(|| {
+        CosError::invalid_argument(format!(
+            "partNumber must be a whole number from 1 to 10000, got {number_text:?}."
+        ))
+    })?;
     // Refuse unknown uploads before accepting bytes.
     call.state
         .store
@@ -59,12 +55,7 @@ pub async fn upload_part(call: &Call, body: Body) -> Result<Response, CosError> 
     check_declared_length(&call.headers, MAX_PART_SIZE)?;
     let blob = stage(&call.state.store, body, MAX_PART_SIZE).await?;
     check_content_md5(&call.headers, &blob.md5())?;
-    let (store, bucket, key, now) = (
-        call.state.store.clone(),
-        call.bucket.clone(),
-        call.key.clone(),
-        call.now,
-    );
+    let (store, bucket, key, now) = call.owned();
     let part = blocking(move || store.upload_part(&bucket, &key, &id, number, blob, now))
         .await?
         .map_err(store_err(call))?;
@@ -78,12 +69,7 @@ pub async fn complete(call: &Call, body: Body) -> Result<Response, CosError> {
     let id = upload_id(call)?;
     let bytes = read_small(body, MAX_XML_BODY).await?;
     let parts = xml::parse_complete_multipart(&bytes).map_err(|e| CosError::malformed_xml(&e.0))?;
-    let (store, bucket, key, now) = (
-        call.state.store.clone(),
-        call.bucket.clone(),
-        call.key.clone(),
-        call.now,
-    );
+    let (store, bucket, key, now) = call.owned();
     let info =
         blocking(move || store.complete_multipart(&bucket, &key, &id, &parts, MIN_PART_SIZE, now))
             .await?

@@ -6,7 +6,7 @@ use super::{blocking, empty, set, store_err, xml_response, Call};
 use crate::common::dates::rfc1123;
 use crate::common::objects::{
     self, check_conditions, check_content_md5, md5_of, parse_range, read_small, stage, ObjectError,
-    RangeError, RESPONSE_OVERRIDES,
+    RangeError,
 };
 use crate::tencent::endpoint::{looks_like_bucket, virtual_host_bucket, Op};
 use crate::tencent::error::CosError;
@@ -15,10 +15,7 @@ use axum::body::Body;
 use axum::response::Response;
 use http::header::{self, HeaderName};
 use http::StatusCode;
-use std::io::{Seek, SeekFrom};
 use stsgate_store::{Acl, ObjectInfo};
-use tokio::io::AsyncReadExt;
-use tokio_util::io::ReaderStream;
 
 const CRC64: HeaderName = HeaderName::from_static("x-cos-hash-crc64ecma");
 
@@ -32,12 +29,7 @@ pub async fn put_object(call: &Call, body: Body) -> Result<Response, CosError> {
     let meta = meta_from_headers(call)?;
     let blob = stage(&call.state.store, body, MAX_OBJECT_SIZE).await?;
     check_content_md5(&call.headers, &blob.md5())?;
-    let (store, bucket, key, now) = (
-        call.state.store.clone(),
-        call.bucket.clone(),
-        call.key.clone(),
-        call.now,
-    );
+    let (store, bucket, key, now) = call.owned();
     let forbid = forbid_overwrite(call);
     let info = blocking(move || store.put_object(&bucket, &key, blob, meta, forbid, now))
         .await?
@@ -65,31 +57,12 @@ fn object_headers(r: &mut Response, info: &ObjectInfo) {
     let class = xml::storage_class(m.storage_class.as_deref());
     set(r, HeaderName::from_static("x-cos-storage-class"), class);
     set(r, CRC64, &info.crc64.to_string());
-    for (name, value) in [
-        (header::CACHE_CONTROL, &m.cache_control),
-        (header::CONTENT_DISPOSITION, &m.content_disposition),
-        (header::CONTENT_ENCODING, &m.content_encoding),
-        (header::CONTENT_LANGUAGE, &m.content_language),
-        (header::EXPIRES, &m.expires),
-    ] {
-        if let Some(v) = value {
-            set(r, name, v);
-        }
-    }
-    for (k, v) in &m.user_meta {
-        if let Ok(name) = HeaderName::from_bytes(format!("x-cos-meta-{k}").as_bytes()) {
-            set(r, name, v);
-        }
-    }
+    objects::set_stored_headers(r, m, "x-cos-meta-");
 }
 
 pub async fn get_object(call: &Call, head: bool) -> Result<Response, CosError> {
-    let (store, bucket, key) = (
-        call.state.store.clone(),
-        call.bucket.clone(),
-        call.key.clone(),
-    );
-    let (info, mut file) = blocking(move || store.open_object(&bucket, &key))
+    let (store, bucket, key, _) = call.owned();
+    let (info, file) = blocking(move || store.open_object(&bucket, &key))
         .await?
         .map_err(store_err(call))?;
     match check_conditions(&call.headers, &info) {
@@ -124,13 +97,7 @@ pub async fn get_object(call: &Call, head: bool) -> Result<Response, CosError> {
     let mut r = if head {
         Response::new(Body::empty())
     } else {
-        file.seek(SeekFrom::Start(start))
-            .map_err(|e| CosError::internal(&format!("seek: {e}")))?;
-        let reader = tokio::fs::File::from_std(file).take(len);
-        Response::new(Body::from_stream(ReaderStream::with_capacity(
-            reader,
-            256 * 1024,
-        )))
+        Response::new(objects::range_body(file, start, len)?)
     };
     object_headers(&mut r, &info);
     set(&mut r, header::CONTENT_LENGTH, &len.to_string());
@@ -139,11 +106,7 @@ pub async fn get_object(call: &Call, head: bool) -> Result<Response, CosError> {
         let value = format!("bytes {}-{}/{}", range.start, range.end, info.size);
         set(&mut r, header::CONTENT_RANGE, &value);
     }
-    for (param, name) in RESPONSE_OVERRIDES {
-        if let Some(v) = call.param(param) {
-            set(&mut r, name, v);
-        }
-    }
+    objects::apply_response_overrides(&mut r, &call.query);
     Ok(r)
 }
 
@@ -276,12 +239,7 @@ pub async fn copy_object(call: &Call) -> Result<Response, CosError> {
         m.acl = request_meta.acl;
         m
     };
-    let (store, bucket, key, now) = (
-        call.state.store.clone(),
-        call.bucket.clone(),
-        call.key.clone(),
-        call.now,
-    );
+    let (store, bucket, key, now) = call.owned();
     let forbid = forbid_overwrite(call);
     let (src_bucket, src_key) = (source.bucket, source.key);
     let info = blocking(move || {

@@ -51,12 +51,8 @@ pub async fn post_object(call: &Call, body: Body) -> Result<Response, CosError> 
     }
     drop(file);
     form.finish().await.map_err(form_error)?;
-    let (store, bucket, k, now) = (
-        call.state.store.clone(),
-        call.bucket.clone(),
-        key.clone(),
-        call.now,
-    );
+    let (store, bucket, _, now) = call.owned();
+    let k = key.clone();
     let forbid =
         field(&fields, "x-cos-forbid-overwrite").is_some_and(|v| v.eq_ignore_ascii_case("true"));
     let info = blocking(move || store.put_object(&bucket, &k, blob, meta, forbid, now))

@@ -254,7 +254,7 @@ fn small_documents() {
     check(delete_result(&[], false), "<DeleteResult></DeleteResult>");
     check(
         delete_result(&["a b".into()], true),
-        "<DeleteResult><Deleted><Key>a%20b</Key></Deleted></DeleteResult>",
+        "<DeleteResult><EncodingType>url</EncodingType><Deleted><Key>a%20b</Key></Deleted></DeleteResult>",
     );
     check(
         post_response("http://b-1.cos.r.myqcloud.com/k", "b-1", "k", "\"E\""),
