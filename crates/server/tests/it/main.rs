@@ -12,6 +12,7 @@ mod api_upstream;
 mod cloud_admin;
 mod common;
 mod cos;
+mod cos_ops;
 mod errors;
 mod server;
 mod sts;
