@@ -9,7 +9,9 @@ path comes from STSGATE_BIN (default target/release/stsgate, relative to the rep
   dir of their own; every server it starts is killed at teardown.
 * `bucket` / `make_bucket`: fresh buckets created with the root key, emptied and deleted
   afterwards (best effort).
-* `server.issue(policy, duration)`: temporary credentials from `stsgate creds issue`.
+* `server.issue(policy, duration)`: temporary credentials from `stsgate creds issue`;
+  `server.issue_tencent(cam_policy, duration)` the same for the cos face (`--vendor tencent`).
+* `server.cos_port` / `server.tencent`: the cos face and the data dir's Tencent account.
 * `server.token(sub)`: a development JWT from `stsgate token` for the api face
   (`server.api_endpoint`).
 """
@@ -31,10 +33,11 @@ import pytest
 import requests
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-LISTEN_RE = re.compile(r"^oss listening on (http://(\d+\.\d+\.\d+\.\d+):(\d+))\s*$")
-STS_LISTEN_RE = re.compile(r"^sts listening on (http://(\d+\.\d+\.\d+\.\d+):(\d+))\s*$")
-API_LISTEN_RE = re.compile(r"^api listening on (http://(\d+\.\d+\.\d+\.\d+):(\d+))\s*$")
-TC_STS_LISTEN_RE = re.compile(r"^tc-sts listening on (http://(\d+\.\d+\.\d+\.\d+):(\d+))\s*$")
+LISTEN_RE = re.compile(r"^oss listening on (https?://(\d+\.\d+\.\d+\.\d+):(\d+))\s*$")
+STS_LISTEN_RE = re.compile(r"^sts listening on (https?://(\d+\.\d+\.\d+\.\d+):(\d+))\s*$")
+API_LISTEN_RE = re.compile(r"^api listening on (https?://(\d+\.\d+\.\d+\.\d+):(\d+))\s*$")
+TC_STS_LISTEN_RE = re.compile(r"^tc-sts listening on (https?://(\d+\.\d+\.\d+\.\d+):(\d+))\s*$")
+COS_LISTEN_RE = re.compile(r"^cos listening on (https?://(\d+\.\d+\.\d+\.\d+):(\d+))\s*$")
 START_TIMEOUT = float(os.environ.get("STSGATE_START_TIMEOUT", "30"))
 REGION = "cn-hangzhou"
 _LIVE = []  # every Server ever started, killed at session end whatever happened
@@ -75,15 +78,18 @@ class Server:
         self.api_endpoint = None  # http://IP:PORT of the api face
         self.tc_sts_endpoint = None  # http://IP:PORT of the tc-sts face (Tencent STS)
         self.tc_sts_port = None
+        self.cos_endpoint = None  # http://IP:PORT of the cos face
+        self.cos_port = None
 
     # ---- lifecycle -------------------------------------------------------------------
     def start(self, timeout: float = START_TIMEOUT):
         _LIVE.append(self)
-        self.endpoint = self.sts_endpoint = self.api_endpoint = self.tc_sts_endpoint = None
+        self.endpoint = self.sts_endpoint = self.api_endpoint = None
+        self.tc_sts_endpoint = self.cos_endpoint = None
         self._stderr = open(self.stderr_path, "wb")
         self.proc = subprocess.Popen(
             [self.bin, "serve", "--data", str(self.data_dir), "--oss-addr", "127.0.0.1:0",
-             "--sts-addr", "127.0.0.1:0", "--api-addr", "127.0.0.1:0",
+             "--cos-addr", "127.0.0.1:0", "--sts-addr", "127.0.0.1:0", "--api-addr", "127.0.0.1:0",
              "--tc-sts-addr", "127.0.0.1:0", *self.args],
             stdout=subprocess.PIPE,
             stderr=self._stderr,
@@ -104,7 +110,7 @@ class Server:
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                self._fail_start(f"no 'oss/sts/tc-sts/api listening on' lines within {timeout}s")
+                self._fail_start(f"no 'oss/cos/sts/tc-sts/api listening on' lines within {timeout}s")
             try:
                 line = lines.get(timeout=remaining)
             except queue.Empty:
@@ -124,7 +130,11 @@ class Server:
             m = TC_STS_LISTEN_RE.match(line)
             if m:
                 self.tc_sts_endpoint, self.tc_sts_port = m.group(1), int(m.group(3))
-            if self.endpoint and self.sts_endpoint and self.api_endpoint and self.tc_sts_endpoint:
+            m = COS_LISTEN_RE.match(line)
+            if m:
+                self.cos_endpoint, self.cos_port = m.group(1), int(m.group(3))
+            if (self.endpoint and self.sts_endpoint and self.api_endpoint and self.tc_sts_endpoint
+                    and self.cos_endpoint):
                 return self
 
     def _fail_start(self, why):
@@ -171,19 +181,31 @@ class Server:
 
     def issue(self, policy, duration=3600, session_name=None) -> dict:
         """Runs `stsgate creds issue` and returns the parsed AssumeRole JSON."""
+        extra = ["--session-name", session_name] if session_name else []
+        return self._creds_issue(policy, duration, extra)
+
+    def issue_tencent(self, policy, duration=3600) -> dict:
+        """Runs `stsgate creds issue --vendor tencent` and returns the getCredential JSON."""
+        return self._creds_issue(policy, duration, ["--vendor", "tencent"])
+
+    def _creds_issue(self, policy, duration, extra) -> dict:
         fd, path = tempfile.mkstemp(prefix="policy-", suffix=".json")
         with os.fdopen(fd, "w") as f:
             f.write(policy if isinstance(policy, str) else json.dumps(policy))
         cmd = [self.bin, "creds", "issue", "--data", str(self.data_dir), "--policy", path,
-               "--duration", str(duration)]
-        if session_name:
-            cmd += ["--session-name", session_name]
+               "--duration", str(duration), *extra]
         try:
             out = subprocess.run(cmd, capture_output=True, env=self.env, timeout=60)
         finally:
             os.unlink(path)
         assert out.returncode == 0, f"creds issue failed ({out.returncode}): {out.stderr.decode(errors='replace')}"
         return json.loads(out.stdout)
+
+    @property
+    def tencent(self) -> dict:
+        """The Tencent account: {"AppId", "Uin", "SecretId", "SecretKey"}."""
+        creds = json.loads((self.data_dir / "root-credentials.json").read_text())
+        return {k: creds[f"Tencent{k}"] for k in ("AppId", "Uin", "SecretId", "SecretKey")}
 
     def token(self, sub, ttl="1h", claims=()) -> str:
         """Runs `stsgate token` and returns the development JWT."""

@@ -7,6 +7,9 @@ failure elsewhere points at the server, not at these helpers.
 
 import base64
 import datetime as dt
+import shutil
+import subprocess
+from pathlib import Path
 import hashlib
 import hmac
 import json
@@ -90,6 +93,25 @@ def post_v1_signature(secret: str, policy_b64: str) -> str:
 
 def post_v4_signature(secret: str, day: str, policy_b64: str, region="cn-hangzhou") -> str:
     return hmac.new(v4_signing_key(secret, day, region), policy_b64.encode(), hashlib.sha256).hexdigest()
+
+
+# ---- Node SDK scripts ----------------------------------------------------------------------
+NODE_DIR = Path(__file__).resolve().parent / "node"
+
+
+def run_node_script(script, env, steps, sdk):
+    """Runs node/<script> with `env` added; it must print `ok <step>` for each step and `ALL OK`."""
+    node = shutil.which("node")
+    assert node, "node is required (scripts/test.sh checks this)"
+    assert (NODE_DIR / "node_modules" / sdk).is_dir(), "run `npm ci` in conformance/node first"
+    proc = subprocess.run([node, str(NODE_DIR / script)], cwd=NODE_DIR, env=env,
+                          capture_output=True, text=True, timeout=300)
+    report = f"exit {proc.returncode}\n--- stdout ---\n{proc.stdout}\n--- stderr ---\n{proc.stderr}"
+    assert proc.returncode == 0, report
+    lines = proc.stdout.split("\n")
+    for step in steps:
+        assert f"ok {step}" in lines, report
+    assert "ALL OK" in lines, report
 
 
 # ---- responses ---------------------------------------------------------------------------

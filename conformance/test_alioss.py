@@ -2,13 +2,8 @@
 
 import json
 import os
-import shutil
-import subprocess
-from pathlib import Path
 
-from helpers import alice_policy
-
-NODE_DIR = Path(__file__).resolve().parent / "node"
+from helpers import alice_policy, run_node_script
 STEPS = ["put", "get", "head", "odd-key", "list", "listV2", "multipartUpload", "signatureUrl", "errors",
          "deleteMulti"]
 
@@ -18,9 +13,6 @@ MORE_STEPS = ["v4", "sld", "head-errors", "copy", "deleteMulti-verbose", "signat
 
 def run_node(server, bucket_name, ak, sk, prefix, tmp_path, token=None, script="alioss_test.js", steps=STEPS,
              extra_env=None):
-    node = shutil.which("node")
-    assert node, "node is required (scripts/test.sh checks this)"
-    assert (NODE_DIR / "node_modules" / "ali-oss").is_dir(), "run `npm ci` in conformance/node first"
     env = dict(os.environ, OSS_ENDPOINT=server.endpoint, OSS_BUCKET=bucket_name, OSS_AK=ak, OSS_SK=sk,
                OSS_PREFIX=prefix, OSS_TMP=str(tmp_path))
     env.pop("OSS_TOKEN", None)
@@ -28,14 +20,7 @@ def run_node(server, bucket_name, ak, sk, prefix, tmp_path, token=None, script="
     if token:
         env["OSS_TOKEN"] = token
     env.update(extra_env or {})
-    proc = subprocess.run([node, str(NODE_DIR / script)], cwd=NODE_DIR, env=env,
-                          capture_output=True, text=True, timeout=300)
-    report = f"exit {proc.returncode}\n--- stdout ---\n{proc.stdout}\n--- stderr ---\n{proc.stderr}"
-    assert proc.returncode == 0, report
-    lines = proc.stdout.split("\n")
-    for step in steps:
-        assert f"ok {step}" in lines, report
-    assert "ALL OK" in lines, report
+    run_node_script(script, env, steps, "ali-oss")
 
 
 def test_alioss_with_root_key(server, bucket, tmp_path):

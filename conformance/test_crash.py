@@ -3,6 +3,9 @@
 After each restart on the same data dir: every object is absent or complete with the right MD5
 (an overwritten one is the old or the new version, never a mix), every upload the client saw
 acknowledged is there, and no listing shows an object that cannot be read back in full.
+
+Run against both faces over the same store code: the oss face with oss2, the cos face with
+cos-python-sdk-v5 (`Face` adapts the few calls the test makes).
 """
 
 import hashlib
@@ -14,7 +17,11 @@ import time
 import xml.etree.ElementTree as ET
 
 import oss2
+import pytest
 from oss2.models import PartInfo
+from qcloud_cos import CosServiceError
+
+from cos_helpers import bucket_name, cos_client, root_creds
 
 ROUNDS = int(os.environ.get("STSGATE_CRASH_ROUNDS", "6"))
 MIB = 1024 * 1024
@@ -34,37 +41,140 @@ def md5(data: bytes) -> str:
     return hashlib.md5(data).hexdigest()
 
 
-def list_all(bucket):
-    """key -> size from ListObjects, parsed here rather than by oss2 so that this test checks
-    crash safety only (timestamp formats are covered by test_object_ops)."""
-    out, marker = {}, ""
-    while True:
-        resp = bucket._Bucket__do_bucket("GET", params={"marker": marker, "max-keys": "1000"})
-        root = ET.fromstring(resp.read())
-        for c in root.findall("Contents"):
-            out[c.findtext("Key")] = int(c.findtext("Size"))
-        if root.findtext("IsTruncated") != "true":
-            return out
-        marker = root.findtext("NextMarker")
+class Missing(Exception):
+    """The key does not exist (either face's NoSuchKey)."""
 
 
-def read_md5(bucket, key):
-    h = hashlib.md5()
-    n = 0
-    got = bucket.get_object(key)
-    for chunk in got:
-        h.update(chunk)
-        n += len(chunk)
-    return h.hexdigest(), n
+class OssFace:
+    """The oss face through oss2."""
+
+    def __init__(self, srv, name):
+        self.b = srv.bucket(name)
+
+    @staticmethod
+    def bucket_name(srv):
+        return "crash-test"
+
+    def create(self):
+        self.b.create_bucket()
+
+    def put(self, key, data):
+        self.b.put_object(key, data)
+
+    def init(self, key):
+        return self.b.init_multipart_upload(key).upload_id
+
+    def part(self, key, upload_id, n, data):
+        return PartInfo(n, self.b.upload_part(key, upload_id, n, data).etag)
+
+    def complete(self, key, upload_id, parts):
+        self.b.complete_multipart_upload(key, upload_id, parts)
+
+    def abort(self, key, upload_id):
+        try:
+            self.b.abort_multipart_upload(key, upload_id)
+        except oss2.exceptions.NoSuchUpload:
+            pass  # completed before the kill
+
+    def list_all(self):
+        """key -> size from ListObjects, parsed here rather than by oss2 so that this test checks
+        crash safety only (timestamp formats are covered by test_object_ops)."""
+        out, marker = {}, ""
+        while True:
+            resp = self.b._Bucket__do_bucket("GET", params={"marker": marker, "max-keys": "1000"})
+            root = ET.fromstring(resp.read())
+            for c in root.findall("Contents"):
+                out[c.findtext("Key")] = int(c.findtext("Size"))
+            if root.findtext("IsTruncated") != "true":
+                return out
+            marker = root.findtext("NextMarker")
+
+    def read_md5(self, key):
+        h, n = hashlib.md5(), 0
+        try:
+            got = self.b.get_object(key)
+        except oss2.exceptions.NoSuchKey:
+            raise Missing(key)
+        for chunk in got:
+            h.update(chunk)
+            n += len(chunk)
+        return h.hexdigest(), n
+
+    def head(self, key):
+        head = self.b.head_object(key)
+        return head.content_length, head.etag
 
 
-def test_crash_during_uploads(start_server, tmp_path):
+class CosFace:
+    """The cos face through cos-python-sdk-v5 (no SDK retries: the kill is on purpose)."""
+
+    def __init__(self, srv, name):
+        self.c = cos_client(srv, root_creds(srv), retry=0)
+        self.name = name
+
+    @staticmethod
+    def bucket_name(srv):
+        return bucket_name(srv, "crash")
+
+    def create(self):
+        self.c.create_bucket(Bucket=self.name)
+
+    def put(self, key, data):
+        self.c.put_object(Bucket=self.name, Key=key, Body=data)
+
+    def init(self, key):
+        return self.c.create_multipart_upload(Bucket=self.name, Key=key)["UploadId"]
+
+    def part(self, key, upload_id, n, data):
+        r = self.c.upload_part(Bucket=self.name, Key=key, Body=data, PartNumber=n, UploadId=upload_id)
+        return {"PartNumber": n, "ETag": r["ETag"]}
+
+    def complete(self, key, upload_id, parts):
+        self.c.complete_multipart_upload(Bucket=self.name, Key=key, UploadId=upload_id,
+                                         MultipartUpload={"Part": parts})
+
+    def abort(self, key, upload_id):
+        try:
+            self.c.abort_multipart_upload(Bucket=self.name, Key=key, UploadId=upload_id)
+        except CosServiceError as e:
+            assert e.get_error_code() == "NoSuchUpload", e.get_digest_msg()
+
+    def list_all(self):
+        out, marker = {}, ""
+        while True:
+            page = self.c.list_objects(Bucket=self.name, Marker=marker, MaxKeys=1000)
+            for c in page.get("Contents", []):
+                out[c["Key"]] = int(c["Size"])
+            if page["IsTruncated"] != "true":
+                return out
+            marker = page["NextMarker"]
+
+    def read_md5(self, key):
+        h, n = hashlib.md5(), 0
+        try:
+            stream = self.c.get_object(Bucket=self.name, Key=key)["Body"].get_raw_stream()
+        except CosServiceError as e:
+            if e.get_error_code() == "NoSuchKey":
+                raise Missing(key)
+            raise
+        for chunk in iter(lambda: stream.read(1024 * 1024), b""):
+            h.update(chunk)
+            n += len(chunk)
+        return h.hexdigest(), n
+
+    def head(self, key):
+        head = self.c.head_object(Bucket=self.name, Key=key)
+        return int(head["Content-Length"]), head["ETag"]
+
+
+@pytest.mark.parametrize("face", [OssFace, CosFace], ids=["oss", "cos"])
+def test_crash_during_uploads(start_server, tmp_path, face):
     data_dir = tmp_path / "data"
     srv = start_server(data_dir)
-    name = "crash-test"
-    srv.bucket(name).create_bucket()
+    name = face.bucket_name(srv)
+    face(srv, name).create()
     stable = payload("stable-v0", 4 * MIB)
-    srv.bucket(name).put_object("stable", stable)
+    face(srv, name).put("stable", stable)
     # state: what a verified read returned after the previous round, key -> (md5, size).
     state = {"stable": (md5(stable), len(stable))}
     etags = {}  # key -> ETag seen at the last verification, for cheap checks of untouched keys
@@ -72,7 +182,7 @@ def test_crash_during_uploads(start_server, tmp_path):
     started = time.monotonic()
 
     for rnd in range(ROUNDS):
-        b = srv.bucket(name)
+        b = face(srv, name)
         puts = {f"r{rnd}/put-{i}": payload(f"r{rnd}-put-{i}", PUT_SIZE) for i in range(2)}
         new_stable = payload(f"stable-v{rnd + 1}", 4 * MIB)
         mp_key = f"r{rnd}/multipart"
@@ -81,8 +191,8 @@ def test_crash_during_uploads(start_server, tmp_path):
         writes = dict(puts, stable=new_stable, **{mp_key: whole})
 
         # Parts go up before the kill window so that the completion is what is in flight.
-        upload_id = b.init_multipart_upload(mp_key).upload_id
-        infos = [PartInfo(n, b.upload_part(mp_key, upload_id, n, p).etag) for n, p in enumerate(parts, 1)]
+        upload_id = b.init(mp_key)
+        infos = [b.part(mp_key, upload_id, n, p) for n, p in enumerate(parts, 1)]
 
         results = {}
 
@@ -93,9 +203,9 @@ def test_crash_during_uploads(start_server, tmp_path):
             except Exception as e:  # connection reset by the kill
                 results[key] = repr(e)
 
-        jobs = {k: (lambda k=k, v=v: srv.bucket(name).put_object(k, v)) for k, v in puts.items()}
-        jobs["stable"] = lambda: srv.bucket(name).put_object("stable", new_stable)
-        jobs[mp_key] = lambda: srv.bucket(name).complete_multipart_upload(mp_key, upload_id, infos)
+        jobs = {k: (lambda k=k, v=v: face(srv, name).put(k, v)) for k, v in puts.items()}
+        jobs["stable"] = lambda: face(srv, name).put("stable", new_stable)
+        jobs[mp_key] = lambda: face(srv, name).complete(mp_key, upload_id, infos)
         threads = [threading.Thread(target=run, args=(k, fn)) for k, fn in jobs.items()]
         for t in threads:
             t.start()
@@ -117,14 +227,11 @@ def test_crash_during_uploads(start_server, tmp_path):
                 must[key] = None  # existed before: old or new, but not absent
         print(f"round {rnd}: " + ", ".join(f"{k}={'ok' if v == 'ok' else 'cut'}" for k, v in sorted(results.items())))
         srv = start_server(data_dir)
-        b = srv.bucket(name)
+        b = face(srv, name)
         last = rnd == ROUNDS - 1
         state = check_store(b, allowed, must, f"round {rnd} (outcomes {results})", srv,
                             read_keys=None if last else set(writes), etags=etags)
-        try:
-            b.abort_multipart_upload(mp_key, upload_id)
-        except oss2.exceptions.NoSuchUpload:
-            pass  # completed before the kill
+        b.abort(mp_key, upload_id)
         assert time.monotonic() - started < 170, "crash test is too slow"
 
 
@@ -132,21 +239,20 @@ def check_store(b, allowed, must, where, srv, read_keys, etags):
     """Reads back every key in read_keys (all keys if None) in full; the others (verified in an
     earlier round and not written since) are checked by HEAD: same size and ETag as before."""
     where = f"{where}; server stderr tail:\n{srv.stderr_tail(1500)}"
-    listed = list_all(b)
+    listed = b.list_all()
     for key in listed:
         assert key in allowed, f"listing shows unknown object {key!r} ({where})"
     state = {}
     for key, options in allowed.items():
         if read_keys is not None and key not in read_keys and key in etags:
-            head = b.head_object(key)
             (digest, size), = options
-            assert (head.content_length, head.etag) == (size, etags[key]), f"{key!r} changed ({where})"
+            assert b.head(key) == (size, etags[key]), f"{key!r} changed ({where})"
             assert listed.get(key) == size, f"{key!r} listing disagrees ({where})"
             state[key] = (digest, size)
             continue
         try:
-            digest, size = read_md5(b, key)
-        except oss2.exceptions.NoSuchKey:
+            digest, size = b.read_md5(key)
+        except Missing:
             assert key not in must, f"{key!r} was acknowledged (or existed) but is gone after the crash ({where})"
             assert key not in listed, f"{key!r} is listed but GET says NoSuchKey ({where})"
             continue
@@ -155,8 +261,8 @@ def check_store(b, allowed, must, where, srv, read_keys, etags):
             assert (digest, size) == must[key], f"{key!r} lost its acknowledged version ({where})"
         assert key in listed, f"{key!r} readable but missing from the listing ({where})"
         assert listed[key] == size, f"{key!r} listed size {listed[key]} != {size} ({where})"
-        head = b.head_object(key)
-        assert head.content_length == size
-        etags[key] = head.etag
+        head_size, etag = b.head(key)
+        assert head_size == size
+        etags[key] = etag
         state[key] = (digest, size)
     return state

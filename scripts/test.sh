@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The one test command: formatting, lints, unit tests, release build, then the conformance suite
-# (real oss2 and ali-oss SDKs against target/release/stsgate on loopback).
+# (real oss2, ali-oss, cos-python-sdk-v5 and cos-nodejs-sdk-v5 SDKs against target/release/stsgate on
+# loopback).
 # Needs only: a Rust toolchain (with rustfmt and clippy), Python 3.11 + pip, Node 20 + npm.
 set -euo pipefail
 

@@ -19,6 +19,9 @@ pub struct Config {
     /// The oss face.
     #[serde(default)]
     pub oss: OssConfig,
+    /// The cos face.
+    #[serde(default)]
+    pub cos: CosConfig,
     /// The sts face.
     #[serde(default)]
     pub sts: StsConfig,
@@ -390,6 +393,19 @@ pub struct OssConfig {
     pub enabled: Option<bool>,
 }
 
+/// `[cos]`
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CosConfig {
+    /// Listen address (default `127.0.0.1:8703`; port 0 picks a free port).
+    pub addr: Option<SocketAddr>,
+    /// `false` turns the cos face off.
+    pub enabled: Option<bool>,
+    /// The COS region the face reports and CAM resources name, e.g. `ap-guangzhou` (the
+    /// default). Requests to any region's host are served.
+    pub region: Option<String>,
+}
+
 impl Config {
     /// Reads and validates a config file.
     pub fn load(path: &Path) -> anyhow::Result<Config> {
@@ -400,13 +416,19 @@ impl Config {
 
     pub fn parse(text: &str) -> anyhow::Result<Config> {
         let mut config: Config = toml::from_str(text)?;
-        if let Some(region) = &config.region {
-            if region.is_empty()
-                || !region
-                    .chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-            {
-                bail!("region: \"{region}\" is not a region id such as \"cn-hangzhou\"");
+        let regions = [
+            ("region", &config.region, "cn-hangzhou"),
+            ("cos.region", &config.cos.region, "ap-guangzhou"),
+        ];
+        for (key, region, example) in regions {
+            if let Some(region) = region {
+                if region.is_empty()
+                    || !region
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+                {
+                    bail!("{key}: \"{region}\" is not a region id such as \"{example}\"");
+                }
             }
         }
         for (name, p) in &config.provider {
@@ -558,6 +580,9 @@ mod tests {
         assert_eq!(c.sts.enabled, Some(true));
         assert_eq!(c.tc_sts.addr, Some("127.0.0.1:8704".parse().unwrap()));
         assert_eq!(c.tc_sts.enabled, Some(true));
+        assert_eq!(c.cos.addr, Some("127.0.0.1:8703".parse().unwrap()));
+        assert_eq!(c.cos.enabled, Some(true));
+        assert_eq!(c.cos.region.as_deref(), Some("ap-guangzhou"));
         assert_eq!(c.api.addr, Some("127.0.0.1:8700".parse().unwrap()));
         assert_eq!(c.grant.len(), 3);
         assert_eq!(c.grant[0].name, "user-folder");

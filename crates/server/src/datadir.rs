@@ -334,6 +334,34 @@ pub fn ensure_operator_key(dir: &mut DataDir) -> anyhow::Result<bool> {
     Ok(true)
 }
 
+/// Handles (that do not keep their value alive) by canonical data directory.
+pub type Registry<W> = std::sync::OnceLock<std::sync::Mutex<std::collections::HashMap<PathBuf, W>>>;
+
+/// The value of `dir` in `registry` while some clone of it lives, else a fresh one from `open`
+/// (given the canonical path), remembered by its non-owning handle. One per directory per
+/// process, whatever the spelling of the path.
+pub fn once_per_dir<T, W>(
+    registry: &'static Registry<W>,
+    dir: &Path,
+    upgrade: impl Fn(&W) -> Option<T>,
+    open: impl FnOnce(&std::path::Path) -> anyhow::Result<(T, W)>,
+) -> anyhow::Result<T> {
+    let canonical = dir
+        .canonicalize()
+        .with_context(|| format!("resolving {}", dir.display()))?;
+    let mut handles = registry
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    handles.retain(|_, w| upgrade(w).is_some());
+    if let Some(value) = handles.get(&canonical).and_then(&upgrade) {
+        return Ok(value);
+    }
+    let (value, handle) = open(&canonical)?;
+    handles.insert(canonical, handle);
+    Ok(value)
+}
+
 /// Random characters from `[A-Za-z0-9]`.
 pub fn random_alnum(rng: &mut impl Rng, len: usize) -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";

@@ -12,8 +12,9 @@ use tokio::net::TcpListener;
 
 /// stsgate gives an app's users short-lived, least-privilege access to object storage.
 ///
-/// It runs whole on a laptop: an embedded OSS-compatible object store (the oss face) accepts the
-/// temporary credentials stsgate issues, so the vendors' own SDKs work against it at once.
+/// It runs whole on a laptop: an embedded object store, spoken as Alibaba OSS (the oss face) and
+/// as Tencent COS (the cos face), accepts the temporary credentials stsgate issues, so the
+/// vendors' own SDKs work against it at once.
 #[derive(Parser)]
 #[command(name = "stsgate", version, propagate_version = true)]
 struct Cli {
@@ -23,8 +24,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the server (the oss, sts, tc-sts and api faces) on a data directory, creating it on
-    /// first start.
+    /// Run the server (the oss, cos, sts, tc-sts and api faces) on a data directory, creating it
+    /// on first start.
     ///
     /// The first start creates DIR (mode 0700) with a master key and a root access key, writes the
     /// key to DIR/root-credentials.json (mode 0600) and prints it once. Set
@@ -39,6 +40,10 @@ enum Command {
         /// Address of the oss face [default: 127.0.0.1:8702]; port 0 picks a free port
         #[arg(long, value_name = "ADDR")]
         oss_addr: Option<SocketAddr>,
+        /// Address of the cos face (Tencent COS over the same store) [default: 127.0.0.1:8703];
+        /// port 0 picks a free port
+        #[arg(long, value_name = "ADDR")]
+        cos_addr: Option<SocketAddr>,
         /// Address of the sts face (Alibaba STS AssumeRole) [default: 127.0.0.1:8701]; port 0
         /// picks a free port
         #[arg(long, value_name = "ADDR")]
@@ -262,14 +267,19 @@ enum ApikeyCommand {
 
 #[derive(Subcommand)]
 enum CredsCommand {
-    /// Issue temporary credentials limited by a RAM policy; prints Alibaba STS AssumeRole JSON.
+    /// Issue temporary credentials limited by a policy; prints Alibaba STS AssumeRole JSON, or
+    /// with --vendor tencent qcloud-cos-sts's getCredential JSON (for the cos face).
     ///
     /// Example: stsgate creds issue --data ./stsgate-data --policy alice.json --duration 900
+    ///          stsgate creds issue --vendor tencent --policy alice-cam.json
     Issue {
         /// Data directory of the server that will accept the credentials
         #[arg(long, value_name = "DIR", default_value = "./stsgate-data")]
         data: PathBuf,
-        /// RAM policy JSON file that limits the credentials
+        /// Whose credentials: aliyun (RAM policy, oss face) or tencent (CAM policy, cos face)
+        #[arg(long, value_name = "VENDOR", default_value = "aliyun", value_parser = ["aliyun", "tencent"])]
+        vendor: String,
+        /// Policy JSON file that limits the credentials (RAM for aliyun, CAM for tencent)
         #[arg(long, value_name = "FILE")]
         policy: PathBuf,
         /// Lifetime in seconds (1 to 43200)
@@ -346,6 +356,7 @@ fn main() -> anyhow::Result<()> {
             data,
             config,
             oss_addr,
+            cos_addr,
             sts_addr,
             tc_sts_addr,
             api_addr,
@@ -365,6 +376,9 @@ fn main() -> anyhow::Result<()> {
             let addr = oss_addr
                 .or(config.oss.addr)
                 .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8702)));
+            let cos_addr = cos_addr
+                .or(config.cos.addr)
+                .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8703)));
             let sts_addr = sts_addr
                 .or(config.sts.addr)
                 .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8701)));
@@ -378,13 +392,20 @@ fn main() -> anyhow::Result<()> {
                 .region
                 .clone()
                 .unwrap_or_else(|| serve::DEFAULT_REGION.to_string());
+            let cos_region = config
+                .cos
+                .region
+                .clone()
+                .unwrap_or_else(|| stsgate::tencent::cos::DEFAULT_REGION.to_string());
             tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()?
                 .block_on(run_serve(Faces {
                     data,
                     region,
+                    cos_region,
                     oss: (config.oss.enabled != Some(false)).then_some(addr),
+                    cos: (config.cos.enabled != Some(false)).then_some(cos_addr),
                     sts: (config.sts.enabled != Some(false)).then_some(sts_addr),
                     tc_sts: (config.tc_sts.enabled != Some(false)).then_some(tc_sts_addr),
                     api: (config.api.enabled != Some(false)).then_some(api_addr),
@@ -396,6 +417,7 @@ fn main() -> anyhow::Result<()> {
             command:
                 CredsCommand::Issue {
                     data,
+                    vendor,
                     policy,
                     duration,
                     session_name,
@@ -407,7 +429,10 @@ fn main() -> anyhow::Result<()> {
             let opened = datadir::open(&data, &datadir::EnvKeys::from_env()?)?;
             let text = std::fs::read_to_string(&policy)
                 .with_context(|| format!("reading policy {}", policy.display()))?;
-            let (_, answer) = creds::issue(
+            let vendor = stsgate::common::provider::Vendor::parse(&vendor)
+                .context("--vendor: use aliyun or tencent")?;
+            let (_, answer) = creds::issue_for(
+                vendor,
                 &opened.dir,
                 &text,
                 duration,
@@ -639,7 +664,9 @@ fn role(command: RoleCommand) -> anyhow::Result<()> {
 struct Faces {
     data: PathBuf,
     region: String,
+    cos_region: String,
     oss: Option<SocketAddr>,
+    cos: Option<SocketAddr>,
     sts: Option<SocketAddr>,
     tc_sts: Option<SocketAddr>,
     api: Option<SocketAddr>,
@@ -718,7 +745,12 @@ async fn run_serve(faces: Faces) -> anyhow::Result<()> {
             dir.operator_key.as_ref().map_or("", |k| k.expose())
         )?;
     }
-    if faces.oss.is_none() && faces.sts.is_none() && faces.tc_sts.is_none() && faces.api.is_none() {
+    if faces.oss.is_none()
+        && faces.cos.is_none()
+        && faces.sts.is_none()
+        && faces.tc_sts.is_none()
+        && faces.api.is_none()
+    {
         anyhow::bail!("every face is turned off in the config: nothing to serve");
     }
     let tls = stsgate::tls::load(&dir.path, &faces.config.tls)?;
@@ -743,6 +775,14 @@ async fn run_serve(faces: Faces) -> anyhow::Result<()> {
             TcpListener::bind(addr)
                 .await
                 .with_context(|| format!("binding the oss face to {addr}"))?,
+        ),
+        None => None,
+    };
+    let cos_listener = match faces.cos {
+        Some(addr) => Some(
+            TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("binding the cos face to {addr}"))?,
         ),
         None => None,
     };
@@ -772,6 +812,7 @@ async fn run_serve(faces: Faces) -> anyhow::Result<()> {
     };
     let mut store = None;
     let mut oss_endpoint = None;
+    let mut cos_endpoint = None;
     if let Some(listener) = oss_listener {
         let state = serve::oss_state(&dir, &faces.region)?;
         if opened.created {
@@ -789,6 +830,29 @@ async fn run_serve(faces: Faces) -> anyhow::Result<()> {
         out.flush()?;
         let stop = shutdown.clone().cancelled_owned();
         let (app, tls) = (stsgate::aliyun::oss::router(state), tls.clone());
+        tasks.spawn(async move { serve::serve_app(listener, app, tls, stop).await });
+    }
+    if let Some(listener) = cos_listener {
+        // The same store as the oss face (serve::store opens it once per process).
+        let state = serve::cos_state(&dir, &faces.cos_region)?;
+        if store.is_none() {
+            store = Some(state.store.clone());
+        }
+        let local = listener.local_addr()?;
+        cos_endpoint = Some(format!("{scheme}://{local}"));
+        writeln!(out, "cos listening on {scheme}://{local}")?;
+        writeln!(
+            out,
+            "      point a COS SDK at it with AppId {} (buckets are <name>-{}), e.g. python: CosS3Client(CosConfig(Region='{}', SecretId=ID, SecretKey=KEY, Scheme='{scheme}', IP='{}', Port={}, ServiceDomain='{local}'))",
+            state.app_id,
+            state.app_id,
+            state.region,
+            local.ip(),
+            local.port(),
+        )?;
+        out.flush()?;
+        let stop = shutdown.clone().cancelled_owned();
+        let (app, tls) = (stsgate::tencent::cos::router(state), tls.clone());
         tasks.spawn(async move { serve::serve_app(listener, app, tls, stop).await });
     }
     if let Some(listener) = sts_listener {
@@ -824,7 +888,8 @@ async fn run_serve(faces: Faces) -> anyhow::Result<()> {
         let local = serve::Local {
             store,
             oss_endpoint: oss_endpoint.clone(),
-            ..serve::Local::default()
+            cos_endpoint: cos_endpoint.clone(),
+            cos_region: Some(faces.cos_region.clone()),
         };
         let state = serve::api_state(&dir, &faces.config, local)?;
         let local = listener.local_addr()?;

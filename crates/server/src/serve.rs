@@ -1,4 +1,4 @@
-//! Binds and runs the faces. `run_oss`, `run_sts`, `run_tc_sts` and `run_api` take an already-bound
+//! Binds and runs the faces. `run_oss`, `run_cos`, `run_sts`, `run_tc_sts` and `run_api` take an already-bound
 //! listener, so tests bind `127.0.0.1:0` and the binary binds the configured address.
 
 use crate::aliyun::oss::{self, OssState};
@@ -7,15 +7,16 @@ use crate::api::{self, callers::Verifier, ApiState};
 use crate::common::audit::AuditLog;
 use crate::common::resolve::Keyring;
 use crate::config::Config;
-use crate::datadir::DataDir;
+use crate::datadir::{once_per_dir, DataDir, Registry};
 use crate::iam::Iam;
 use crate::revocations::Revocations;
+use crate::tencent::cos::{self, CosState};
 use crate::tencent::sts::{self as tc_sts, TcStsState};
 use crate::token::TokenKey;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use stsgate_store::Store;
+use stsgate_store::{Store, WeakStore};
 use tokio::net::TcpListener;
 
 /// The default region reported to SDKs.
@@ -26,14 +27,44 @@ pub fn keyring(dir: &DataDir, extra_keys: bool) -> anyhow::Result<Keyring> {
     Keyring::open(dir, extra_keys)
 }
 
-/// Builds the oss face's state over a data directory (opens the store, sweeping leftovers).
+/// The object store of a data directory (`DIR/store`), opened once per directory per process:
+/// the oss and cos faces (and the api face) share it. Opening sweeps the staging files, so a
+/// second open would delete the uploads in flight of the first.
+pub fn store(dir: &DataDir) -> anyhow::Result<Store> {
+    static OPEN: Registry<WeakStore> = std::sync::OnceLock::new();
+    once_per_dir(&OPEN, &dir.path, WeakStore::upgrade, |canonical| {
+        let store = Store::open(&canonical.join("store"))?;
+        let weak = store.downgrade();
+        Ok((store, weak))
+    })
+}
+
+/// Builds the oss face's state over a data directory (the shared store; the first open sweeps
+/// leftovers).
 pub fn oss_state(dir: &DataDir, region: &str) -> anyhow::Result<Arc<OssState>> {
-    let store = Store::open(&dir.path.join("store"))?;
     Ok(Arc::new(OssState {
-        store,
+        store: store(dir)?,
         keys: keyring(dir, false)?,
         region: region.to_string(),
     }))
+}
+
+/// Builds the cos face's state over a data directory: the same store as the oss face, the
+/// Tencent account's keys and AppId, and `region` (e.g. `ap-guangzhou`).
+pub fn cos_state(dir: &DataDir, region: &str) -> anyhow::Result<Arc<CosState>> {
+    let Some(account) = dir.tencent.as_ref() else {
+        anyhow::bail!(
+            "{} has no Tencent account yet: `stsgate serve --data {}` adds it",
+            dir.path.display(),
+            dir.path.display()
+        );
+    };
+    Ok(Arc::new(CosState::new(
+        store(dir)?,
+        keyring(dir, false)?,
+        region,
+        account,
+    )))
 }
 
 /// The audit log of a data directory, one per directory per process (see
@@ -152,6 +183,15 @@ impl Local {
             ..Local::default()
         }
     }
+}
+
+/// Serves the cos face on `listener` until `shutdown` completes.
+pub async fn run_cos(
+    listener: TcpListener,
+    state: Arc<CosState>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    serve_app(listener, cos::router(state), None, shutdown).await
 }
 
 /// Builds the api face's state: the JWT key (`DIR/jwt-hs256.key`, created if absent), the grants

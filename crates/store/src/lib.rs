@@ -51,6 +51,19 @@ struct Inner {
     db: Mutex<Connection>,
 }
 
+/// A handle that does not keep the store open: [`WeakStore::upgrade`] gives the [`Store`] while
+/// some clone of it lives (one open store per directory per process, shared by the faces).
+#[derive(Clone)]
+pub struct WeakStore {
+    inner: std::sync::Weak<Inner>,
+}
+
+impl WeakStore {
+    pub fn upgrade(&self) -> Option<Store> {
+        self.inner.upgrade().map(|inner| Store { inner })
+    }
+}
+
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Store")
@@ -80,6 +93,13 @@ impl Store {
                 db: Mutex::new(conn),
             }),
         })
+    }
+
+    /// A handle that does not keep the store open.
+    pub fn downgrade(&self) -> WeakStore {
+        WeakStore {
+            inner: Arc::downgrade(&self.inner),
+        }
     }
 
     // ---- buckets ----

@@ -5,6 +5,7 @@
 use crate::aliyun::endpoint::Target;
 use crate::aliyun::error::OssError;
 use crate::aliyun::xml::iso8601_ms;
+pub use crate::common::http::Signed;
 use crate::common::provider::Vendor;
 use crate::common::resolve::AuthError;
 pub use crate::common::resolve::{Keyring, Principal};
@@ -17,28 +18,6 @@ use time::{Duration, OffsetDateTime, PrimitiveDateTime};
 pub const MAX_SKEW: Duration = Duration::minutes(15);
 /// The longest validity of a V4 presigned URL (7 days).
 pub const MAX_V4_EXPIRES: i64 = 604_800;
-
-/// The parts of a request authentication looks at (header names in any case, query decoded).
-pub struct Signed<'a> {
-    pub method: &'a str,
-    pub headers: &'a [(String, String)],
-    pub query: &'a [(String, String)],
-}
-
-impl Signed<'_> {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-    fn param(&self, name: &str) -> Option<&str> {
-        self.query
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    }
-}
 
 /// Authenticates the request. Returns the caller and the index (in `targets`) of the addressing
 /// reading whose signature verified (0 for anonymous requests).

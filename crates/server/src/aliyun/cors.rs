@@ -1,333 +1,45 @@
-//! CORS rule matching for the oss face (spec §7.5): rules in order, first match wins.
+//! The oss face's CORS answers in OSS's shapes: the unauthenticated `OPTIONS` preflight. The
+//! rule matching and the `Access-Control-*` headers of ordinary answers are `common/cors.rs`.
 
-use stsgate_store::{CorsConfig, CorsRule};
+use crate::aliyun::endpoint::Target;
+use crate::aliyun::error::OssError;
+use crate::aliyun::oss::{empty, OssState};
+use crate::common::cors::{self, PreflightRefusal};
+use axum::response::Response;
+use http::{HeaderMap, StatusCode};
 
-/// The `Access-Control-*` (and `Vary`) headers to add for a matching rule.
-///
-/// Header names are lowercase (usable with `HeaderName::from_static`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CorsHeaders {
-    pub headers: Vec<(&'static str, String)>,
+fn bad_request(message: &str) -> OssError {
+    OssError::new(
+        StatusCode::BAD_REQUEST,
+        "BadRequest",
+        message,
+        "0003-00000001",
+    )
 }
 
-/// The first rule matching `origin` (at most one `*` per pattern, anywhere), `method` (exact,
-/// uppercase) and every header in `request_headers` (case-insensitive; `*` in a pattern is a wildcard).
-///
-/// Origins are compared case-sensitively (browsers send them lowercase, as rules are usually written).
-pub fn find_rule<'a>(
-    config: &'a CorsConfig,
-    origin: &str,
-    method: &str,
-    request_headers: &[String],
-) -> Option<&'a CorsRule> {
-    config
-        .rules
-        .iter()
-        .find(|rule| rule_matches(rule, origin, method, request_headers))
-}
-
-fn rule_matches(rule: &CorsRule, origin: &str, method: &str, request_headers: &[String]) -> bool {
-    rule.allowed_origins
-        .iter()
-        .any(|pattern| wildcard_match(pattern, origin))
-        && rule.allowed_methods.iter().any(|allowed| allowed == method)
-        && request_headers
-            .iter()
-            .all(|header| header_allowed(rule, header))
-}
-
-fn header_allowed(rule: &CorsRule, header: &str) -> bool {
-    let header = header.to_ascii_lowercase();
-    rule.allowed_headers
-        .iter()
-        .any(|pattern| wildcard_match(&pattern.to_ascii_lowercase(), &header))
-}
-
-/// Whether `text` matches `pattern`, where each `*` stands for any run of characters (possibly none).
-fn wildcard_match(pattern: &str, text: &str) -> bool {
-    let mut pieces = pattern.split('*');
-    let first = pieces.next().unwrap_or_default();
-    let Some(mut rest) = text.strip_prefix(first) else {
-        return false;
-    };
-    let mut middle: Vec<&str> = pieces.collect();
-    let Some(last) = middle.pop() else {
-        // No `*` at all: the pattern had to be the whole text.
-        return rest.is_empty();
-    };
-    for piece in middle {
-        match rest.find(piece) {
-            Some(at) => rest = &rest[at + piece.len()..],
-            None => return false,
+/// `OPTIONS` preflight: unauthenticated, answered from the bucket's CORS rules.
+pub fn preflight(
+    state: &OssState,
+    target: &Target,
+    headers: &HeaderMap,
+) -> Result<Response, OssError> {
+    let bucket = target.bucket.as_deref();
+    let answer = cors::preflight(&state.store, bucket, headers).map_err(|e| match e {
+        PreflightRefusal::MissingOrigin => {
+            bad_request("Insufficient information. Origin request header needed.")
         }
-    }
-    rest.ends_with(last)
-}
-
-/// Headers for a matched preflight: Allow-Origin (the request origin), Allow-Methods (rule methods
-/// joined with ", "), Allow-Headers (the requested headers, joined with ", ", omitted if none),
-/// Expose-Headers (joined with ", ", omitted if none), Max-Age (if set), and `Vary: Origin` when
-/// `response_vary`.
-pub fn preflight_headers(
-    config: &CorsConfig,
-    rule: &CorsRule,
-    origin: &str,
-    request_headers: &[String],
-) -> CorsHeaders {
-    let mut headers = vec![
-        ("access-control-allow-origin", origin.to_owned()),
-        (
-            "access-control-allow-methods",
-            rule.allowed_methods.join(", "),
+        PreflightRefusal::MissingMethod => bad_request(
+            "Insufficient information. Request Access-Control-Request-Method header needed.",
         ),
-    ];
-    if !request_headers.is_empty() {
-        headers.push(("access-control-allow-headers", request_headers.join(", ")));
-    }
-    push_common(&mut headers, config, rule);
-    CorsHeaders { headers }
-}
-
-/// Headers for an ordinary request with a matching rule: Allow-Origin, Allow-Methods, Expose-Headers,
-/// Max-Age, optional Vary.
-pub fn actual_headers(config: &CorsConfig, rule: &CorsRule, origin: &str) -> CorsHeaders {
-    let mut headers = vec![
-        ("access-control-allow-origin", origin.to_owned()),
-        (
-            "access-control-allow-methods",
-            rule.allowed_methods.join(", "),
+        PreflightRefusal::NotAllowed => OssError::new(
+            StatusCode::FORBIDDEN,
+            "AccessForbidden",
+            "CORSResponse: This CORS request is not allowed. This is usually because the evalution of Origin, request method / Access-Control-Request-Method or Access-Control-Requet-Headers are not whitelisted by the resource's CORS spec.",
+            "0003-00000001",
         ),
-    ];
-    push_common(&mut headers, config, rule);
-    CorsHeaders { headers }
-}
-
-/// Expose-Headers (if any), Max-Age (if set) and `Vary: Origin` (if configured).
-fn push_common(headers: &mut Vec<(&'static str, String)>, config: &CorsConfig, rule: &CorsRule) {
-    if !rule.expose_headers.is_empty() {
-        headers.push((
-            "access-control-expose-headers",
-            rule.expose_headers.join(", "),
-        ));
-    }
-    if let Some(max_age) = rule.max_age_seconds {
-        headers.push(("access-control-max-age", max_age.to_string()));
-    }
-    if config.response_vary {
-        headers.push(("vary", "Origin".to_owned()));
-    }
-}
-
-/// Splits an `Access-Control-Request-Headers` value (`a, b,c`) into trimmed, lowercase names.
-/// Empty names (`a,,b`, trailing commas) are dropped.
-pub fn split_request_headers(value: &str) -> Vec<String> {
-    value
-        .split(',')
-        .map(str::trim)
-        .filter(|name| !name.is_empty())
-        .map(str::to_ascii_lowercase)
-        .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn strings(items: &[&str]) -> Vec<String> {
-        items.iter().map(|s| s.to_string()).collect()
-    }
-
-    fn rule(origins: &[&str], methods: &[&str], headers: &[&str]) -> CorsRule {
-        CorsRule {
-            allowed_origins: strings(origins),
-            allowed_methods: strings(methods),
-            allowed_headers: strings(headers),
-            ..CorsRule::default()
-        }
-    }
-
-    fn config(rules: Vec<CorsRule>) -> CorsConfig {
-        CorsConfig {
-            rules,
-            response_vary: false,
-        }
-    }
-
-    /// Which rule (by index) matches the request, if any.
-    #[track_caller]
-    fn check(
-        config: &CorsConfig,
-        origin: &str,
-        method: &str,
-        request_headers: &str,
-        expected: Option<usize>,
-    ) {
-        let headers = split_request_headers(request_headers);
-        let found = find_rule(config, origin, method, &headers);
-        let index = found.and_then(|r| config.rules.iter().position(|c| std::ptr::eq(c, r)));
-        assert_eq!(index, expected, "{origin} {method} [{request_headers}]");
-    }
-
-    #[test]
-    fn origin_patterns() {
-        let c = config(vec![rule(
-            &["http://*.example.com", "https://exact.org"],
-            &["GET"],
-            &[],
-        )]);
-        check(&c, "http://a.example.com", "GET", "", Some(0));
-        check(&c, "http://a.b.example.com", "GET", "", Some(0));
-        check(&c, "http://example.com", "GET", "", None);
-        check(&c, "https://a.example.com", "GET", "", None);
-        check(&c, "http://a.example.com.evil", "GET", "", None);
-        check(&c, "https://exact.org", "GET", "", Some(0));
-        check(&c, "https://exact.org:8443", "GET", "", None);
-        check(&c, "https://EXACT.org", "GET", "", None);
-
-        let c = config(vec![
-            rule(&["*"], &["GET"], &[]),
-            rule(&["http://localhost:*"], &["PUT"], &[]),
-        ]);
-        check(&c, "anything", "GET", "", Some(0));
-        check(&c, "", "GET", "", Some(0));
-        check(&c, "http://localhost:8080", "PUT", "", Some(1));
-        check(&c, "http://localhost", "PUT", "", None);
-
-        let c = config(vec![
-            rule(&["https://*"], &["GET"], &[]),
-            rule(&["*.com"], &["POST"], &[]),
-        ]);
-        check(&c, "https://", "GET", "", Some(0));
-        check(&c, "http://x.com", "POST", "", Some(1));
-        check(&c, ".com", "POST", "", Some(1));
-        check(&c, "http://x.co", "POST", "", None);
-    }
-
-    #[test]
-    fn wildcards() {
-        assert!(wildcard_match("a*b*c", "axxbyyc"));
-        assert!(wildcard_match("a*b*c", "abc"));
-        assert!(!wildcard_match("a*b*c", "acb"));
-        assert!(!wildcard_match("ab*ba", "aba"));
-        assert!(wildcard_match("**", ""));
-        assert!(!wildcard_match("", "x"));
-        assert!(wildcard_match("中*", "中文"));
-    }
-
-    #[test]
-    fn methods_are_exact() {
-        let c = config(vec![rule(&["*"], &["GET", "HEAD"], &[])]);
-        check(&c, "o", "GET", "", Some(0));
-        check(&c, "o", "HEAD", "", Some(0));
-        check(&c, "o", "PUT", "", None);
-        check(&c, "o", "get", "", None);
-        check(&c, "o", "", "", None);
-    }
-
-    #[test]
-    fn request_headers_must_all_match() {
-        let c = config(vec![rule(&["*"], &["PUT"], &["Content-Type", "x-oss-*"])]);
-        check(&c, "o", "PUT", "", Some(0));
-        check(&c, "o", "PUT", "content-type", Some(0));
-        check(&c, "o", "PUT", "CONTENT-TYPE, X-OSS-Date", Some(0));
-        check(
-            &c,
-            "o",
-            "PUT",
-            "content-type, x-oss-meta-a,x-oss-security-token",
-            Some(0),
-        );
-        check(&c, "o", "PUT", "content-type, authorization", None);
-        check(&c, "o", "PUT", "x-oss", None);
-        // Headers passed without splitting are still compared case-insensitively.
-        assert!(find_rule(&c, "o", "PUT", &strings(&["Content-Type"])).is_some());
-
-        let c = config(vec![rule(&["*"], &["PUT"], &["*"])]);
-        check(&c, "o", "PUT", "anything, at-all", Some(0));
-        let c = config(vec![rule(&["*"], &["PUT"], &[])]);
-        check(&c, "o", "PUT", "authorization", None);
-    }
-
-    #[test]
-    fn first_match_wins() {
-        let c = config(vec![
-            rule(&["http://a.com"], &["GET"], &[]),
-            rule(&["*"], &["GET", "PUT"], &["authorization"]),
-            rule(&["*"], &["GET", "PUT"], &["*"]),
-        ]);
-        check(&c, "http://a.com", "GET", "", Some(0));
-        check(&c, "http://a.com", "PUT", "", Some(1));
-        check(&c, "http://a.com", "GET", "authorization", Some(1));
-        check(&c, "http://b.com", "GET", "", Some(1));
-        check(&c, "http://b.com", "PUT", "x-oss-date", Some(2));
-        check(&c, "http://b.com", "DELETE", "", None);
-        check(&config(vec![]), "http://b.com", "GET", "", None);
-    }
-
-    #[test]
-    fn splitting_request_headers() {
-        assert_eq!(split_request_headers("a, B,c"), strings(&["a", "b", "c"]));
-        assert_eq!(
-            split_request_headers(" Content-Type ,,X-Oss-Date, "),
-            strings(&["content-type", "x-oss-date"])
-        );
-        assert_eq!(split_request_headers(""), Vec::<String>::new());
-        assert_eq!(split_request_headers(" , "), Vec::<String>::new());
-    }
-
-    #[test]
-    fn preflight_and_actual_headers() {
-        let full = CorsRule {
-            expose_headers: strings(&["ETag", "x-oss-request-id"]),
-            max_age_seconds: Some(600),
-            ..rule(&["*"], &["GET", "PUT"], &["*"])
-        };
-        let c = CorsConfig {
-            rules: vec![full.clone()],
-            response_vary: true,
-        };
-        let requested = strings(&["content-type", "x-oss-date"]);
-        assert_eq!(
-            preflight_headers(&c, &full, "http://a.com", &requested).headers,
-            vec![
-                ("access-control-allow-origin", "http://a.com".to_string()),
-                ("access-control-allow-methods", "GET, PUT".to_string()),
-                (
-                    "access-control-allow-headers",
-                    "content-type, x-oss-date".to_string()
-                ),
-                (
-                    "access-control-expose-headers",
-                    "ETag, x-oss-request-id".to_string()
-                ),
-                ("access-control-max-age", "600".to_string()),
-                ("vary", "Origin".to_string()),
-            ]
-        );
-        assert_eq!(
-            actual_headers(&c, &full, "http://a.com").headers,
-            vec![
-                ("access-control-allow-origin", "http://a.com".to_string()),
-                ("access-control-allow-methods", "GET, PUT".to_string()),
-                (
-                    "access-control-expose-headers",
-                    "ETag, x-oss-request-id".to_string()
-                ),
-                ("access-control-max-age", "600".to_string()),
-                ("vary", "Origin".to_string()),
-            ]
-        );
-
-        let bare = rule(&["*"], &["GET"], &[]);
-        let c = config(vec![bare.clone()]);
-        let minimal = vec![
-            ("access-control-allow-origin", "http://a.com".to_string()),
-            ("access-control-allow-methods", "GET".to_string()),
-        ];
-        assert_eq!(
-            preflight_headers(&c, &bare, "http://a.com", &[]).headers,
-            minimal
-        );
-        assert_eq!(actual_headers(&c, &bare, "http://a.com").headers, minimal);
-    }
+        PreflightRefusal::Store(e) => OssError::from_store(e, bucket.unwrap_or(""), ""),
+    })?;
+    let mut r = empty(StatusCode::OK);
+    answer.apply(&mut r);
+    Ok(r)
 }

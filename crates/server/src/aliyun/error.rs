@@ -3,6 +3,7 @@
 //! the XML base64-encoded in `x-oss-err`).
 
 use crate::aliyun::xml;
+use crate::common::objects::ObjectError;
 use axum::body::Body;
 use axum::response::Response;
 use base64::Engine as _;
@@ -139,6 +140,24 @@ impl OssError {
             "0016-00000102",
         )
     }
+    pub fn entity_too_large(max: u64) -> OssError {
+        OssError::new(
+            StatusCode::BAD_REQUEST,
+            "EntityTooLarge",
+            format!("Your proposed upload exceeds the maximum allowed size of {max} bytes."),
+            "0016-00000202",
+        )
+        .with("MaxSizeAllowed", max.to_string())
+    }
+    pub fn precondition_failed(condition: &str) -> OssError {
+        OssError::new(
+            StatusCode::PRECONDITION_FAILED,
+            "PreconditionFailed",
+            "At least one of the pre-conditions you specified did not hold.",
+            "0026-00000104",
+        )
+        .with("Condition", condition)
+    }
     pub fn internal(detail: &str) -> OssError {
         tracing::error!(%detail, "internal error");
         OssError::new(
@@ -206,6 +225,51 @@ impl OssError {
         }
     }
 
+    /// Maps a body or read failure of the shared object helpers (for the store: with no
+    /// bucket or key to name).
+    pub fn from_object(e: ObjectError) -> OssError {
+        match e {
+            ObjectError::TooLarge { max } => OssError::entity_too_large(max),
+            ObjectError::IncompleteBody(detail) => OssError::new(
+                StatusCode::BAD_REQUEST,
+                "IncompleteBody",
+                format!("The request body ended early: {detail}"),
+                "0016-00000301",
+            ),
+            ObjectError::SmallBodyUnreadable { max } => OssError::malformed_xml(&format!(
+                "the request body is larger than {max} bytes or ended early"
+            )),
+            ObjectError::BadDigest {
+                calculated,
+                provided,
+            } => OssError::new(
+                StatusCode::BAD_REQUEST,
+                "InvalidDigest",
+                "The Content-MD5 you specified was invalid: it does not match the MD5 of the bytes received.",
+                "0016-00000403",
+            )
+            .with("CalculatedDigest", calculated)
+            .with("ProvidedDigest", provided),
+            ObjectError::MetadataTooLarge => OssError::invalid_argument(
+                "User metadata (x-oss-meta-*) may total at most 8 KB.",
+                "x-oss-meta-*",
+                "",
+            ),
+            ObjectError::PreconditionFailed(condition) => {
+                OssError::precondition_failed(&condition)
+            }
+            // `get_object` answers a bare 304 itself; elsewhere it cannot occur.
+            ObjectError::NotModified => OssError::new(
+                StatusCode::NOT_MODIFIED,
+                "NotModified",
+                "The object was not modified.",
+                "0026-00000105",
+            ),
+            ObjectError::Store(e) => OssError::from_store(e, "", ""),
+            ObjectError::Internal(detail) => OssError::internal(&detail),
+        }
+    }
+
     /// Renders the error. `head`: no body, XML in `x-oss-err` (base64), as OSS does for HEAD.
     pub fn into_response(self, request_id: &str, host_id: &str, head: bool) -> Response {
         let body = xml::error(
@@ -232,5 +296,11 @@ impl OssError {
                 .body(Body::from(body))
                 .unwrap_or_default()
         }
+    }
+}
+
+impl From<ObjectError> for OssError {
+    fn from(e: ObjectError) -> OssError {
+        OssError::from_object(e)
     }
 }

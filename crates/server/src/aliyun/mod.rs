@@ -5,7 +5,7 @@
 //! - [`error`] — semantic errors rendered as OSS `<Error>` XML.
 //! - [`oss`] — the router and the operation handlers.
 //! - [`sts`] — the sts face: `AssumeRole` and `GetCallerIdentity` (POP RPC V1 and ACS3).
-//! - [`xml`], [`cors`] — wire bodies and CORS rule matching.
+//! - [`xml`], [`cors`] — wire bodies and the CORS answers (rule matching is `common/cors.rs`).
 
 pub mod auth;
 pub mod client;

@@ -69,24 +69,14 @@ pub async fn write(log: &std::sync::Arc<dyn AuditLog>, record: Record) -> anyhow
 /// faces share it (the file is never opened twice; its single writer thread batches every
 /// face's rows).
 pub fn shared(data_dir: &std::path::Path) -> anyhow::Result<std::sync::Arc<dyn AuditLog>> {
-    use std::collections::HashMap;
-    use std::path::PathBuf;
-    use std::sync::{Mutex, OnceLock, Weak};
-    type Open = Mutex<HashMap<PathBuf, Weak<SqliteAudit>>>;
-    static OPEN: OnceLock<Open> = OnceLock::new();
-    let canonical = data_dir
-        .canonicalize()
-        .with_context(|| format!("resolving {}", data_dir.display()))?;
-    let mut open = OPEN
-        .get_or_init(Default::default)
-        .lock()
-        .unwrap_or_else(|e| e.into_inner());
-    open.retain(|_, w| w.strong_count() > 0);
-    if let Some(log) = open.get(&canonical).and_then(Weak::upgrade) {
-        return Ok(log);
-    }
-    let log = std::sync::Arc::new(SqliteAudit::open(&canonical)?);
-    open.insert(canonical, std::sync::Arc::downgrade(&log));
+    use crate::datadir::{once_per_dir, Registry};
+    use std::sync::{Arc, Weak};
+    static OPEN: Registry<Weak<SqliteAudit>> = std::sync::OnceLock::new();
+    let log = once_per_dir(&OPEN, data_dir, Weak::upgrade, |canonical| {
+        let log = Arc::new(SqliteAudit::open(canonical)?);
+        let weak = Arc::downgrade(&log);
+        Ok((log, weak))
+    })?;
     Ok(log)
 }
 

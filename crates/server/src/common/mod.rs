@@ -10,12 +10,27 @@
 //! - [`scope`] — grants: a caller's vendor-neutral scope (bucket, prefix template, action
 //!   bundles, conditions), validated once from the config.
 //! - [`issued`] — credentials handed out (what every format renders) and their answer cache.
+//! - [`xml`] — the XML writer and reader, and the S3-family bodies OSS and COS share.
 //! - [`dates`] — the date forms of the wire shapes, through `time`/`httpdate`.
+//! - [`cors`] — CORS rule matching and the `Access-Control-*` header sets of every object face.
+//! - [`form`] — browser form uploads: the fields before the file part, bounded, then the file.
+//! - [`header_case`] — exact-case response header names (`ETag`) for case-sensitive clients.
+//! - [`http`] — the request parts a signature covers and the plain answers both object faces
+//!   build.
+//! - [`objects`] — what every object face does with bodies and reads (streaming into the store,
+//!   small bodies, Content-MD5, ranges, conditional requests), failing with a neutral
+//!   `ObjectError` each dialect renders.
 
 pub mod audit;
+pub mod cors;
 pub mod dates;
+pub mod form;
+pub mod header_case;
+pub mod http;
 pub mod issued;
+pub mod objects;
 pub mod provider;
 pub mod resolve;
 pub mod scope;
 pub mod upstream;
+pub mod xml;

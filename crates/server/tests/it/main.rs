@@ -1,4 +1,4 @@
-//! Integration tests of the oss and sts faces: error paths through `oneshot`, and the real server on
+//! Integration tests of the oss, cos and sts faces: error paths through `oneshot`, and the real server on
 //! `127.0.0.1:0`. Wire compatibility itself is proven by the real SDKs in `conformance/`.
 
 mod api;
@@ -13,6 +13,8 @@ mod api_tickets;
 mod api_upstream;
 mod cloud_admin;
 mod common;
+mod cos;
+mod cos_ops;
 mod errors;
 mod server;
 mod sts;

@@ -1,16 +1,15 @@
 //! Bucket operations: PutBucket, DeleteBucket, HeadBucket, GetBucketInfo, GetBucketLocation,
-//! Get/PutBucketAcl, Put/Get/DeleteBucketCors, and the unauthenticated CORS preflight.
+//! Get/PutBucketAcl, Put/Get/DeleteBucketCors (the preflight is `aliyun/cors.rs`).
 
-use super::body::{read_small, MAX_XML_BODY};
+use super::body::MAX_XML_BODY;
 use super::object::set;
-use super::{empty, store_err, xml_response, Call, OssState};
-use crate::aliyun::cors;
-use crate::aliyun::endpoint::Target;
+use super::{empty, store_err, xml_response, Call};
 use crate::aliyun::error::OssError;
 use crate::aliyun::xml;
+use crate::common::objects::read_small;
 use axum::body::Body;
 use axum::response::Response;
-use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+use http::StatusCode;
 use stsgate_store::Acl;
 
 fn bucket_acl(call: &Call) -> Result<Acl, OssError> {
@@ -149,66 +148,6 @@ pub fn delete_bucket_cors(call: &Call) -> Result<Response, OssError> {
         .set_bucket_cors(&call.bucket, None)
         .map_err(store_err(call))?;
     Ok(empty(StatusCode::NO_CONTENT))
-}
-
-fn bad_request(message: &str) -> OssError {
-    OssError::new(
-        StatusCode::BAD_REQUEST,
-        "BadRequest",
-        message,
-        "0003-00000001",
-    )
-}
-
-fn forbidden() -> OssError {
-    OssError::new(
-        StatusCode::FORBIDDEN,
-        "AccessForbidden",
-        "CORSResponse: This CORS request is not allowed. This is usually because the evalution of Origin, request method / Access-Control-Request-Method or Access-Control-Requet-Headers are not whitelisted by the resource's CORS spec.",
-        "0003-00000001",
-    )
-}
-
-/// `OPTIONS` preflight: unauthenticated, answered from the bucket's CORS rules.
-pub fn preflight(
-    state: &OssState,
-    target: &Target,
-    headers: &HeaderMap,
-) -> Result<Response, OssError> {
-    let text = |name: &str| {
-        headers
-            .get(name)
-            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
-    };
-    let origin = text("origin")
-        .ok_or_else(|| bad_request("Insufficient information. Origin request header needed."))?;
-    let method = text("access-control-request-method").ok_or_else(|| {
-        bad_request(
-            "Insufficient information. Request Access-Control-Request-Method header needed.",
-        )
-    })?;
-    let requested = text("access-control-request-headers")
-        .map(|v| cors::split_request_headers(&v))
-        .unwrap_or_default();
-    let Some(bucket) = &target.bucket else {
-        return Err(forbidden());
-    };
-    let config = match state.store.get_bucket_cors(bucket) {
-        Ok(Some(c)) => c,
-        Ok(None) => return Err(forbidden()),
-        Err(e) => return Err(OssError::from_store(e, bucket, "")),
-    };
-    let rule = cors::find_rule(&config, &origin, &method, &requested).ok_or_else(forbidden)?;
-    let mut r = empty(StatusCode::OK);
-    for (name, value) in cors::preflight_headers(&config, rule, &origin, &requested).headers {
-        if let (Ok(n), Ok(v)) = (
-            HeaderName::from_bytes(name.as_bytes()),
-            HeaderValue::from_str(&value),
-        ) {
-            r.headers_mut().insert(n, v);
-        }
-    }
-    Ok(r)
 }
 
 #[cfg(test)]

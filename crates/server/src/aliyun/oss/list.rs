@@ -10,22 +10,15 @@ use base64::Engine as _;
 const DEFAULT_MAX_KEYS: usize = 100;
 const MAX_MAX_KEYS: usize = 1000;
 
-/// Reads `max-keys` (absent or empty → 100; must be 0..=1000).
-fn max_keys(call: &Call, name: &str, default: usize) -> Result<usize, OssError> {
-    match call.nonempty_param(name) {
-        None => Ok(default),
-        Some(v) => v
-            .parse::<usize>()
-            .ok()
-            .filter(|n| *n <= MAX_MAX_KEYS)
-            .ok_or_else(|| {
-                OssError::invalid_argument(
-                    format!("{name} must be an integer from 0 to 1000."),
-                    name,
-                    v,
-                )
-            }),
-    }
+/// A whole-number parameter from 0 to `max` (absent or empty → `default`).
+pub fn number(call: &Call, name: &str, default: usize, max: usize) -> Result<usize, OssError> {
+    crate::common::http::bounded(&call.query, name, default, max).map_err(|v| {
+        OssError::invalid_argument(
+            format!("{name} must be an integer from 0 to {max}."),
+            name,
+            &v,
+        )
+    })
 }
 
 fn encoding_url(call: &Call) -> Result<bool, OssError> {
@@ -43,7 +36,7 @@ fn encoding_url(call: &Call) -> Result<bool, OssError> {
 pub fn list_buckets(call: &Call) -> Result<Response, OssError> {
     let prefix = call.nonempty_param("prefix").unwrap_or("");
     let marker = call.nonempty_param("marker").unwrap_or("");
-    let max = max_keys(call, "max-keys", DEFAULT_MAX_KEYS)?;
+    let max = number(call, "max-keys", DEFAULT_MAX_KEYS, MAX_MAX_KEYS)?;
     let (buckets, truncated) = call
         .state
         .store
@@ -68,7 +61,7 @@ pub fn list_objects_v1(call: &Call) -> Result<Response, OssError> {
     let params = ListParams {
         prefix: call.nonempty_param("prefix").unwrap_or(""),
         delimiter: call.nonempty_param("delimiter").unwrap_or(""),
-        max_keys: max_keys(call, "max-keys", DEFAULT_MAX_KEYS)?,
+        max_keys: number(call, "max-keys", DEFAULT_MAX_KEYS, MAX_MAX_KEYS)?,
         encoding_url: encoding_url(call)?,
     };
     let marker = call.nonempty_param("marker").unwrap_or("");
@@ -108,7 +101,7 @@ pub fn list_objects_v2(call: &Call) -> Result<Response, OssError> {
     let params = ListParams {
         prefix: call.nonempty_param("prefix").unwrap_or(""),
         delimiter: call.nonempty_param("delimiter").unwrap_or(""),
-        max_keys: max_keys(call, "max-keys", DEFAULT_MAX_KEYS)?,
+        max_keys: number(call, "max-keys", DEFAULT_MAX_KEYS, MAX_MAX_KEYS)?,
         encoding_url: encoding_url(call)?,
     };
     let token = call.nonempty_param("continuation-token");

@@ -16,6 +16,7 @@ use crate::aliyun::cors;
 use crate::aliyun::endpoint::{self, Op, OpError, Target};
 use crate::aliyun::error::OssError;
 use crate::aliyun::xml::{self, Region};
+pub use crate::common::http::{empty, xml_response};
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::response::Response;
@@ -70,17 +71,12 @@ pub struct Call {
 impl Call {
     /// A header value as text (lossy for non-UTF-8 bytes).
     pub fn header(&self, name: &str) -> Option<String> {
-        self.headers
-            .get(name)
-            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+        crate::common::objects::header_text(&self.headers, name)
     }
 
     /// A query parameter, decoded; `None` when absent.
     pub fn param(&self, name: &str) -> Option<&str> {
-        self.query
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
+        crate::common::http::param(&self.query, name)
     }
 
     /// A query parameter that is present and non-empty (`marker=` means "unset", as in oss2).
@@ -251,7 +247,7 @@ pub async fn handle(State(state): State<Arc<OssState>>, req: Request) -> Respons
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
     let is_options = req.method() == Method::OPTIONS;
-    let has_body = request_has_body(req.headers());
+    let has_body = crate::common::objects::request_has_body(req.headers());
     let mut cors_bucket = None;
     let result = if req.uri().path() == "/-/healthz" {
         Ok(Response::new(Body::from("ok\n")))
@@ -259,14 +255,7 @@ pub async fn handle(State(state): State<Arc<OssState>>, req: Request) -> Respons
         dispatch(state.clone(), req, now, &request_id, &mut cors_bucket).await
     };
     let mut response = result.unwrap_or_else(|e| e.into_response(&request_id, &host_id, head));
-    if has_body && (response.status().is_client_error() || response.status().is_server_error()) {
-        // An error may be answered before the request body was read; hyper then closes the
-        // connection. Say so, or a keep-alive client (oss2, requests) reuses the dead connection
-        // and its next request fails with "Remote end closed connection without response".
-        response
-            .headers_mut()
-            .insert(http::header::CONNECTION, HeaderValue::from_static("close"));
-    }
+    crate::common::http::close_after_unread_body(has_body, &mut response);
     let h = response.headers_mut();
     h.insert(
         "x-oss-request-id",
@@ -280,38 +269,9 @@ pub async fn handle(State(state): State<Arc<OssState>>, req: Request) -> Respons
         h.insert("x-oss-server-time", v);
     }
     if let (Some(origin), Some(bucket), false) = (origin, cors_bucket, is_options) {
-        add_actual_cors(&state, &bucket, &origin, &method, &mut response);
+        crate::common::cors::add_actual(&state.store, &bucket, &origin, &method, &mut response);
     }
     response
-}
-
-/// Whether the request announces a body (a non-zero Content-Length, or any Transfer-Encoding).
-fn request_has_body(headers: &http::HeaderMap) -> bool {
-    headers.contains_key(http::header::TRANSFER_ENCODING)
-        || headers
-            .get(http::header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.trim() != "0")
-}
-
-/// CORS headers on an ordinary answer (also on errors, so a browser can read them).
-fn add_actual_cors(
-    state: &OssState,
-    bucket: &str,
-    origin: &str,
-    method: &Method,
-    response: &mut Response,
-) {
-    let Ok(Some(config)) = state.store.get_bucket_cors(bucket) else {
-        return;
-    };
-    if let Some(rule) = cors::find_rule(&config, origin, method.as_str(), &[]) {
-        for (name, value) in cors::actual_headers(&config, rule, origin).headers {
-            if let Ok(v) = HeaderValue::from_str(&value) {
-                response.headers_mut().insert(name, v);
-            }
-        }
-    }
 }
 
 async fn dispatch(
@@ -323,16 +283,7 @@ async fn dispatch(
 ) -> Result<Response, OssError> {
     let (parts, body) = req.into_parts();
     let method = parts.method.as_str().to_string();
-    let header_list: Vec<(String, String)> = parts
-        .headers
-        .iter()
-        .map(|(k, v)| {
-            (
-                k.as_str().to_string(),
-                String::from_utf8_lossy(v.as_bytes()).into_owned(),
-            )
-        })
-        .collect();
+    let header_list = crate::common::http::header_pairs(&parts.headers);
     let query = stsgate_signing::encode::decode_query(parts.uri.query().unwrap_or(""));
     let host = parts
         .headers
@@ -351,12 +302,13 @@ async fn dispatch(
         *cors_bucket = Some(b.clone());
     }
     if parts.method == Method::OPTIONS {
-        return bucket::preflight(&state, &targets[0], &parts.headers);
+        return cors::preflight(&state, &targets[0], &parts.headers);
     }
     let signed = Signed {
         method: &method,
         headers: &header_list,
         query: &query,
+        authority: None,
     };
     let (principal, chosen) = auth::authenticate(&state.keys, &signed, &targets, now)?;
     let Target { bucket, key } = targets[chosen].clone();
@@ -441,25 +393,6 @@ async fn dispatch(
     Ok(response)
 }
 
-/// An XML 200 answer.
-pub fn xml_response(body: String) -> Response {
-    Response::builder()
-        .status(StatusCode::OK)
-        .header(http::header::CONTENT_TYPE, "application/xml")
-        .header(http::header::CONTENT_LENGTH, body.len())
-        .body(Body::from(body))
-        .unwrap_or_default()
-}
-
-/// An empty answer with a status.
-pub fn empty(status: StatusCode) -> Response {
-    Response::builder()
-        .status(status)
-        .header(http::header::CONTENT_LENGTH, 0)
-        .body(Body::empty())
-        .unwrap_or_default()
-}
-
 /// Maps a store error for the call's bucket and key.
 pub fn store_err(call: &Call) -> impl Fn(stsgate_store::StoreError) -> OssError + '_ {
     move |e| OssError::from_store(e, &call.bucket, &call.key)
@@ -469,32 +402,5 @@ pub fn store_err(call: &Call) -> impl Fn(stsgate_store::StoreError) -> OssError 
 pub async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T, OssError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| OssError::internal(&format!("blocking task failed: {e}")))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::request_has_body;
-    use http::HeaderMap;
-
-    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
-        let mut h = HeaderMap::new();
-        for (k, v) in pairs {
-            h.insert(*k, v.parse().unwrap());
-        }
-        h
-    }
-
-    #[test]
-    fn bodies_are_announced_by_length_or_transfer_encoding() {
-        assert!(request_has_body(&headers(&[("content-length", "4")])));
-        assert!(request_has_body(&headers(&[(
-            "transfer-encoding",
-            "chunked"
-        )])));
-        assert!(!request_has_body(&headers(&[("content-length", "0")])));
-        assert!(!request_has_body(&headers(&[])));
-    }
+    Ok(crate::common::objects::blocking(f).await?)
 }

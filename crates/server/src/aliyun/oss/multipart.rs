@@ -1,10 +1,12 @@
 //! Multipart uploads: initiate, upload part, complete, abort, list parts, list uploads.
 
-use super::body::{check_content_md5, meta_from_headers, read_small, stage, MAX_XML_BODY};
+use super::body::{meta_from_headers, MAX_XML_BODY};
+use super::list::number;
 use super::object::set;
 use super::{blocking, empty, store_err, xml_response, Call};
 use crate::aliyun::error::OssError;
 use crate::aliyun::xml;
+use crate::common::objects::{check_content_md5, check_declared_length, read_small, stage};
 use axum::body::Body;
 use axum::response::Response;
 use http::header::{self, HeaderName};
@@ -43,23 +45,19 @@ pub fn initiate(call: &Call) -> Result<Response, OssError> {
 pub async fn upload_part(call: &Call, body: Body) -> Result<Response, OssError> {
     let id = upload_id(call)?;
     let number_text = call.param("partNumber").unwrap_or("");
-    let number = number_text
-        .parse::<u32>()
-        .ok()
-        .filter(|n| (1..=10_000).contains(n))
-        .ok_or_else(|| {
-            OssError::invalid_argument(
-                "partNumber must be an integer from 1 to 10000.",
-                "partNumber",
-                number_text,
-            )
-        })?;
+    let number = crate::common::http::part_number(number_text).ok_or_else(|| {
+        OssError::invalid_argument(
+            "partNumber must be an integer from 1 to 10000.",
+            "partNumber",
+            number_text,
+        )
+    })?;
     // Refuse unknown uploads before accepting bytes.
     call.state
         .store
         .upload_meta(&call.bucket, &call.key, &id)
         .map_err(|e| no_such_upload(call, e, &id))?;
-    super::object::check_declared_length(call, MAX_PART_SIZE)?;
+    check_declared_length(&call.headers, MAX_PART_SIZE)?;
     let blob = stage(&call.state.store, body, MAX_PART_SIZE).await?;
     check_content_md5(&call.headers, &blob.md5())?;
     let (store, bucket, key, now, id2) = (
@@ -139,23 +137,6 @@ pub fn abort(call: &Call) -> Result<Response, OssError> {
         .abort_multipart(&call.bucket, &call.key, &id)
         .map_err(|e| no_such_upload(call, e, &id))?;
     Ok(empty(StatusCode::NO_CONTENT))
-}
-
-fn number(call: &Call, name: &str, default: usize, max: usize) -> Result<usize, OssError> {
-    match call.nonempty_param(name) {
-        None => Ok(default),
-        Some(v) => v
-            .parse::<usize>()
-            .ok()
-            .filter(|n| *n <= max)
-            .ok_or_else(|| {
-                OssError::invalid_argument(
-                    format!("{name} must be an integer from 0 to {max}."),
-                    name,
-                    v,
-                )
-            }),
-    }
 }
 
 pub fn list_parts(call: &Call) -> Result<Response, OssError> {

@@ -1,25 +1,24 @@
 //! Object operations: PutObject, GetObject/HeadObject (ranges, conditions, overrides),
 //! GetObjectMeta, DeleteObject, DeleteMultipleObjects, CopyObject, Get/PutObjectAcl.
 
-use super::body::{
-    check_content_md5, meta_from_headers, read_small, stage, MAX_OBJECT_SIZE, MAX_XML_BODY,
-};
+use super::body::{meta_from_headers, MAX_OBJECT_SIZE, MAX_XML_BODY};
 use super::{blocking, empty, store_err, xml_response, Call};
 use crate::aliyun::endpoint::Op;
 use crate::aliyun::error::OssError;
 use crate::aliyun::xml;
+use crate::common::objects::{
+    self, check_conditions, check_content_md5, md5_of, parse_range, read_small, stage, ObjectError,
+    RangeError,
+};
 use axum::body::Body;
 use axum::response::Response;
 use base64::Engine as _;
 use http::header::{self, HeaderName};
-use http::{HeaderValue, StatusCode};
-use std::io::{Seek, SeekFrom};
+use http::StatusCode;
 use stsgate_store::{Acl, ObjectInfo};
-use tokio::io::AsyncReadExt;
-use tokio_util::io::ReaderStream;
 
 pub async fn put_object(call: &Call, body: Body) -> Result<Response, OssError> {
-    check_declared_length(call, MAX_OBJECT_SIZE)?;
+    objects::check_declared_length(&call.headers, MAX_OBJECT_SIZE)?;
     let meta = meta_from_headers(call)?;
     let forbid = call
         .header("x-oss-forbid-overwrite")
@@ -49,132 +48,6 @@ pub async fn put_object(call: &Call, body: Body) -> Result<Response, OssError> {
         &base64::engine::general_purpose::STANDARD.encode(md5),
     );
     Ok(r)
-}
-
-/// A byte range `[start, end]` (inclusive) to serve.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ByteRange {
-    pub start: u64,
-    pub end: u64,
-}
-
-/// Why a Range header cannot be served.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RangeError {
-    /// Syntactically invalid: OSS ignores the header.
-    Invalid,
-    /// Valid but starts beyond the object: OSS ignores it unless `x-oss-range-behavior: standard`.
-    Unsatisfiable,
-}
-
-/// Parses `bytes=a-b`, `bytes=a-`, `bytes=-n` against an object of `size` bytes. Only the first
-/// range of a multi-range header is honoured (as OSS does). With `standard`, an end beyond the
-/// object is clipped; OSS's legacy behaviour ignores such a range altogether.
-pub fn parse_range(value: &str, size: u64, standard: bool) -> Result<ByteRange, RangeError> {
-    let spec = value
-        .trim()
-        .strip_prefix("bytes=")
-        .ok_or(RangeError::Invalid)?;
-    let first = spec.split(',').next().unwrap_or("").trim();
-    let (a, b) = first.split_once('-').ok_or(RangeError::Invalid)?;
-    let num = |s: &str| s.trim().parse::<u64>().map_err(|_| RangeError::Invalid);
-    match (a.trim().is_empty(), b.trim().is_empty()) {
-        (true, true) => Err(RangeError::Invalid),
-        (true, false) => {
-            let n = num(b)?;
-            if n == 0 || size == 0 {
-                return Err(RangeError::Unsatisfiable);
-            }
-            Ok(ByteRange {
-                start: size.saturating_sub(n),
-                end: size - 1,
-            })
-        }
-        (false, open) => {
-            let start = num(a)?;
-            let end = if open { start } else { num(b)? };
-            if end < start {
-                return Err(RangeError::Invalid);
-            }
-            if start >= size {
-                return Err(RangeError::Unsatisfiable);
-            }
-            let end = if open { size - 1 } else { end };
-            if end >= size && !standard && !open {
-                return Err(RangeError::Invalid);
-            }
-            Ok(ByteRange {
-                start,
-                end: end.min(size - 1),
-            })
-        }
-    }
-}
-
-/// Evaluates If-Match / If-None-Match / If-Modified-Since / If-Unmodified-Since (RFC 7232 order).
-fn check_conditions(call: &Call, info: &ObjectInfo) -> Result<(), OssError> {
-    let etag_matches = |list: &str| {
-        list.split(',').any(|t| {
-            let t = t.trim();
-            t == "*"
-                || t.trim_matches('"')
-                    .eq_ignore_ascii_case(info.etag.trim_matches('"'))
-        })
-    };
-    let date = |name: &str| header_date(call, name);
-    let modified = whole_seconds(info.last_modified);
-    if let Some(v) = call.header("if-match") {
-        if !etag_matches(&v) {
-            return Err(precondition_failed("If-Match"));
-        }
-    } else if let Some(t) = date("if-unmodified-since") {
-        if modified > t {
-            return Err(precondition_failed("If-Unmodified-Since"));
-        }
-    }
-    if let Some(v) = call.header("if-none-match") {
-        if etag_matches(&v) {
-            return Err(not_modified(info));
-        }
-    } else if let Some(t) = date("if-modified-since") {
-        if modified <= t {
-            return Err(not_modified(info));
-        }
-    }
-    Ok(())
-}
-
-/// An HTTP-date header (If-Modified-Since and the like) as a time; `None` if absent or malformed.
-fn header_date(call: &Call, name: &str) -> Option<time::OffsetDateTime> {
-    call.header(name)
-        .and_then(|v| httpdate::parse_http_date(&v).ok())
-        .map(time::OffsetDateTime::from)
-}
-
-/// Last-Modified as clients see it (RFC 1123, whole seconds), for date comparisons.
-fn whole_seconds(t: time::OffsetDateTime) -> time::OffsetDateTime {
-    t.replace_nanosecond(0).unwrap_or(t)
-}
-
-fn precondition_failed(condition: &str) -> OssError {
-    OssError::new(
-        StatusCode::PRECONDITION_FAILED,
-        "PreconditionFailed",
-        "At least one of the pre-conditions you specified did not hold.",
-        "0026-00000104",
-    )
-    .with("Condition", condition)
-}
-
-fn not_modified(info: &ObjectInfo) -> OssError {
-    // Rendered as a bare 304 by `get_object`.
-    OssError::new(
-        StatusCode::NOT_MODIFIED,
-        "NotModified",
-        info.etag.clone(),
-        "0026-00000105",
-    )
-    .with("LastModified", xml::rfc1123(info.last_modified))
 }
 
 /// The headers that describe an object (GET, HEAD).
@@ -212,22 +85,7 @@ fn object_headers(r: &mut Response, info: &ObjectInfo) {
             &base64::engine::general_purpose::STANDARD.encode(md5),
         );
     }
-    for (name, value) in [
-        (header::CACHE_CONTROL, &m.cache_control),
-        (header::CONTENT_DISPOSITION, &m.content_disposition),
-        (header::CONTENT_ENCODING, &m.content_encoding),
-        (header::CONTENT_LANGUAGE, &m.content_language),
-        (header::EXPIRES, &m.expires),
-    ] {
-        if let Some(v) = value {
-            set(r, name, v);
-        }
-    }
-    for (k, v) in &m.user_meta {
-        if let Ok(name) = HeaderName::from_bytes(format!("x-oss-meta-{k}").as_bytes()) {
-            set(r, name, v);
-        }
-    }
+    objects::set_stored_headers(r, m, "x-oss-meta-");
 }
 
 pub async fn get_object(call: &Call, head: bool) -> Result<Response, OssError> {
@@ -236,12 +94,12 @@ pub async fn get_object(call: &Call, head: bool) -> Result<Response, OssError> {
         call.bucket.clone(),
         call.key.clone(),
     );
-    let (info, mut file) = blocking(move || store.open_object(&bucket, &key))
+    let (info, file) = blocking(move || store.open_object(&bucket, &key))
         .await?
         .map_err(store_err(call))?;
-    match check_conditions(call, &info) {
+    match check_conditions(&call.headers, &info) {
         Ok(()) => {}
-        Err(e) if e.status == StatusCode::NOT_MODIFIED => {
+        Err(ObjectError::NotModified) => {
             let mut r = empty(StatusCode::NOT_MODIFIED);
             set(&mut r, header::ETAG, &info.etag);
             set(
@@ -251,7 +109,7 @@ pub async fn get_object(call: &Call, head: bool) -> Result<Response, OssError> {
             );
             return Ok(r);
         }
-        Err(e) => return Err(e),
+        Err(e) => return Err(e.into()),
     }
     let standard = call
         .header("x-oss-range-behavior")
@@ -277,13 +135,7 @@ pub async fn get_object(call: &Call, head: bool) -> Result<Response, OssError> {
     let mut r = if head {
         Response::new(Body::empty())
     } else {
-        file.seek(SeekFrom::Start(start))
-            .map_err(|e| OssError::internal(&format!("seek: {e}")))?;
-        let reader = tokio::fs::File::from_std(file).take(len);
-        Response::new(Body::from_stream(ReaderStream::with_capacity(
-            reader,
-            256 * 1024,
-        )))
+        Response::new(objects::range_body(file, start, len)?)
     };
     object_headers(&mut r, &info);
     set(&mut r, header::CONTENT_LENGTH, &len.to_string());
@@ -297,18 +149,7 @@ pub async fn get_object(call: &Call, head: bool) -> Result<Response, OssError> {
         r.headers_mut().remove("x-oss-hash-crc64ecma");
         r.headers_mut().remove("content-md5");
     }
-    for (param, name) in [
-        ("response-content-type", header::CONTENT_TYPE),
-        ("response-content-language", header::CONTENT_LANGUAGE),
-        ("response-expires", header::EXPIRES),
-        ("response-cache-control", header::CACHE_CONTROL),
-        ("response-content-disposition", header::CONTENT_DISPOSITION),
-        ("response-content-encoding", header::CONTENT_ENCODING),
-    ] {
-        if let Some(v) = call.param(param) {
-            set(&mut r, name, v);
-        }
-    }
+    objects::apply_response_overrides(&mut r, &call.query);
     Ok(r)
 }
 
@@ -358,8 +199,7 @@ pub async fn delete_multiple(call: &Call, body: Body) -> Result<Response, OssErr
         .with("ArgumentName", "Content-MD5"));
     }
     let bytes = read_small(body, MAX_XML_BODY).await?;
-    let digest: [u8; 16] = <::md5::Md5 as ::md5::Digest>::digest(&bytes).into();
-    check_content_md5(&call.headers, &digest)?;
+    check_content_md5(&call.headers, &md5_of(&bytes))?;
     let (quiet, keys) = xml::parse_delete(&bytes).map_err(|e| OssError::malformed_xml(&e.0))?;
     call.state
         .store
@@ -410,7 +250,7 @@ pub async fn copy_object(call: &Call) -> Result<Response, OssError> {
         .store
         .head_object(&src_bucket, &src_key)
         .map_err(|e| OssError::from_store(e, &src_bucket, &src_key))?;
-    check_copy_conditions(call, &src)?;
+    objects::check_copy_conditions(&call.headers, "x-oss-copy-source-", &src)?;
     let replace = match call.header("x-oss-metadata-directive").as_deref() {
         None | Some("COPY") => false,
         Some("REPLACE") => true,
@@ -463,33 +303,6 @@ pub async fn copy_object(call: &Call) -> Result<Response, OssError> {
     Ok(r)
 }
 
-fn check_copy_conditions(call: &Call, src: &ObjectInfo) -> Result<(), OssError> {
-    let etag = src.etag.trim_matches('"');
-    let date = |name: &str| header_date(call, name);
-    let modified = whole_seconds(src.last_modified);
-    if let Some(v) = call.header("x-oss-copy-source-if-match") {
-        if !v.trim().trim_matches('"').eq_ignore_ascii_case(etag) {
-            return Err(precondition_failed("x-oss-copy-source-if-match"));
-        }
-    }
-    if let Some(v) = call.header("x-oss-copy-source-if-none-match") {
-        if v.trim().trim_matches('"').eq_ignore_ascii_case(etag) {
-            return Err(precondition_failed("x-oss-copy-source-if-none-match"));
-        }
-    }
-    if let Some(t) = date("x-oss-copy-source-if-unmodified-since") {
-        if modified > t {
-            return Err(precondition_failed("x-oss-copy-source-if-unmodified-since"));
-        }
-    }
-    if let Some(t) = date("x-oss-copy-source-if-modified-since") {
-        if modified <= t {
-            return Err(precondition_failed("x-oss-copy-source-if-modified-since"));
-        }
-    }
-    Ok(())
-}
-
 pub fn get_object_acl(call: &Call) -> Result<Response, OssError> {
     let info = call
         .state
@@ -519,63 +332,4 @@ pub fn put_object_acl(call: &Call) -> Result<Response, OssError> {
     Ok(empty(StatusCode::OK))
 }
 
-/// Refuses a body whose declared `Content-Length` is over `max` before reading any of it.
-pub fn check_declared_length(call: &Call, max: u64) -> Result<(), OssError> {
-    let declared = call
-        .header("content-length")
-        .and_then(|v| v.trim().parse::<u64>().ok());
-    match declared {
-        Some(len) if len > max => Err(super::body::entity_too_large(max)),
-        _ => Ok(()),
-    }
-}
-
-/// Sets a header, skipping values that are not valid header text.
-pub fn set(r: &mut Response, name: HeaderName, value: &str) {
-    if let Ok(v) = HeaderValue::from_str(value) {
-        r.headers_mut().insert(name, v);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use proptest::prelude::*;
-
-    proptest! {
-        #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
-        /// Any Range header on any size either is refused or names bytes inside the object.
-        #[test]
-        fn ranges_stay_inside_the_object(value in "(bytes=)?[0-9 ,-]{0,12}|.{0,20}", size in 0u64..1000, standard: bool) {
-            if let Ok(r) = parse_range(&value, size, standard) {
-                prop_assert!(r.start <= r.end && r.end < size, "{value} on {size}: {r:?}");
-            }
-        }
-    }
-
-    fn check(value: &str, size: u64, standard: bool, expected: Result<(u64, u64), RangeError>) {
-        let got = parse_range(value, size, standard).map(|r| (r.start, r.end));
-        assert_eq!(
-            got, expected,
-            "{value} on {size} bytes (standard={standard})"
-        );
-    }
-
-    #[test]
-    fn ranges() {
-        check("bytes=0-9", 100, false, Ok((0, 9)));
-        check("bytes=90-", 100, false, Ok((90, 99)));
-        check("bytes=-10", 100, false, Ok((90, 99)));
-        check("bytes=-1000", 100, false, Ok((0, 99)));
-        check("bytes=5-5,10-20", 100, false, Ok((5, 5)));
-        check("bytes=50-200", 100, false, Err(RangeError::Invalid));
-        check("bytes=50-200", 100, true, Ok((50, 99)));
-        check("bytes=100-", 100, false, Err(RangeError::Unsatisfiable));
-        check("bytes=9-0", 100, false, Err(RangeError::Invalid));
-        check("bytes=a-b", 100, false, Err(RangeError::Invalid));
-        check("items=0-1", 100, false, Err(RangeError::Invalid));
-        check("bytes=-", 100, false, Err(RangeError::Invalid));
-        check("bytes=-0", 100, false, Err(RangeError::Unsatisfiable));
-        check("bytes=0-", 0, false, Err(RangeError::Unsatisfiable));
-    }
-}
+pub use crate::common::http::set;

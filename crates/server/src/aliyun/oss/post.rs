@@ -1,28 +1,22 @@
 //! PostObject: browser form uploads (`multipart/form-data`) signed with a POST policy (V1 or V4),
 //! or anonymous into a public-read-write bucket.
 
-use super::body::{entity_too_large, stage_stream, MAX_OBJECT_SIZE};
+use super::body::MAX_OBJECT_SIZE;
 use super::object::set;
 use super::{blocking, empty, xml_response, Call};
 use crate::aliyun::auth::{self, Principal};
 use crate::aliyun::endpoint::Op;
 use crate::aliyun::error::OssError;
 use crate::aliyun::xml;
+use crate::common::form::{field, FormError, FormUpload, MAX_FIELD};
+use crate::common::objects::stage_stream;
 use axum::body::Body;
 use axum::response::Response;
-use futures::StreamExt;
 use http::header::{self, HeaderName};
 use http::StatusCode;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Arc;
 use stsgate_signing::post::{Condition, PostPolicy};
 use stsgate_signing::{ct_eq, oss_v4, post as post_sig};
 use stsgate_store::{Acl, ObjectMeta};
-
-/// The largest non-file form field.
-const MAX_FIELD: usize = 8 * 1024;
-/// The most non-file fields a form may carry.
-const MAX_FIELDS: usize = 128;
 
 fn bad(code: &'static str, message: &str) -> OssError {
     OssError::new(StatusCode::BAD_REQUEST, code, message, "0016-00000601")
@@ -30,132 +24,56 @@ fn bad(code: &'static str, message: &str) -> OssError {
 
 pub async fn post_object(call: &Call, body: Body) -> Result<Response, OssError> {
     let content_type = call.header("content-type").unwrap_or_default();
-    let boundary = multer::parse_boundary(&content_type).map_err(|_| {
-        bad(
+    let mut form = FormUpload::new(&content_type, body).map_err(form_error)?;
+    let mut file = form.file().await.map_err(form_error)?;
+    let fields = form.fields.clone();
+    let file_name = file.file_name().unwrap_or("").to_string();
+    let part_type = file.content_type().map(|m| m.to_string());
+    let (principal, policy) = authenticate_form(call, &fields)?;
+    let key = form_key(&fields, &file_name)?;
+    let scoped = Call {
+        principal,
+        ..clone_call(call)
+    };
+    scoped.authorize(Op::PostObject, "oss:PutObject", &call.bucket, Some(&key))?;
+    let range = policy.as_ref().and_then(PostPolicy::content_length_range);
+    let max = range.map_or(MAX_OBJECT_SIZE, |(_, max)| max.min(MAX_OBJECT_SIZE));
+    let blob = stage_stream(&call.state.store, &mut file, max).await?;
+    if let Some((min, _)) = range {
+        if blob.size() < min {
+            return Err(bad("EntityTooSmall", &format!("Your proposed upload is smaller than the minimum allowed by the policy ({min} bytes).")));
+        }
+    }
+    drop(file);
+    form.finish().await.map_err(form_error)?;
+    store_file(call, &fields, key, part_type, blob).await
+}
+
+/// A form that cannot be read, in OSS's words.
+fn form_error(e: FormError) -> OssError {
+    match e {
+        FormError::NotMultipart => bad(
             "RequestIsNotMultiPartContent",
             "Bucket POST must be of the enclosure-type multipart/form-data.",
-        )
-    })?;
-    // Bytes outside the file part are counted: multer buffers a field's headers until it finds
-    // their end, so an endless header must not grow memory without bound.
-    let budget = FormBudget::default();
-    let counted = {
-        let budget = budget.clone();
-        body.into_data_stream().map(move |chunk| {
-            let chunk = chunk.map_err(std::io::Error::other)?;
-            budget.spend(chunk.len())?;
-            Ok::<_, std::io::Error>(chunk)
-        })
-    };
-    let mut form = multer::Multipart::new(counted, boundary);
-    let mut fields: Vec<(String, String)> = Vec::new();
-    let malformed = |e: multer::Error| {
-        bad(
+        ),
+        FormError::Malformed(e) => bad(
             "MalformedPOSTRequest",
             &format!("The body of your POST request is not well-formed multipart/form-data: {e}"),
-        )
-    };
-    loop {
-        let Some(mut field) = form.next_field().await.map_err(malformed)? else {
-            return Err(bad(
-                "InvalidArgument",
-                "The form has no file field: the file must be the last field, named \"file\".",
-            ));
-        };
-        let name = field.name().unwrap_or("").to_ascii_lowercase();
-        if name == "file" {
-            budget.pause();
-            let file_name = field.file_name().unwrap_or("").to_string();
-            let part_type = field.content_type().map(|m| m.to_string());
-            let (principal, policy) = authenticate_form(call, &fields)?;
-            let key = form_key(&fields, &file_name)?;
-            let scoped = Call {
-                principal,
-                ..clone_call(call)
-            };
-            scoped.authorize(Op::PostObject, "oss:PutObject", &call.bucket, Some(&key))?;
-            let range = policy.as_ref().and_then(PostPolicy::content_length_range);
-            let max = range.map_or(MAX_OBJECT_SIZE, |(_, max)| max.min(MAX_OBJECT_SIZE));
-            let blob = stage_stream(&call.state.store, &mut field, max)
-                .await
-                .map_err(|e| {
-                    if e.code == "EntityTooLarge" {
-                        entity_too_large(max)
-                    } else {
-                        e
-                    }
-                })?;
-            if let Some((min, _)) = range {
-                if blob.size() < min {
-                    return Err(bad("EntityTooSmall", &format!("Your proposed upload is smaller than the minimum allowed by the policy ({min} bytes).")));
-                }
-            }
-            drop(field);
-            budget.resume();
-            if let Ok(Some(extra)) = form.next_field().await {
-                if extra.name().is_some_and(|n| n.eq_ignore_ascii_case("file")) {
-                    return Err(bad(
-                        "IncorrectNumberOfFilesInPOSTRequest",
-                        "POST requires exactly one file upload per request.",
-                    ));
-                }
-            }
-            return store_file(call, &fields, key, part_type, blob).await;
-        }
-        if fields.len() >= MAX_FIELDS {
-            return Err(bad("MalformedPOSTRequest", "The form has too many fields."));
-        }
-        let mut value = Vec::new();
-        while let Some(chunk) = field.chunk().await.map_err(malformed)? {
-            value.extend_from_slice(&chunk);
-            if value.len() > MAX_FIELD {
-                return Err(bad(
-                    "FieldItemTooLong",
-                    &format!("The form field \"{name}\" is longer than {MAX_FIELD} bytes."),
-                ));
-            }
-        }
-        fields.push((name, String::from_utf8_lossy(&value).into_owned()));
+        ),
+        FormError::NoFile => bad(
+            "InvalidArgument",
+            "The form has no file field: the file must be the last field, named \"file\".",
+        ),
+        FormError::TooManyFields => bad("MalformedPOSTRequest", "The form has too many fields."),
+        FormError::FieldTooLong(name) => bad(
+            "FieldItemTooLong",
+            &format!("The form field \"{name}\" is longer than {MAX_FIELD} bytes."),
+        ),
+        FormError::ExtraFile => bad(
+            "IncorrectNumberOfFilesInPOSTRequest",
+            "POST requires exactly one file upload per request.",
+        ),
     }
-}
-
-/// The most bytes a form may carry outside its file part (fields, headers, boundaries).
-const MAX_FORM_OVERHEAD: usize = 1024 * 1024;
-
-/// Counts the bytes of a form outside its file part and fails the stream past
-/// [`MAX_FORM_OVERHEAD`].
-#[derive(Clone, Default)]
-struct FormBudget {
-    spent: Arc<AtomicUsize>,
-    paused: Arc<AtomicBool>,
-}
-
-impl FormBudget {
-    fn spend(&self, n: usize) -> Result<(), std::io::Error> {
-        if self.paused.load(Ordering::Relaxed) {
-            return Ok(());
-        }
-        if self.spent.fetch_add(n, Ordering::Relaxed) + n > MAX_FORM_OVERHEAD {
-            return Err(std::io::Error::other(format!(
-                "the form fields exceed {MAX_FORM_OVERHEAD} bytes"
-            )));
-        }
-        Ok(())
-    }
-    fn pause(&self) {
-        self.paused.store(true, Ordering::Relaxed);
-    }
-    fn resume(&self) {
-        self.spent.store(0, Ordering::Relaxed);
-        self.paused.store(false, Ordering::Relaxed);
-    }
-}
-
-fn field<'a>(fields: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    fields
-        .iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.as_str())
 }
 
 fn clone_call(call: &Call) -> Call {
