@@ -11,11 +11,14 @@
 //!   bundles, conditions), validated once from the config.
 //! - [`issued`] — credentials handed out (what every format renders) and their answer cache.
 //! - [`dates`] — the date forms of the wire shapes, through `time`/`httpdate`.
+//! - [`rest`] — what the small signed object-store clients share (addressing, bounded answers,
+//!   error and CORS XML).
 
 pub mod audit;
 pub mod dates;
 pub mod issued;
 pub mod provider;
 pub mod resolve;
+pub mod rest;
 pub mod scope;
 pub mod upstream;
