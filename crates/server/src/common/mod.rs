@@ -13,10 +13,16 @@
 //! - [`dates`] — the date forms of the wire shapes, through `time`/`httpdate`.
 //! - [`rest`] — what the small signed object-store clients share (addressing, bounded answers,
 //!   error and CORS XML).
+//! - [`check`], [`probe`], [`cors_admin`] — `stsgate check`'s provider lines and their order,
+//!   and `stsgate cors`, whatever the cloud (each vendor folder's `check.rs`/`cors_admin.rs`
+//!   supplies the calls and the fixes).
 
 pub mod audit;
+pub mod check;
+pub mod cors_admin;
 pub mod dates;
 pub mod issued;
+pub mod probe;
 pub mod provider;
 pub mod resolve;
 pub mod rest;
