@@ -2,6 +2,7 @@
 //! their wire shapes, CAM policy rendering, formats, presigning and the provider client. Mirrors
 //! `aliyun/` file for file.
 
+pub mod client;
 pub mod formats;
 pub mod policy;
 pub mod presign;
