@@ -6,9 +6,11 @@
 
 use crate::aliyun::client::SignatureVersion;
 use crate::aliyun::provider::AliyunProvider;
+use crate::common::provider::Vendor;
 use crate::common::scope::Grant;
 use crate::common::upstream::UpstreamMetrics;
 use crate::config::{Config, ProviderConfig};
+use crate::tencent::provider::TencentProvider;
 use anyhow::bail;
 use std::path::Path;
 
@@ -39,7 +41,7 @@ fn provider_config<'c>(
 }
 
 /// `stsgate cors get|set|delete --config FILE --provider NAME --bucket B`: the lines to print.
-/// `version` is OSS's header signature.
+/// `version` is OSS's header signature (COS has one).
 pub async fn cors(
     config_path: &Path,
     provider: &str,
@@ -49,8 +51,17 @@ pub async fn cors(
 ) -> anyhow::Result<Vec<String>> {
     let config = Config::load(config_path)?;
     let cfg = provider_config(&config, config_path, provider)?;
-    let p = AliyunProvider::from_config(provider, cfg, config.region.as_deref(), metrics())?;
-    crate::aliyun::cors_admin::cors(&p, config_path, bucket, action, version).await
+    match config.provider_vendor(provider) {
+        Some(Vendor::Tencent) => {
+            let p = TencentProvider::from_config(provider, cfg, metrics())?;
+            crate::tencent::cors_admin::cors(&p, config_path, bucket, action).await
+        }
+        _ => {
+            let p =
+                AliyunProvider::from_config(provider, cfg, config.region.as_deref(), metrics())?;
+            crate::aliyun::cors_admin::cors(&p, config_path, bucket, action, version).await
+        }
+    }
 }
 
 /// Probes every `[provider.NAME]` of `config`, reporting each line as it is known; returns the
@@ -73,9 +84,15 @@ pub async fn probe(config: &Config, config_path: &Path, report: &mut dyn FnMut(&
             .cloned()
             .collect();
         let region = config.region.as_deref();
-        match AliyunProvider::from_config(name, cfg, region, metrics()) {
-            Ok(p) => crate::aliyun::check::probe(&p, &grants, config_path, &mut emit).await,
-            Err(e) => emit(unusable(name, &e)),
+        match config.provider_vendor(name) {
+            Some(Vendor::Tencent) => match TencentProvider::from_config(name, cfg, metrics()) {
+                Ok(p) => crate::tencent::check::probe(&p, &grants, config_path, &mut emit).await,
+                Err(e) => emit(unusable(name, &e)),
+            },
+            _ => match AliyunProvider::from_config(name, cfg, region, metrics()) {
+                Ok(p) => crate::aliyun::check::probe(&p, &grants, config_path, &mut emit).await,
+                Err(e) => emit(unusable(name, &e)),
+            },
         }
     }
     failures

@@ -2,7 +2,9 @@
 //! their wire shapes, CAM policy rendering, formats, presigning and the provider client. Mirrors
 //! `aliyun/` file for file.
 
+pub mod check;
 pub mod client;
+pub mod cors_admin;
 pub mod formats;
 pub mod policy;
 pub mod presign;
