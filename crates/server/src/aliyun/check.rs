@@ -4,10 +4,11 @@
 //! `common::probe`'s; what is Alibaba's here is the calls and the fixes (RAM actions, OSS error
 //! codes), which `stsgate cors` ([`super::cors_admin`]) shares.
 
-use crate::aliyun::client::{Credentials, OssClient, OssError, Preflight, SignatureVersion};
+use crate::aliyun::client::{Credentials, Oss, OssClient, OssError, SignatureVersion};
 use crate::aliyun::provider::{AliyunProvider, AssumeRoleInput, MAX_POLICY_BYTES};
-use crate::common::check::{Check, PolicyRules, Rendered, CHECK_DURATION, CHECK_SUBJECT};
-use crate::common::probe::{self, shared_fix, Probes, StoreAt};
+use crate::common::check::{shared_fix, Check, PolicyRules, Rendered, Site};
+use crate::common::check::{CHECK_DURATION, CHECK_SUBJECT};
+use crate::common::probe::{self, Probes};
 use crate::common::provider::{KeyPair, UpstreamError};
 use crate::common::scope::Grant;
 use crate::secret::Secret;
@@ -53,6 +54,19 @@ impl OssTarget {
         OssClient::new(&self.oss_endpoint, &self.region, self.timeout)
             .map_err(|e| anyhow!("[provider.{}]: {e}", self.provider))
     }
+
+    /// The provider and its OSS, as lines name them.
+    pub fn site(&self) -> Site<'_> {
+        Site {
+            provider: &self.provider,
+            region: &self.region,
+            endpoint: &self.oss_endpoint,
+            endpoint_key: "oss_endpoint",
+            store: "OSS",
+            timeout: self.timeout,
+            browser_origins: &self.browser_origins,
+        }
+    }
 }
 
 /// What a failed OSS call was, for its fix.
@@ -72,14 +86,7 @@ pub(super) struct FixContext<'a> {
 pub(super) fn fix_for(e: &OssError, cx: &FixContext) -> String {
     let t = cx.target;
     let (p, bucket, endpoint) = (&t.provider, cx.bucket, &t.oss_endpoint);
-    let at = StoreAt {
-        provider: p,
-        endpoint,
-        key: "oss_endpoint",
-        name: "OSS",
-        timeout: t.timeout,
-    };
-    if let Some(fix) = shared_fix(&e.code, &at) {
+    if let Some(fix) = shared_fix(&e.code, &t.site()) {
         return fix;
     }
     match e.code.as_str() {
@@ -141,20 +148,11 @@ struct AliyunProbes<'a> {
 }
 
 impl Probes for AliyunProbes<'_> {
+    type Dialect = Oss;
     type Creds = Credentials;
-    type Error = OssError;
 
-    fn name(&self) -> &str {
-        &self.provider.name
-    }
-    fn region(&self) -> &str {
-        &self.provider.region
-    }
-    fn storage_endpoint(&self) -> (&str, &'static str) {
-        (&self.provider.oss_endpoint, "oss_endpoint")
-    }
-    fn browser_origins(&self) -> &[String] {
-        &self.provider.browser_origins
+    fn site(&self) -> Site<'_> {
+        self.target.site()
     }
     fn policy_rules(&self) -> PolicyRules<'_> {
         PolicyRules {
@@ -191,20 +189,16 @@ impl Probes for AliyunProbes<'_> {
         };
         Ok((creds, shown))
     }
-    fn storage_ready(&self) -> Result<(), Check> {
-        let name = &self.provider.name;
-        match &self.client {
-            Ok(_) => Ok(()),
-            Err(e) => Err(Check::fail(
-                format!("provider {name}: {e:#}"),
-                format!("set oss_endpoint in [provider.{name}] to scheme://host[:port]"),
-            )),
-        }
+    fn client(&self) -> Result<&OssClient, String> {
+        self.client.as_ref().map_err(|e| format!("{e:#}"))
     }
-    async fn head(&self, bucket: &str, key: &str, creds: Credentials) -> Result<u16, OssError> {
-        let Ok(client) = &self.client else {
-            return Err(self.unready());
-        };
+    async fn head(
+        &self,
+        client: &OssClient,
+        bucket: &str,
+        key: &str,
+        creds: Credentials,
+    ) -> Result<u16, OssError> {
         let signed = client.signed(creds, SignatureVersion::V4);
         signed.head_object(bucket, key).await.map(|h| h.status)
     }
@@ -219,19 +213,8 @@ impl Probes for AliyunProbes<'_> {
         };
         fix_for(e, &cx)
     }
-    async fn preflight(
-        &self,
-        bucket: &str,
-        key: &str,
-        origin: &str,
-        method: &str,
-    ) -> Result<Preflight, OssError> {
-        let Ok(client) = &self.client else {
-            return Err(self.unready());
-        };
-        client
-            .preflight(bucket, key, origin, method, &PREFLIGHT_HEADERS)
-            .await
+    fn preflight_headers(&self) -> &'static [&'static str] {
+        &PREFLIGHT_HEADERS
     }
     fn preflight_fix(&self, e: &OssError, bucket: &str) -> String {
         let cx = FixContext {
@@ -243,14 +226,6 @@ impl Probes for AliyunProbes<'_> {
             version: SignatureVersion::V1,
         };
         fix_for(e, &cx)
-    }
-}
-
-impl AliyunProbes<'_> {
-    /// The error of a call without a client ([`Probes::storage_ready`] has reported why it
-    /// could not be made, and the probes stopped there).
-    fn unready(&self) -> OssError {
-        OssError::transport("Unreachable", "no client of the object store".into())
     }
 }
 
@@ -303,8 +278,8 @@ async fn identity_check(provider: &AliyunProvider) -> Check {
 #[cfg(test)]
 pub(super) mod tests {
     use super::*;
+    use crate::common::check::tests::grant;
     use crate::common::check::{narrowest, policy_checks, Status};
-    use crate::config::GrantConfig;
 
     pub(crate) fn target(origins: &[&str]) -> OssTarget {
         OssTarget {
@@ -318,22 +293,6 @@ pub(super) mod tests {
             },
             browser_origins: origins.iter().map(|s| s.to_string()).collect(),
         }
-    }
-
-    fn grant(name: &str, prefix: &str, actions: &[&str]) -> Grant {
-        Grant::from_config(&GrantConfig {
-            name: name.into(),
-            bucket: "app".into(),
-            prefix: prefix.into(),
-            actions: actions.iter().map(|s| s.to_string()).collect(),
-            default_duration: None,
-            max_duration: None,
-            required_claims: None,
-            source_ips: None,
-            provider: Some("x".into()),
-            vendor: None,
-        })
-        .unwrap()
     }
 
     fn check(grants: &[Grant]) -> (Vec<Check>, Vec<Rendered>) {

@@ -8,14 +8,17 @@
 //! spec's vectors), then sent with `reqwest`. Answers are read up to [`MAX_BODY_BYTES`]; no
 //! answer makes the client panic: whatever comes back is an [`OssError`] or a parsed value.
 
-use crate::common::rest::{self, header, Answer, Endpoint};
+use crate::common::rest::{self, header, Answer, Failure};
+use crate::common::rest_xml::{self, parse_error_xml};
+use crate::common::store_client::{Dialect, StoreClient};
 use crate::secret::Secret;
 use std::time::Duration;
 use stsgate_signing::{oss_v1, oss_v4};
 use stsgate_store::CorsConfig;
 use time::OffsetDateTime;
 
-pub use crate::common::rest::{parse_cors, parse_error_xml, MAX_BODY_BYTES};
+pub use crate::common::rest::{Endpoint, Prepared, RequestSpec, MAX_BODY_BYTES};
+pub use crate::common::rest_xml::parse_cors;
 
 /// Which header signature requests carry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,29 +54,6 @@ pub struct Credentials {
     pub secret: Secret,
     /// Sent as `x-oss-security-token` (and signed) when present (redacted in `Debug`).
     pub security_token: Option<Secret>,
-}
-
-/// One request to assemble.
-#[derive(Debug, Clone)]
-pub struct RequestSpec<'a> {
-    pub method: &'static str,
-    pub bucket: &'a str,
-    pub key: Option<&'a str>,
-    /// A sub-resource without value, e.g. `cors` (signed in both versions).
-    pub sub_resource: Option<&'a str>,
-    /// Extra headers: `content-type`, `content-md5`, `x-oss-*` (names in any case).
-    pub headers: Vec<(String, String)>,
-}
-
-/// A request ready to send.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Prepared {
-    pub method: &'static str,
-    pub url: String,
-    /// Every header set by the client (lowercase names), `authorization` last when signed.
-    pub headers: Vec<(String, String)>,
-    /// The string-to-sign (kept for `SignatureDoesNotMatch` answers); `None` when unsigned.
-    pub string_to_sign: Option<String>,
 }
 
 /// `Wed, 28 Dec 2022 10:27:41 GMT`
@@ -218,25 +198,8 @@ impl OssError {
 
     /// `403 AccessDenied: message (RequestId R, EC E)`; transport failures without the status.
     pub fn describe(&self) -> String {
-        let mut out = match self.status {
-            0 => self.code.clone(),
-            status => format!("{status} {}", self.code),
-        };
-        if !self.message.is_empty() {
-            out.push_str(": ");
-            out.push_str(&self.message);
-        }
-        let mut ids = Vec::new();
-        if let Some(id) = &self.request_id {
-            ids.push(format!("RequestId {id}"));
-        }
-        if let Some(ec) = &self.ec {
-            ids.push(format!("EC {ec}"));
-        }
-        if !ids.is_empty() {
-            out.push_str(&format!(" ({})", ids.join(", ")));
-        }
-        out
+        let ids = [("RequestId", &self.request_id), ("EC", &self.ec)];
+        rest::describe(self.status, &self.code, &self.message, &ids)
     }
 }
 
@@ -268,9 +231,10 @@ const EC_CODES: &[(&str, &str)] = &[
 /// Builds the error of a non-2xx answer: the `<Error>` body, else the base64 `<Error>` of
 /// `x-oss-err` (HEAD), else `x-oss-ec` / `x-oss-request-id` and the status.
 pub fn parse_error(status: u16, headers: &[(String, String)], body: &[u8]) -> OssError {
-    let fields = parse_error_xml(body)
-        .or_else(|| rest::base64_header(headers, "x-oss-err").and_then(|x| parse_error_xml(&x)));
-    let field = |name: &str| rest::field(fields.as_deref(), name);
+    let fields = parse_error_xml(body).or_else(|| {
+        rest_xml::base64_header(headers, "x-oss-err").and_then(|x| parse_error_xml(&x))
+    });
+    let field = |name: &str| rest_xml::field(fields.as_deref(), name);
     let non_empty = |v: &str| (!v.trim().is_empty()).then(|| v.trim().to_string());
     let ec = field("EC").or_else(|| non_empty(header(headers, "x-oss-ec")));
     let code = field("Code")
@@ -299,25 +263,54 @@ pub fn render_cors(config: &CorsConfig) -> String {
     crate::aliyun::xml::cors(config)
 }
 
-/// A successful HEAD.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ObjectHead {
-    pub status: u16,
-    pub etag: Option<String>,
-    pub request_id: Option<String>,
-}
-
 /// A preflight's answer.
 pub type Preflight = rest::Preflight<OssError>;
 
-/// The client: one endpoint and region, optionally signing.
+/// OSS: V1 or V4 header signatures for one region.
 #[derive(Debug, Clone)]
-pub struct OssClient {
-    http: reqwest::Client,
-    pub endpoint: Endpoint,
+pub struct Oss {
     pub region: String,
     signer: Option<(Credentials, SignatureVersion)>,
 }
+
+impl Dialect for Oss {
+    type Error = OssError;
+    const REQUEST_ID: &'static str = "x-oss-request-id";
+
+    fn prepare(
+        &self,
+        endpoint: &Endpoint,
+        spec: &RequestSpec,
+        signed: bool,
+        now: OffsetDateTime,
+    ) -> Prepared {
+        let signer = self
+            .signer
+            .as_ref()
+            .filter(|_| signed)
+            .map(|(c, v)| (c, *v));
+        prepare(endpoint, &self.region, signer, spec, now)
+    }
+    fn error(&self, answer: &Answer) -> OssError {
+        parse_error(answer.status, &answer.headers, &answer.body)
+    }
+    fn failure(&self, failure: Failure, answer: Option<&Answer>) -> OssError {
+        OssError {
+            status: answer.map_or(0, |a| a.status),
+            request_id: answer.and_then(|a| a.header(Self::REQUEST_ID)),
+            ..OssError::transport(failure.code, failure.message)
+        }
+    }
+    fn keep_signed(error: &mut OssError, signed: Option<String>) {
+        error.string_to_sign = signed;
+    }
+    fn render_cors(config: &CorsConfig) -> String {
+        render_cors(config)
+    }
+}
+
+/// The client: one endpoint and region, optionally signing.
+pub type OssClient = StoreClient<Oss>;
 
 impl OssClient {
     /// An unsigned client for `endpoint` (`scheme://host[:port]`); `timeout` bounds each request
@@ -330,158 +323,19 @@ impl OssClient {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| format!("building the HTTP client: {e}"))?;
-        Ok(OssClient {
-            http,
-            endpoint,
+        let oss = Oss {
             region: region.to_string(),
             signer: None,
-        })
+        };
+        Ok(StoreClient::with(http, endpoint, None, oss))
     }
 
     /// The same client, signing with `credentials` in `version`.
     pub fn signed(&self, credentials: Credentials, version: SignatureVersion) -> OssClient {
-        OssClient {
+        self.speaking(Oss {
             signer: Some((credentials, version)),
-            ..self.clone()
-        }
-    }
-
-    fn prepare(&self, spec: &RequestSpec) -> Prepared {
-        prepare(
-            &self.endpoint,
-            &self.region,
-            self.signer.as_ref().map(|(c, v)| (c, *v)),
-            spec,
-            OffsetDateTime::now_utc(),
-        )
-    }
-
-    async fn send(&self, prepared: &Prepared, body: Option<String>) -> Result<Answer, OssError> {
-        let method = reqwest::Method::from_bytes(prepared.method.as_bytes())
-            .map_err(|e| OssError::transport("Unreachable", format!("bad method: {e}")))?;
-        let mut request = self.http.request(method, &prepared.url);
-        for (name, value) in &prepared.headers {
-            request = request.header(name.as_str(), value.as_str());
-        }
-        if let Some(body) = body {
-            request = request.body(body);
-        }
-        rest::send(request, &prepared.url)
-            .await
-            .map_err(|f| OssError::transport(f.code, f.message))
-    }
-
-    /// Sends a signed request; a non-2xx answer becomes the [`OssError`] it carries.
-    async fn call(&self, spec: &RequestSpec<'_>, body: Option<String>) -> Result<Answer, OssError> {
-        let prepared = self.prepare(spec);
-        let answer = self.send(&prepared, body).await?;
-        if (200..300).contains(&answer.status) {
-            return Ok(answer);
-        }
-        let mut error = parse_error(answer.status, &answer.headers, &answer.body);
-        error.string_to_sign = prepared.string_to_sign;
-        Err(error)
-    }
-
-    /// `HEAD /bucket/key` (HeadObject).
-    pub async fn head_object(&self, bucket: &str, key: &str) -> Result<ObjectHead, OssError> {
-        let spec = RequestSpec {
-            method: "HEAD",
-            bucket,
-            key: Some(key),
-            sub_resource: None,
-            headers: Vec::new(),
-        };
-        let answer = self.call(&spec, None).await?;
-        Ok(ObjectHead {
-            status: answer.status,
-            etag: answer.header("etag"),
-            request_id: answer.header("x-oss-request-id"),
+            ..self.dialect.clone()
         })
-    }
-
-    /// `GET /bucket/?cors`; `Ok(None)` when the bucket has no rules (404 NoSuchCORSConfiguration).
-    pub async fn get_bucket_cors(&self, bucket: &str) -> Result<Option<CorsConfig>, OssError> {
-        let spec = RequestSpec {
-            method: "GET",
-            bucket,
-            key: None,
-            sub_resource: Some("cors"),
-            headers: Vec::new(),
-        };
-        match self.call(&spec, None).await {
-            Ok(answer) => parse_cors(&answer.body).map(Some).map_err(|why| OssError {
-                status: answer.status,
-                request_id: answer.header("x-oss-request-id"),
-                ..OssError::transport("MalformedResponse", why)
-            }),
-            Err(e) if e.code == "NoSuchCORSConfiguration" => Ok(None),
-            Err(e) => Err(e),
-        }
-    }
-
-    /// `PUT /bucket/?cors` with `config` (replaces every rule); returns the RequestId.
-    pub async fn put_bucket_cors(
-        &self,
-        bucket: &str,
-        config: &CorsConfig,
-    ) -> Result<Option<String>, OssError> {
-        let body = render_cors(config);
-        let spec = RequestSpec {
-            method: "PUT",
-            bucket,
-            key: None,
-            sub_resource: Some("cors"),
-            headers: vec![
-                ("content-type".into(), "application/xml".into()),
-                ("content-md5".into(), rest::content_md5(body.as_bytes())),
-            ],
-        };
-        let answer = self.call(&spec, Some(body)).await?;
-        Ok(answer.header("x-oss-request-id"))
-    }
-
-    /// `DELETE /bucket/?cors`.
-    pub async fn delete_bucket_cors(&self, bucket: &str) -> Result<(), OssError> {
-        let spec = RequestSpec {
-            method: "DELETE",
-            bucket,
-            key: None,
-            sub_resource: Some("cors"),
-            headers: Vec::new(),
-        };
-        self.call(&spec, None).await.map(|_| ())
-    }
-
-    /// An unsigned `OPTIONS /bucket/key` preflight as a browser sends it. Only transport
-    /// failures are `Err`; a refusal is a [`Preflight`] with `allowed: false`.
-    pub async fn preflight(
-        &self,
-        bucket: &str,
-        key: &str,
-        origin: &str,
-        method: &str,
-        request_headers: &[&str],
-    ) -> Result<Preflight, OssError> {
-        let headers = rest::preflight_headers(origin, method, request_headers);
-        let spec = RequestSpec {
-            method: "OPTIONS",
-            bucket,
-            key: Some(key),
-            sub_resource: None,
-            headers,
-        };
-        let prepared = prepare(
-            &self.endpoint,
-            &self.region,
-            None,
-            &spec,
-            OffsetDateTime::now_utc(),
-        );
-        let answer = self.send(&prepared, None).await?;
-        Ok(Preflight::read(&answer, origin, |a| {
-            parse_error(a.status, &a.headers, &a.body)
-        }))
     }
 }
 
@@ -490,7 +344,6 @@ mod tests {
     use super::*;
     use base64::Engine as _;
     use proptest::prelude::*;
-    use stsgate_store::CorsRule;
 
     fn at(rfc3339: &str) -> OffsetDateTime {
         OffsetDateTime::parse(rfc3339, &time::format_description::well_known::Rfc3339).unwrap()
@@ -722,24 +575,8 @@ mod tests {
     #[test]
     fn cors_xml_round_trips_through_both_parsers() {
         let config = CorsConfig {
-            rules: vec![
-                CorsRule {
-                    allowed_origins: vec![
-                        "https://app.example.com".into(),
-                        "http://*.a&b.com".into(),
-                    ],
-                    allowed_methods: vec!["PUT".into(), "POST".into()],
-                    allowed_headers: vec!["*".into()],
-                    expose_headers: vec!["ETag".into(), "x-oss-request-id".into()],
-                    max_age_seconds: Some(600),
-                },
-                CorsRule {
-                    allowed_origins: vec!["*".into()],
-                    allowed_methods: vec!["GET".into()],
-                    ..CorsRule::default()
-                },
-            ],
             response_vary: true,
+            ..crate::common::rest_xml::tests::two_rules("x-oss-request-id")
         };
         let xml = render_cors(&config);
         assert!(

@@ -3,87 +3,57 @@
 //! action each call needs (`oss:PutBucketCors`, …).
 
 use crate::aliyun::check::{fix_for, FixContext, OssTarget};
-use crate::aliyun::client::{Credentials, OssClient, OssError, SignatureVersion};
+use crate::aliyun::client::{Credentials, Oss, OssError, SignatureVersion};
 use crate::aliyun::provider::AliyunProvider;
-use crate::common::cors_admin::{self, CorsAction, CorsOp, CorsStore};
+use crate::common::cors_admin::{self, CorsAction, CorsOp, CorsTarget};
 use anyhow::bail;
 use std::path::Path;
-use stsgate_store::CorsConfig;
 
 /// `ETag` for multipart uploads, `x-oss-request-id` for error reports.
 pub const DEFAULT_EXPOSE_HEADERS: [&str; 2] = ["ETag", "x-oss-request-id"];
 
-/// A provider's OSS buckets, signed with the RAM user's key.
-struct OssCors<'a> {
-    target: &'a OssTarget,
-    client: OssClient,
+/// The RAM action each call needs.
+fn action(op: CorsOp) -> &'static str {
+    match op {
+        CorsOp::Get => "oss:GetBucketCors",
+        CorsOp::Put => "oss:PutBucketCors",
+        CorsOp::Delete => "oss:DeleteBucketCors",
+    }
+}
+
+/// A provider's OSS buckets, signed with the RAM user's key in `version`.
+fn cors_target(
+    target: &OssTarget,
     version: SignatureVersion,
-}
-
-impl<'a> OssCors<'a> {
-    fn new(target: &'a OssTarget, version: SignatureVersion) -> anyhow::Result<OssCors<'a>> {
-        let key = Credentials {
-            access_key_id: target.key.id.clone(),
-            secret: target.key.secret.clone(),
-            security_token: None,
-        };
-        Ok(OssCors {
-            target,
-            client: target.client()?.signed(key, version),
-            version,
-        })
-    }
-}
-
-impl CorsStore for OssCors<'_> {
-    type Error = OssError;
-
-    fn provider(&self) -> &str {
-        &self.target.provider
-    }
-    fn browser_origins(&self) -> &[String] {
-        &self.target.browser_origins
-    }
-    fn via(&self) -> String {
-        let t = self.target;
-        format!(
-            "provider {}, {}, signature {}",
-            t.provider,
-            t.oss_endpoint,
-            self.version.as_str()
-        )
-    }
-    fn store_name(&self) -> &'static str {
-        "OSS"
-    }
-    fn default_expose_headers(&self) -> &'static [&'static str] {
-        &DEFAULT_EXPOSE_HEADERS
-    }
-    async fn get(&self, bucket: &str) -> Result<Option<CorsConfig>, OssError> {
-        self.client.get_bucket_cors(bucket).await
-    }
-    async fn put(&self, bucket: &str, config: &CorsConfig) -> Result<Option<String>, OssError> {
-        self.client.put_bucket_cors(bucket, config).await
-    }
-    async fn delete(&self, bucket: &str) -> Result<(), OssError> {
-        self.client.delete_bucket_cors(bucket).await
-    }
-    fn fix(&self, e: &OssError, bucket: &str, op: CorsOp) -> String {
-        let action = match op {
-            CorsOp::Get => "oss:GetBucketCors",
-            CorsOp::Put => "oss:PutBucketCors",
-            CorsOp::Delete => "oss:DeleteBucketCors",
-        };
+) -> anyhow::Result<CorsTarget<'_, Oss>> {
+    let key = Credentials {
+        access_key_id: target.key.id.clone(),
+        secret: target.key.secret.clone(),
+        security_token: None,
+    };
+    let fix = move |e: &OssError, bucket: &str, op: CorsOp| {
         let cx = FixContext {
-            target: self.target,
+            target,
             bucket,
-            action,
+            action: action(op),
             resource: format!("acs:oss:*:*:{bucket}"),
             role_arn: None,
-            version: self.version,
+            version,
         };
         fix_for(e, &cx)
-    }
+    };
+    Ok(CorsTarget {
+        client: target.client()?.signed(key, version),
+        site: target.site(),
+        via: format!(
+            "provider {}, {}, signature {}",
+            target.provider,
+            target.oss_endpoint,
+            version.as_str()
+        ),
+        default_expose_headers: &DEFAULT_EXPOSE_HEADERS,
+        fix: Box::new(fix),
+    })
 }
 
 /// `stsgate cors get|set|delete` on `bucket` of the provider: the lines to print.
@@ -98,8 +68,8 @@ pub async fn cors(
         bail!("--bucket {bucket:?} is not a valid bucket name (3-63 of [a-z0-9-], starting and ending with a letter or digit)");
     }
     let target = OssTarget::of(provider);
-    let store = OssCors::new(&target, version)?;
-    cors_admin::run(&store, config_path, bucket, action).await
+    let cors = cors_target(&target, version)?;
+    cors_admin::run(&cors, config_path, bucket, action).await
 }
 
 #[cfg(test)]
@@ -107,12 +77,12 @@ mod tests {
     use super::*;
     use crate::aliyun::check::tests::target;
     use crate::common::cors_admin::{build_rule, config_lines, RuleArgs};
+    use stsgate_store::CorsConfig;
 
     #[test]
     fn set_rules_take_the_defaults_and_are_validated() {
         let t = target(&["https://app.example.com"]);
-        let store = OssCors::new(&t, SignatureVersion::V1).unwrap();
-        let rule = build_rule(RuleArgs::default(), &store).unwrap();
+        let rule = build_rule(RuleArgs::default(), &t.site(), &DEFAULT_EXPOSE_HEADERS).unwrap();
         assert_eq!(
             config_lines(&CorsConfig {
                 rules: vec![rule],
@@ -128,14 +98,15 @@ mod tests {
                 expose_headers: vec!["ETag".into()],
                 max_age: Some(5),
             },
-            &store,
+            &t.site(),
+            &DEFAULT_EXPOSE_HEADERS,
         )
         .unwrap();
         assert_eq!(rule.allowed_methods, ["GET"]);
         assert_eq!(rule.max_age_seconds, Some(5));
         let err = |args: RuleArgs, t: &OssTarget| {
-            let store = OssCors::new(t, SignatureVersion::V1).unwrap();
-            format!("{:#}", build_rule(args, &store).unwrap_err())
+            let rule = build_rule(args, &t.site(), &DEFAULT_EXPOSE_HEADERS);
+            format!("{:#}", rule.unwrap_err())
         };
         assert!(err(RuleArgs::default(), &target(&[])).contains("--origin"));
         let bad_method = RuleArgs {
@@ -153,6 +124,13 @@ mod tests {
             ..RuleArgs::default()
         };
         assert!(err(star_expose, &t).contains("--expose-header \"*\": OSS allows no '*' there"));
-        assert_eq!(store.via(), "provider x, http://127.0.0.1:1, signature v1");
+        let cors = cors_target(&t, SignatureVersion::V4).unwrap();
+        assert_eq!(cors.via, "provider x, http://127.0.0.1:1, signature v4");
+        let denied = OssError::transport("AccessDenied", String::new());
+        let fix = (cors.fix)(&denied, "app", CorsOp::Delete);
+        assert!(
+            fix.contains("needs oss:DeleteBucketCors on acs:oss:*:*:app"),
+            "{fix}"
+        );
     }
 }

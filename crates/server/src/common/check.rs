@@ -7,6 +7,7 @@
 use crate::common::provider::UpstreamError;
 use crate::common::scope::{Grant, TemplateError};
 use serde_json::{Map, Value};
+use std::time::Duration;
 
 /// The subject, session name and object name stem of `stsgate check`'s probes.
 pub const CHECK_SUBJECT: &str = "stsgate-check";
@@ -84,6 +85,56 @@ impl std::fmt::Display for Check {
         }
         Ok(())
     }
+}
+
+/// A provider's object store, as lines and fixes name it.
+#[derive(Debug, Clone, Copy)]
+pub struct Site<'a> {
+    /// The `[provider.NAME]`.
+    pub provider: &'a str,
+    pub region: &'a str,
+    pub endpoint: &'a str,
+    /// The config key of the endpoint (`oss_endpoint`, `cos_endpoint`).
+    pub endpoint_key: &'static str,
+    /// `OSS`, `COS`.
+    pub store: &'static str,
+    /// One request's limit.
+    pub timeout: Duration,
+    /// The origins browsers upload from (`browser_origins`).
+    pub browser_origins: &'a [String],
+}
+
+/// The fix of a failure that reads alike for every store (no usable answer, a clock off by
+/// more than the 15 minutes both allow); `None` for the others.
+pub fn shared_fix(code: &str, at: &Site) -> Option<String> {
+    let Site {
+        provider: p,
+        endpoint,
+        endpoint_key: key,
+        store: name,
+        ..
+    } = at;
+    Some(match code {
+        "RequestTimeTooSkewed" => format!(
+            "this machine's clock is off by more than 15 minutes (local time {}): sync it (NTP)",
+            crate::common::dates::rfc1123(time::OffsetDateTime::now_utc())
+        ),
+        "Timeout" => format!(
+            "no answer from {endpoint} within {} s: check {key} in [provider.{p}] and the network",
+            at.timeout.as_secs_f64()
+        ),
+        "Unreachable" => {
+            format!("cannot reach {endpoint}: check {key} in [provider.{p}], proxies and firewalls")
+        }
+        "MalformedResponse" => {
+            let a = match name.starts_with(['A', 'E', 'I', 'O', 'U']) {
+                true => "an",
+                false => "a",
+            };
+            format!("{endpoint} did not answer as {name} does: is {key} in [provider.{p}] {a} {name} endpoint?")
+        }
+        _ => return None,
+    })
 }
 
 /// `Code: Message (RequestId …)` of a failed STS call.
@@ -208,12 +259,13 @@ pub fn narrowest<'r>(grants: impl IntoIterator<Item = &'r Rendered>) -> Option<&
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::config::GrantConfig;
 
-    fn grant(name: &str, prefix: &str, actions: &[&str]) -> Grant {
-        Grant::from_config(&GrantConfig {
+    /// A grant of provider `x` on bucket `app` (others: struct update on [`grant_config`]).
+    pub(crate) fn grant_config(name: &str, prefix: &str, actions: &[&str]) -> GrantConfig {
+        GrantConfig {
             name: name.into(),
             bucket: "app".into(),
             prefix: prefix.into(),
@@ -224,8 +276,11 @@ mod tests {
             source_ips: None,
             provider: Some("x".into()),
             vendor: None,
-        })
-        .unwrap()
+        }
+    }
+
+    pub(crate) fn grant(name: &str, prefix: &str, actions: &[&str]) -> Grant {
+        Grant::from_config(&grant_config(name, prefix, actions)).unwrap()
     }
 
     /// A policy that names the prefix once per bundle, in `base + bundles × prefix` bytes.

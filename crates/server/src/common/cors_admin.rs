@@ -1,11 +1,13 @@
 //! `stsgate cors get|set|delete`, whatever the cloud: the one rule `set` writes (defaults for
 //! browser uploads, validated as OSS and COS validate it, so the error is ours and clear), the
 //! lines each command prints, and the `stsgate cors set …` command `check` suggests as a fix
-//! (shell-quoted). A vendor folder's `check.rs` implements [`CorsStore`] with its signed client.
+//! (shell-quoted). A vendor folder's `cors_admin.rs` makes the [`CorsTarget`]: its signed
+//! client, how lines name it, its defaults and its fixes.
 
+use crate::common::check::Site;
 use crate::common::rest::CloudError;
+use crate::common::store_client::{Dialect, StoreClient};
 use anyhow::{anyhow, bail};
-use std::future::Future;
 use std::path::Path;
 use stsgate_store::{CorsConfig, CorsRule};
 
@@ -55,65 +57,53 @@ impl CorsOp {
     }
 }
 
-/// A provider's bucket CORS, signed with its long-term key.
-pub trait CorsStore {
-    type Error: CloudError;
+/// What to change after an operation on a bucket failed.
+pub type CorsFix<'a, E> = Box<dyn Fn(&E, &str, CorsOp) -> String + 'a>;
 
-    /// The `[provider.NAME]`.
-    fn provider(&self) -> &str;
-    fn browser_origins(&self) -> &[String];
-    /// How the commands name where they went: `provider x, https://…[, signature v1]`.
-    fn via(&self) -> String;
-    /// The store's name in messages (`OSS`, `COS`).
-    fn store_name(&self) -> &'static str;
+/// A provider's bucket CORS, signed with its long-term key.
+pub struct CorsTarget<'a, D: Dialect> {
+    pub client: StoreClient<D>,
+    pub site: Site<'a>,
+    /// How the lines name where they went: `provider x, https://…[, signature v1]`.
+    pub via: String,
     /// `--expose-header`'s default.
-    fn default_expose_headers(&self) -> &'static [&'static str];
-    /// The rules; `None` when the bucket has none.
-    fn get(&self, bucket: &str) -> impl Future<Output = Result<Option<CorsConfig>, Self::Error>>;
-    /// Replaces every rule; the request id.
-    fn put(
-        &self,
-        bucket: &str,
-        config: &CorsConfig,
-    ) -> impl Future<Output = Result<Option<String>, Self::Error>>;
-    fn delete(&self, bucket: &str) -> impl Future<Output = Result<(), Self::Error>>;
-    /// What to change after `op` on `bucket` failed with `e`.
-    fn fix(&self, e: &Self::Error, bucket: &str, op: CorsOp) -> String;
+    pub default_expose_headers: &'static [&'static str],
+    pub fix: CorsFix<'a, D::Error>,
 }
 
 /// Runs `action` on `bucket` (already validated by the vendor): the lines to print.
-pub async fn run<S: CorsStore>(
-    store: &S,
+pub async fn run<D: Dialect>(
+    target: &CorsTarget<'_, D>,
     config_path: &Path,
     bucket: &str,
     action: CorsAction,
 ) -> anyhow::Result<Vec<String>> {
-    let via = store.via();
-    let failed = |op: CorsOp, e: S::Error| {
+    let (client, site, via) = (&target.client, &target.site, &target.via);
+    let failed = |op: CorsOp, e: D::Error| {
         anyhow!(
             "{} on bucket {bucket} ({via}) failed: {} — fix: {}",
             op.name(),
             e.describe(),
-            store.fix(&e, bucket, op)
+            (target.fix)(&e, bucket, op)
         )
     };
     match action {
-        CorsAction::Get => match store.get(bucket).await {
+        CorsAction::Get => match client.get_bucket_cors(bucket).await {
             Ok(Some(config)) => Ok(config_lines(&config)),
             Ok(None) => Ok(vec![format!(
                 "bucket {bucket} has no CORS rules (NoSuchCORSConfiguration): browsers cannot use it directly; add a rule: {}",
-                cors_set_command(config_path, store.provider(), bucket, store.browser_origins())
+                cors_set_command(config_path, site.provider, bucket, site.browser_origins)
             )]),
             Err(e) => Err(failed(CorsOp::Get, e)),
         },
         CorsAction::Set(args) => {
-            let rule = build_rule(args, store)?;
+            let rule = build_rule(args, site, target.default_expose_headers)?;
             let config = CorsConfig {
                 rules: vec![rule],
                 response_vary: false,
             };
-            let request_id = store
-                .put(bucket, &config)
+            let request_id = client
+                .put_bucket_cors(bucket, &config)
                 .await
                 .map_err(|e| failed(CorsOp::Put, e))?;
             let mut lines = vec![format!(
@@ -124,8 +114,8 @@ pub async fn run<S: CorsStore>(
             Ok(lines)
         }
         CorsAction::Delete => {
-            store
-                .delete(bucket)
+            client
+                .delete_bucket_cors(bucket)
                 .await
                 .map_err(|e| failed(CorsOp::Delete, e))?;
             Ok(vec![format!(
@@ -136,19 +126,23 @@ pub async fn run<S: CorsStore>(
 }
 
 /// The one rule of `cors set`, validated as the store would (so the error is ours, and clear).
-pub fn build_rule<S: CorsStore>(args: RuleArgs, store: &S) -> anyhow::Result<CorsRule> {
+pub fn build_rule(
+    args: RuleArgs,
+    site: &Site,
+    default_expose_headers: &[&str],
+) -> anyhow::Result<CorsRule> {
     let or_default = |given: Vec<String>, default: &[&str]| match given.is_empty() {
         true => default.iter().map(|s| s.to_string()).collect(),
         false => given,
     };
     let origins = match args.origins.is_empty() {
-        true => store.browser_origins().to_vec(),
+        true => site.browser_origins.to_vec(),
         false => args.origins,
     };
     if origins.is_empty() {
         bail!(
             "give at least one --origin (e.g. --origin https://app.example.com), or set browser_origins in [provider.{}]",
-            store.provider()
+            site.provider
         );
     }
     let methods: Vec<String> = or_default(args.methods, &DEFAULT_METHODS)
@@ -159,7 +153,7 @@ pub fn build_rule<S: CorsStore>(args: RuleArgs, store: &S) -> anyhow::Result<Cor
         allowed_origins: origins.into_iter().map(|o| o.trim().to_string()).collect(),
         allowed_methods: methods,
         allowed_headers: or_default(args.headers, &DEFAULT_HEADERS),
-        expose_headers: or_default(args.expose_headers, store.default_expose_headers()),
+        expose_headers: or_default(args.expose_headers, default_expose_headers),
         max_age_seconds: Some(args.max_age.unwrap_or(DEFAULT_MAX_AGE)),
     };
     let values = rule
@@ -187,10 +181,7 @@ pub fn build_rule<S: CorsStore>(args: RuleArgs, store: &S) -> anyhow::Result<Cor
         bail!("--method {m:?}: use GET, PUT, DELETE, POST or HEAD");
     }
     if let Some(h) = rule.expose_headers.iter().find(|h| h.contains('*')) {
-        bail!(
-            "--expose-header {h:?}: {} allows no '*' there",
-            store.store_name()
-        );
+        bail!("--expose-header {h:?}: {} allows no '*' there", site.store);
     }
     Ok(rule)
 }

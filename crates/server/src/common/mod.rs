@@ -11,8 +11,10 @@
 //!   bundles, conditions), validated once from the config.
 //! - [`issued`] — credentials handed out (what every format renders) and their answer cache.
 //! - [`dates`] — the date forms of the wire shapes, through `time`/`httpdate`.
-//! - [`rest`] — what the small signed object-store clients share (addressing, bounded answers,
-//!   error and CORS XML).
+//! - [`store_client`] — the small signed object-store client of `stsgate check`/`cors` (each
+//!   vendor folder's `client.rs` is its dialect); [`rest`] — its plumbing (addressing, bounded
+//!   answers, transport failures); [`rest_xml`] — the XML of its answers (`<Error>`,
+//!   `<CORSConfiguration>`), read without trusting it.
 //! - [`check`], [`probe`], [`cors_admin`] — `stsgate check`'s provider lines and their order,
 //!   and `stsgate cors`, whatever the cloud (each vendor folder's `check.rs`/`cors_admin.rs`
 //!   supplies the calls and the fixes).
@@ -26,5 +28,7 @@ pub mod probe;
 pub mod provider;
 pub mod resolve;
 pub mod rest;
+pub mod rest_xml;
 pub mod scope;
+pub mod store_client;
 pub mod upstream;

@@ -4,32 +4,27 @@
 //! origin. A vendor folder's `check.rs` implements [`Probes`] (its calls, its fixes); [`run`]
 //! turns them into [`Check`] lines. No line carries a secret or a token.
 
-use crate::common::check::{
-    narrowest, policy_checks, upstream_summary, Check, PolicyRules, Rendered, CHECK_DURATION,
-    CHECK_SUBJECT, PREFLIGHT_METHODS, PROBE_KEY,
-};
+use crate::common::check::{narrowest, policy_checks, upstream_summary, Check, PolicyRules};
+use crate::common::check::{Rendered, Site, CHECK_DURATION, CHECK_SUBJECT};
+use crate::common::check::{PREFLIGHT_METHODS, PROBE_KEY};
 use crate::common::cors_admin::cors_set_command;
 use crate::common::provider::UpstreamError;
-use crate::common::rest::{CloudError, Preflight};
+use crate::common::rest::CloudError;
 use crate::common::scope::{Bundle, Grant};
+use crate::common::store_client::{Dialect, StoreClient};
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::path::Path;
-use std::time::Duration;
 
 /// One provider's probes, as a vendor makes them.
 pub trait Probes {
+    /// How the object store is signed and answers.
+    type Dialect: Dialect;
     /// Scoped credentials from the dry issuance.
     type Creds: Clone;
-    /// The object store's error.
-    type Error: CloudError;
 
-    /// The `[provider.NAME]`.
-    fn name(&self) -> &str;
-    fn region(&self) -> &str;
-    /// The object store's endpoint and the config key that sets it (`oss_endpoint`, …).
-    fn storage_endpoint(&self) -> (&str, &'static str);
-    fn browser_origins(&self) -> &[String];
+    /// The provider and its object store.
+    fn site(&self) -> Site<'_>;
     /// How the provider writes a grant's inline policy.
     fn policy_rules(&self) -> PolicyRules<'_>;
     /// The issuing STS action (`AssumeRole`, `GetFederationToken`).
@@ -44,74 +39,27 @@ pub trait Probes {
         &self,
         policy: &str,
     ) -> impl Future<Output = Result<(Self::Creds, String), UpstreamError>>;
-    /// Whether the object store can be addressed at all; `Err` is the line that says why.
-    fn storage_ready(&self) -> Result<(), Check>;
+    /// The unsigned client of the object store, or why there is none.
+    fn client(&self) -> Result<&StoreClient<Self::Dialect>, String>;
     /// A HEAD of `bucket`/`key` signed with `creds`: the status, or the error (`NoSuchKey`
     /// and `NoSuchBucket` named as such).
     fn head(
         &self,
+        client: &StoreClient<Self::Dialect>,
         bucket: &str,
         key: &str,
         creds: Self::Creds,
-    ) -> impl Future<Output = Result<u16, Self::Error>>;
+    ) -> impl Future<Output = Result<u16, StoreError<Self>>>;
     /// What to change after the HEAD of `r`'s probe key failed with `e`.
-    fn head_fix(&self, e: &Self::Error, r: &Rendered) -> String;
-    /// An unsigned preflight; `Err` only when there was no usable answer.
-    fn preflight(
-        &self,
-        bucket: &str,
-        key: &str,
-        origin: &str,
-        method: &str,
-    ) -> impl Future<Output = Result<Preflight<Self::Error>, Self::Error>>;
+    fn head_fix(&self, e: &StoreError<Self>, r: &Rendered) -> String;
+    /// The request headers a browser's preflight announces (what the vendor's JS SDK sends).
+    fn preflight_headers(&self) -> &'static [&'static str];
     /// What to change after a preflight to `bucket` failed with `e`.
-    fn preflight_fix(&self, e: &Self::Error, bucket: &str) -> String;
+    fn preflight_fix(&self, e: &StoreError<Self>, bucket: &str) -> String;
 }
 
-/// Where a provider's object store is, for the fixes every cloud words alike.
-pub struct StoreAt<'a> {
-    /// The `[provider.NAME]`.
-    pub provider: &'a str,
-    pub endpoint: &'a str,
-    /// The config key of the endpoint (`oss_endpoint`, `cos_endpoint`).
-    pub key: &'static str,
-    /// `OSS`, `COS`.
-    pub name: &'static str,
-    pub timeout: Duration,
-}
-
-/// The fix of a failure that reads alike for every store (no usable answer, a clock off by
-/// more than the 15 minutes both allow); `None` for the others.
-pub fn shared_fix(code: &str, at: &StoreAt) -> Option<String> {
-    let StoreAt {
-        provider: p,
-        endpoint,
-        key,
-        name,
-        ..
-    } = at;
-    Some(match code {
-        "RequestTimeTooSkewed" => format!(
-            "this machine's clock is off by more than 15 minutes (local time {}): sync it (NTP)",
-            crate::common::dates::rfc1123(time::OffsetDateTime::now_utc())
-        ),
-        "Timeout" => format!(
-            "no answer from {endpoint} within {} s: check {key} in [provider.{p}] and the network",
-            at.timeout.as_secs_f64()
-        ),
-        "Unreachable" => {
-            format!("cannot reach {endpoint}: check {key} in [provider.{p}], proxies and firewalls")
-        }
-        "MalformedResponse" => {
-            let a = match name.starts_with(['A', 'E', 'I', 'O', 'U']) {
-                true => "an",
-                false => "a",
-            };
-            format!("{endpoint} did not answer as {name} does: is {key} in [provider.{p}] {a} {name} endpoint?")
-        }
-        _ => return None,
-    })
-}
+/// The object store's error of a provider's probes.
+pub type StoreError<P> = <<P as Probes>::Dialect as Dialect>::Error;
 
 /// The checks of one provider, in order: policies, identity, dry issuance, HEAD and CORS per
 /// bucket; `config_path` goes into the fix commands.
@@ -121,7 +69,7 @@ pub async fn run<P: Probes>(
     config_path: &Path,
     emit: &mut dyn FnMut(Check),
 ) {
-    let name = p.name();
+    let name = p.site().provider;
     let action = p.issue_action();
     let (lines, rendered) = policy_checks(name, grants, &p.policy_rules());
     lines.into_iter().for_each(&mut *emit);
@@ -142,10 +90,17 @@ pub async fn run<P: Probes>(
             "provider {name}: {action} not tried: no grant of provider {name} has a usable policy (see above)"
         ))),
     }
-    if let Err(check) = p.storage_ready() {
-        emit(check);
-        return;
-    }
+    let client = match p.client() {
+        Ok(client) => client,
+        Err(e) => {
+            let key = p.site().endpoint_key;
+            emit(Check::fail(
+                format!("provider {name}: {e}"),
+                format!("set {key} in [provider.{name}] to scheme://host[:port]"),
+            ));
+            return;
+        }
+    };
     let mut buckets: Vec<&str> = Vec::new();
     for g in grants {
         if !buckets.contains(&g.bucket.as_str()) {
@@ -187,7 +142,7 @@ pub async fn run<P: Probes>(
                 }
                 match issued.get(&r.grant.name).cloned().flatten() {
                     Some(creds) => {
-                        let check = head_check(p, r, creds).await;
+                        let check = head_check(p, client, r, creds).await;
                         bucket_missing = check.failed() && check.text.contains(" NoSuchBucket");
                         emit(check);
                     }
@@ -202,7 +157,8 @@ pub async fn run<P: Probes>(
             Some(r) => format!("{}{PROBE_KEY}", r.prefix),
             None => PROBE_KEY.to_string(),
         };
-        for check in cors_checks(p, config_path, bucket, &key, bucket_missing).await {
+        let cors = cors_checks(p, client, config_path, bucket, &key, bucket_missing).await;
+        for check in cors {
             emit(check);
         }
     }
@@ -212,7 +168,7 @@ pub async fn run<P: Probes>(
 async fn issue_check<P: Probes>(p: &P, r: &Rendered) -> (Check, Option<P::Creds>) {
     let what = format!(
         "provider {}: {} as {CHECK_SUBJECT} with grant {} (policy {} bytes, {CHECK_DURATION} s)",
-        p.name(),
+        p.site().provider,
         p.issue_call(),
         r.grant.name,
         r.policy.len()
@@ -227,15 +183,21 @@ async fn issue_check<P: Probes>(p: &P, r: &Rendered) -> (Check, Option<P::Creds>
 }
 
 /// A signed HEAD of `<prefix>stsgate-check-probe` with the dry-run credentials.
-async fn head_check<P: Probes>(p: &P, r: &Rendered, creds: P::Creds) -> Check {
-    let name = p.name();
+async fn head_check<P: Probes>(
+    p: &P,
+    client: &StoreClient<P::Dialect>,
+    r: &Rendered,
+    creds: P::Creds,
+) -> Check {
+    let site = p.site();
+    let name = site.provider;
     let bucket = &r.grant.bucket;
     let key = format!("{}{PROBE_KEY}", r.prefix);
     let what = format!(
         "provider {name}: bucket {bucket}: HEAD {key} with grant {}'s credentials",
         r.grant.name
     );
-    let e = match p.head(bucket, &key, creds).await {
+    let e = match p.head(client, bucket, &key, creds).await {
         Ok(status) => {
             return Check::ok(format!(
                 "{what}: {status} (bucket reachable, credentials accepted)"
@@ -243,21 +205,19 @@ async fn head_check<P: Probes>(p: &P, r: &Rendered, creds: P::Creds) -> Check {
         }
         Err(e) => e,
     };
-    let (endpoint, endpoint_key) = p.storage_endpoint();
+    let (region, endpoint, endpoint_key) = (site.region, site.endpoint, site.endpoint_key);
     match e.code() {
         "NoSuchKey" => Check::ok(format!(
             "{what}: 404 NoSuchKey (bucket reachable, credentials accepted)"
         )),
         "NoSuchBucket" => Check::fail(
             format!(
-                "{what}: 404 NoSuchBucket: bucket does not exist in region {} ({endpoint}){}",
-                p.region(),
+                "{what}: 404 NoSuchBucket: bucket does not exist in region {region} ({endpoint}){}",
                 e.request_id()
                     .map_or(String::new(), |id| format!(" (RequestId {id})"))
             ),
             format!(
-                "create bucket {bucket} in region {}, or correct bucket in [[grant]] {}, or region / {endpoint_key} in [provider.{name}]",
-                p.region(),
+                "create bucket {bucket} in region {region}, or correct bucket in [[grant]] {}, or region / {endpoint_key} in [provider.{name}]",
                 r.grant.name
             ),
         ),
@@ -276,13 +236,14 @@ struct Found<E> {
 /// Preflights (PUT, POST) from every browser origin: one line per origin.
 async fn cors_checks<P: Probes>(
     p: &P,
+    client: &StoreClient<P::Dialect>,
     config_path: &Path,
     bucket: &str,
     key: &str,
     bucket_missing: bool,
 ) -> Vec<Check> {
-    let name = p.name();
-    let origins = p.browser_origins();
+    let site = p.site();
+    let (name, origins) = (site.provider, site.browser_origins);
     if origins.is_empty() {
         return vec![Check::skip(format!(
             "provider {name}: bucket {bucket}: CORS not checked: browser_origins is empty in [provider.{name}]"
@@ -300,7 +261,8 @@ async fn cors_checks<P: Probes>(
             broken: None,
         };
         for method in PREFLIGHT_METHODS {
-            let answer = match p.preflight(bucket, key, origin, method).await {
+            let headers = p.preflight_headers();
+            let answer = match client.preflight(bucket, key, origin, method, headers).await {
                 Ok(answer) => answer,
                 Err(e) => {
                     found.broken = Some(e);

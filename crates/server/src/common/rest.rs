@@ -1,24 +1,16 @@
-//! What the small signed REST clients of `stsgate check` and `stsgate cors` share, whatever the
-//! cloud (`aliyun/client.rs` for OSS, `tencent/client.rs` for COS): a bucket's URL (path-style
-//! `{endpoint}/{bucket}/{key}` for an IP address or `localhost`, else virtual-hosted
-//! `{scheme}://{bucket}.{host}/{key}`; what each cloud signs differs), sending one request and
-//! reading its answer up to [`MAX_BODY_BYTES`], naming a transport failure (`Timeout`,
-//! `Unreachable`, `MalformedResponse`), reading a preflight, and the answers' XML: a bounded
-//! tree, the children of an `<Error>`, and a lenient `<CORSConfiguration>` (OSS and COS write
-//! the same one). Nothing here panics on any answer.
+//! The plumbing of the small signed object-store client of `stsgate check` and `stsgate cors`
+//! ([`super::store_client`]), whatever the cloud: a bucket's URL (path-style `{endpoint}/{bucket}/{key}` for an IP
+//! address or `localhost`, else virtual-hosted `{scheme}://{bucket}.{host}/{key}`; what each
+//! cloud signs differs), answers read up to [`MAX_BODY_BYTES`], transport failures named
+//! (`Timeout`, `Unreachable`, `MalformedResponse`), preflights read. The answers' XML is
+//! [`super::rest_xml`]. Nothing here panics on any answer.
 
 use base64::Engine as _;
-use quick_xml::events::Event;
-use quick_xml::Reader;
 use std::net::IpAddr;
 use stsgate_signing::encode::v4enc;
-use stsgate_store::{CorsConfig, CorsRule};
 
 /// The most bytes of an answer body read.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
-
-/// The deepest XML nesting the parsers accept.
-const MAX_DEPTH: usize = 8;
 
 /// A parsed object-store endpoint (OSS, COS): both address a bucket alike.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,6 +72,31 @@ impl Endpoint {
     }
 }
 
+/// One request to assemble.
+#[derive(Debug, Clone)]
+pub struct RequestSpec<'a> {
+    pub method: &'static str,
+    pub bucket: &'a str,
+    pub key: Option<&'a str>,
+    /// A sub-resource without value, e.g. `cors` (signed).
+    pub sub_resource: Option<&'a str>,
+    /// Extra headers (names in any case).
+    pub headers: Vec<(String, String)>,
+}
+
+/// A request ready to send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Prepared {
+    pub method: &'static str,
+    pub url: String,
+    /// Every header set by the client (lowercase names), `authorization` last when signed.
+    pub headers: Vec<(String, String)>,
+    /// What the signature covers, as text (kept for `SignatureDoesNotMatch` answers): OSS's
+    /// string-to-sign, COS's HttpString (its string-to-sign holds only that text's SHA-1).
+    /// `None` when unsigned.
+    pub string_to_sign: Option<String>,
+}
+
 /// An answer, its body read up to [`MAX_BODY_BYTES`].
 #[derive(Debug, Clone)]
 pub struct Answer {
@@ -126,6 +143,27 @@ pub trait CloudError {
     /// `403 AccessDenied: message (RequestId …)`, for one line.
     fn describe(&self) -> String;
     fn request_id(&self) -> Option<&str>;
+}
+
+/// `403 AccessDenied: message (RequestId R, …)`, the ids that are known in their order; a
+/// transport failure (status 0) without the status.
+pub fn describe(status: u16, code: &str, message: &str, ids: &[(&str, &Option<String>)]) -> String {
+    let mut out = match status {
+        0 => code.to_string(),
+        status => format!("{status} {code}"),
+    };
+    if !message.is_empty() {
+        out.push_str(": ");
+        out.push_str(message);
+    }
+    let ids: Vec<String> = ids
+        .iter()
+        .filter_map(|(name, id)| id.as_ref().map(|id| format!("{name} {id}")))
+        .collect();
+    if !ids.is_empty() {
+        out.push_str(&format!(" ({})", ids.join(", ")));
+    }
+    out
 }
 
 /// Sends `request` and reads its answer; `url` names it in messages.
@@ -180,29 +218,6 @@ pub fn content_md5(body: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(md5::Md5::digest(body))
 }
 
-/// The headers of a browser's preflight: `Origin`, `Access-Control-Request-Method` and, when
-/// any, `Access-Control-Request-Headers`.
-pub fn preflight_headers(
-    origin: &str,
-    method: &str,
-    request_headers: &[&str],
-) -> Vec<(String, String)> {
-    let mut headers = vec![
-        ("origin".to_string(), origin.to_string()),
-        (
-            "access-control-request-method".to_string(),
-            method.to_string(),
-        ),
-    ];
-    if !request_headers.is_empty() {
-        headers.push((
-            "access-control-request-headers".to_string(),
-            request_headers.join(","),
-        ));
-    }
-    headers
-}
-
 /// A preflight's answer; `E` is the cloud's error.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Preflight<E> {
@@ -247,158 +262,9 @@ impl<E> Preflight<E> {
     }
 }
 
-/// The base64 `<Error>` document of a header such as OSS's `x-oss-err` (HEAD answers).
-pub fn base64_header(headers: &[(String, String)], name: &str) -> Option<Vec<u8>> {
-    base64::engine::general_purpose::STANDARD
-        .decode(header(headers, name).trim())
-        .ok()
-}
-
-/// An element of a small XML document.
-#[derive(Debug, Default, Clone)]
-struct Element {
-    name: String,
-    text: String,
-    children: Vec<Element>,
-}
-
-impl Element {
-    fn all<'e>(&'e self, name: &'e str) -> impl Iterator<Item = &'e Element> + 'e {
-        self.children.iter().filter(move |c| c.name == name)
-    }
-    fn first(&self, name: &str) -> Option<&Element> {
-        self.children.iter().find(|c| c.name == name)
-    }
-}
-
-/// Parses a whole document into a tree (at most [`MAX_DEPTH`] levels); `None` if it is not
-/// well-formed XML with one root.
-fn parse_tree(body: &[u8]) -> Option<Element> {
-    let mut reader = Reader::from_reader(body);
-    let mut stack: Vec<Element> = Vec::new();
-    let mut root: Option<Element> = None;
-    let element = |name: &[u8]| Element {
-        name: String::from_utf8_lossy(name).into_owned(),
-        ..Element::default()
-    };
-    loop {
-        match reader.read_event().ok()? {
-            Event::Start(start) => {
-                if root.is_some() || stack.len() >= MAX_DEPTH {
-                    return None;
-                }
-                stack.push(element(start.local_name().as_ref()));
-            }
-            Event::Empty(start) => {
-                let e = element(start.local_name().as_ref());
-                match stack.last_mut() {
-                    Some(parent) => parent.children.push(e),
-                    None if root.is_none() => root = Some(e),
-                    None => return None,
-                }
-            }
-            Event::End(_) => {
-                let done = stack.pop()?;
-                match stack.last_mut() {
-                    Some(parent) => parent.children.push(done),
-                    None if root.is_none() => root = Some(done),
-                    None => return None,
-                }
-            }
-            Event::Text(text) => {
-                let text = text.unescape().ok()?;
-                match stack.last_mut() {
-                    Some(open) => open.text.push_str(&text),
-                    None if text.trim().is_empty() => {}
-                    None => return None,
-                }
-            }
-            Event::CData(cdata) => {
-                let text = cdata.decode().ok()?;
-                stack.last_mut()?.text.push_str(&text);
-            }
-            Event::Comment(_) | Event::Decl(_) | Event::PI(_) | Event::DocType(_) => {}
-            Event::Eof => break,
-        }
-    }
-    if !stack.is_empty() {
-        return None;
-    }
-    root
-}
-
-/// The child elements of an `<Error>` document as (name, text); `None` if `body` is not one.
-pub fn parse_error_xml(body: &[u8]) -> Option<Vec<(String, String)>> {
-    let root = parse_tree(body)?;
-    if root.name != "Error" {
-        return None;
-    }
-    Some(
-        root.children
-            .into_iter()
-            .map(|c| (c.name, c.text))
-            .collect(),
-    )
-}
-
-/// The trimmed, non-empty text of the child `name` among `fields` (from [`parse_error_xml`]).
-pub fn field(fields: Option<&[(String, String)]>, name: &str) -> Option<String> {
-    fields?
-        .iter()
-        .find(|(n, _)| n == name)
-        .map(|(_, v)| v.trim().to_string())
-        .filter(|v| !v.is_empty())
-}
-
-/// Parses a `<CORSConfiguration>` answer (GetBucketCors), leniently: values are trimmed, empty
-/// ones dropped, unknown elements (COS's `<ID>`) ignored. Errors say what is wrong.
-pub fn parse_cors(body: &[u8]) -> Result<CorsConfig, String> {
-    let root = parse_tree(body).ok_or("the answer is not well-formed XML")?;
-    if root.name != "CORSConfiguration" {
-        return Err(format!(
-            "expected <CORSConfiguration>, got <{}>",
-            root.name.chars().take(64).collect::<String>()
-        ));
-    }
-    let values = |rule: &Element, name: &str| -> Vec<String> {
-        rule.all(name)
-            .map(|e| e.text.trim().to_string())
-            .filter(|v| !v.is_empty())
-            .collect()
-    };
-    let mut rules = Vec::new();
-    for rule in root.all("CORSRule") {
-        let max_age_seconds = match rule.first("MaxAgeSeconds") {
-            None => None,
-            Some(e) if e.text.trim().is_empty() => None,
-            Some(e) => Some(e.text.trim().parse::<u64>().map_err(|_| {
-                format!(
-                    "MaxAgeSeconds {:?} is not a number",
-                    e.text.chars().take(32).collect::<String>()
-                )
-            })?),
-        };
-        rules.push(CorsRule {
-            allowed_origins: values(rule, "AllowedOrigin"),
-            allowed_methods: values(rule, "AllowedMethod"),
-            allowed_headers: values(rule, "AllowedHeader"),
-            expose_headers: values(rule, "ExposeHeader"),
-            max_age_seconds,
-        });
-    }
-    let response_vary = root
-        .first("ResponseVary")
-        .is_some_and(|e| e.text.trim().eq_ignore_ascii_case("true"));
-    Ok(CorsConfig {
-        rules,
-        response_vary,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use proptest::prelude::*;
 
     fn answer(status: u16, headers: &[(&str, &str)]) -> Answer {
         Answer {
@@ -409,33 +275,6 @@ mod tests {
                 .collect(),
             body: Vec::new(),
         }
-    }
-
-    #[test]
-    fn cors_answers_are_parsed_leniently() {
-        let body = b"<?xml version=\"1.0\"?>\n<CORSConfiguration>\n  <CORSRule>\n    <ID>1</ID>\n    <AllowedOrigin> * </AllowedOrigin>\n    <AllowedMethod>GET</AllowedMethod>\n    <AllowedHeader></AllowedHeader>\n    <Unknown><Deep>x</Deep></Unknown>\n  </CORSRule>\n</CORSConfiguration>";
-        let parsed = parse_cors(body).unwrap();
-        assert_eq!(parsed.rules.len(), 1);
-        assert_eq!(parsed.rules[0].allowed_origins, ["*"]);
-        assert!(parsed.rules[0].allowed_headers.is_empty());
-        assert!(!parsed.response_vary);
-        assert!(parse_cors(b"<Error><Code>x</Code></Error>").is_err());
-        assert!(parse_cors(b"<CORSConfiguration><CORSRule><MaxAgeSeconds>-1</MaxAgeSeconds></CORSRule></CORSConfiguration>").is_err());
-        assert!(parse_cors(b"<CORSConfiguration>").is_err());
-        assert!(parse_cors(b"<a/><b/>").is_err());
-        assert!(parse_cors(b"").is_err());
-    }
-
-    #[test]
-    fn error_fields_are_trimmed_and_empty_ones_absent() {
-        let fields = parse_error_xml(b"<Error><Code> NoSuchKey </Code><Message/></Error>");
-        assert_eq!(
-            field(fields.as_deref(), "Code").as_deref(),
-            Some("NoSuchKey")
-        );
-        assert_eq!(field(fields.as_deref(), "Message"), None);
-        assert_eq!(field(None, "Code"), None);
-        assert_eq!(parse_error_xml(b"<CORSConfiguration/>"), None);
     }
 
     #[test]
@@ -460,35 +299,5 @@ mod tests {
         );
         check(answer(200, &[]), false, false);
         check(answer(403, &[origin]), false, false);
-        assert_eq!(
-            preflight_headers("https://a", "PUT", &["a", "b"])[2],
-            (
-                "access-control-request-headers".to_string(),
-                "a,b".to_string()
-            )
-        );
-        assert_eq!(preflight_headers("https://a", "PUT", &[]).len(), 2);
-    }
-
-    proptest! {
-        #[test]
-        fn parsers_never_panic(body in proptest::collection::vec(any::<u8>(), 0..512)) {
-            let _ = parse_cors(&body);
-            let _ = parse_error_xml(&body);
-            let text = String::from_utf8_lossy(&body).into_owned();
-            let _ = base64_header(&[("x-oss-err".into(), text)], "x-oss-err");
-        }
-
-        #[test]
-        fn xmlish_inputs_never_panic(body in "(<[A-Za-z]{1,12}>|</[A-Za-z]{1,12}>|<[A-Za-z]{1,6}/>|[a-z &;<>]{0,6}|<!\\[CDATA\\[x\\]\\]>){0,40}") {
-            let _ = parse_cors(body.as_bytes());
-            let _ = parse_error_xml(body.as_bytes());
-        }
-
-        #[test]
-        fn nested_cors_tags_never_panic(depth in 0usize..40) {
-            let body = format!("{}{}", "<CORSRule>".repeat(depth), "</CORSRule>".repeat(depth));
-            let _ = parse_cors(body.as_bytes());
-        }
     }
 }

@@ -6,13 +6,13 @@
 //! codes), which `stsgate cors` ([`super::cors_admin`]) shares. No line names the CAM user's
 //! SecretId, a temporary key, a secret or a token.
 
-use crate::common::check::{upstream_summary, Check, PolicyRules, Rendered};
+use crate::common::check::{shared_fix, upstream_summary, Check, PolicyRules, Rendered, Site};
 use crate::common::check::{CHECK_DURATION, CHECK_SUBJECT};
-use crate::common::probe::{self, shared_fix, Probes, StoreAt};
+use crate::common::probe::{self, Probes};
 use crate::common::provider::{IssueInput, Upstream, UpstreamError};
 use crate::common::scope::Grant;
 use crate::secret::Secret;
-use crate::tencent::client::{CosClient, CosError, Credentials, Preflight};
+use crate::tencent::client::{Cos, CosClient, CosError, Credentials};
 use crate::tencent::policy::{bucket_resource, MAX_POLICY_BYTES};
 use crate::tencent::provider::TencentProvider;
 use std::path::Path;
@@ -24,6 +24,19 @@ pub const PREFLIGHT_HEADERS: [&str; 3] = ["authorization", "content-type", "x-co
 /// The AppId of a bucket spelt `<name>-<appid>` (CAM names it in resources).
 pub fn app_id(bucket: &str) -> &str {
     bucket.rsplit_once('-').map_or("", |(_, id)| id)
+}
+
+/// The provider and its COS, as lines name them.
+pub(super) fn site(provider: &TencentProvider) -> Site<'_> {
+    Site {
+        provider: &provider.name,
+        region: &provider.region,
+        endpoint: &provider.cos_endpoint,
+        endpoint_key: "cos_endpoint",
+        store: "COS",
+        timeout: provider.transport.timeout,
+        browser_origins: &provider.browser_origins,
+    }
 }
 
 /// The client of the provider's COS, over its HTTP client.
@@ -52,14 +65,7 @@ pub(super) struct FixContext<'a> {
 pub(super) fn fix_for(e: &CosError, cx: &FixContext) -> String {
     let t = cx.provider;
     let (p, bucket, endpoint) = (&t.name, cx.bucket, &t.cos_endpoint);
-    let at = StoreAt {
-        provider: p,
-        endpoint,
-        key: "cos_endpoint",
-        name: "COS",
-        timeout: t.transport.timeout,
-    };
-    if let Some(fix) = shared_fix(&e.code, &at) {
+    if let Some(fix) = shared_fix(&e.code, &site(t)) {
         return fix;
     }
     let (action, resource) = (cx.action, &cx.resource);
@@ -109,20 +115,11 @@ struct TencentProbes<'a> {
 }
 
 impl Probes for TencentProbes<'_> {
+    type Dialect = Cos;
     type Creds = Credentials;
-    type Error = CosError;
 
-    fn name(&self) -> &str {
-        &self.provider.name
-    }
-    fn region(&self) -> &str {
-        &self.provider.region
-    }
-    fn storage_endpoint(&self) -> (&str, &'static str) {
-        (&self.provider.cos_endpoint, "cos_endpoint")
-    }
-    fn browser_origins(&self) -> &[String] {
-        &self.provider.browser_origins
+    fn site(&self) -> Site<'_> {
+        site(self.provider)
     }
     fn policy_rules(&self) -> PolicyRules<'_> {
         let region = &self.provider.region;
@@ -168,22 +165,18 @@ impl Probes for TencentProbes<'_> {
         };
         Ok((creds, shown))
     }
-    fn storage_ready(&self) -> Result<(), Check> {
-        let name = &self.provider.name;
-        match &self.client {
-            Ok(_) => Ok(()),
-            Err(e) => Err(Check::fail(
-                format!("provider {name}: {e:#}"),
-                format!("set cos_endpoint in [provider.{name}] to scheme://host[:port]"),
-            )),
-        }
+    fn client(&self) -> Result<&CosClient, String> {
+        self.client.as_ref().map_err(|e| format!("{e:#}"))
     }
-    async fn head(&self, bucket: &str, key: &str, creds: Credentials) -> Result<u16, CosError> {
-        let Ok(client) = &self.client else {
-            return Err(self.unready());
-        };
+    async fn head(
+        &self,
+        client: &CosClient,
+        bucket: &str,
+        key: &str,
+        creds: Credentials,
+    ) -> Result<u16, CosError> {
         let signed = client.signed(creds);
-        match signed.head_object(bucket, key).await {
+        match signed.head_object(bucket, key).await.map(|h| h.status) {
             // COS answers HEAD without a body: a bare 404 is the key or the bucket; HEAD of the
             // bucket tells them apart (a missing bucket is 404 whoever asks).
             Err(e) if e.code == "NoSuchResource" => {
@@ -215,19 +208,8 @@ impl Probes for TencentProbes<'_> {
         };
         fix_for(e, &cx)
     }
-    async fn preflight(
-        &self,
-        bucket: &str,
-        key: &str,
-        origin: &str,
-        method: &str,
-    ) -> Result<Preflight, CosError> {
-        let Ok(client) = &self.client else {
-            return Err(self.unready());
-        };
-        client
-            .preflight(bucket, key, origin, method, &PREFLIGHT_HEADERS)
-            .await
+    fn preflight_headers(&self) -> &'static [&'static str] {
+        &PREFLIGHT_HEADERS
     }
     fn preflight_fix(&self, e: &CosError, bucket: &str) -> String {
         let cx = FixContext {
@@ -238,14 +220,6 @@ impl Probes for TencentProbes<'_> {
             scoped: false,
         };
         fix_for(e, &cx)
-    }
-}
-
-impl TencentProbes<'_> {
-    /// The error of a call without a client ([`Probes::storage_ready`] has reported why it
-    /// could not be made, and the probes stopped there).
-    fn unready(&self) -> CosError {
-        CosError::transport("Unreachable", "no client of the object store".into())
     }
 }
 
@@ -401,21 +375,15 @@ pub(super) mod tests {
             provider: &p,
             client: cos_client(&p),
         };
-        assert!(probes.storage_ready().is_ok());
+        assert!(probes.client().is_ok());
         assert_eq!(probes.issue_call(), "GetFederationToken");
         let rules = probes.policy_rules();
         assert_eq!(rules.max_bytes, 2048);
         let grant = Grant::from_config(&crate::config::GrantConfig {
-            name: "g".into(),
             bucket: "media-1250000009".into(),
-            prefix: "u/${sub}/".into(),
-            actions: vec!["read".into()],
-            default_duration: None,
-            max_duration: None,
-            required_claims: None,
-            source_ips: None,
             provider: Some("tc".into()),
             vendor: Some("tencent".into()),
+            ..crate::common::check::tests::grant_config("g", "u/${sub}/", &["read"])
         })
         .unwrap();
         let policy = (rules.render)(&grant, "u/x/");

@@ -11,12 +11,16 @@
 //! `ca_file` roots), each request bounded by the provider's timeout. Answers are read up to
 //! `common::rest::MAX_BODY_BYTES`; whatever comes back is a [`CosError`] or a parsed value.
 
-use crate::common::rest::{self, header, Answer, CloudError, Endpoint};
+use crate::common::rest::{self, header, Answer, CloudError, Endpoint, Failure};
+use crate::common::rest::{Prepared, RequestSpec};
+use crate::common::rest_xml;
+use crate::common::store_client::{Dialect, StoreClient};
 use crate::secret::Secret;
 use quick_xml::escape::escape;
 use std::time::Duration;
 use stsgate_signing::cos;
 use stsgate_store::CorsConfig;
+use time::OffsetDateTime;
 
 /// How long a request's signature is valid, in seconds.
 const SIGN_SECONDS: i64 = 600;
@@ -28,30 +32,6 @@ pub struct Credentials {
     pub secret_key: Secret,
     /// Sent as `x-cos-security-token` when present (redacted in `Debug`).
     pub token: Option<Secret>,
-}
-
-/// One request to assemble.
-#[derive(Debug, Clone)]
-pub struct RequestSpec<'a> {
-    pub method: &'static str,
-    pub bucket: &'a str,
-    pub key: Option<&'a str>,
-    /// A sub-resource without value, e.g. `cors` (signed).
-    pub sub_resource: Option<&'a str>,
-    /// Extra headers (names in any case); `content-type` and `content-md5` are signed.
-    pub headers: Vec<(String, String)>,
-}
-
-/// A request ready to send.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Prepared {
-    pub method: &'static str,
-    pub url: String,
-    /// Every header set by the client (lowercase names), `authorization` last when signed.
-    pub headers: Vec<(String, String)>,
-    /// The HttpString signed (for `SignatureDoesNotMatch`); `None` when unsigned. It holds the
-    /// method, path, sub-resource, host and content headers: never a secret or the token.
-    pub http_string: Option<String>,
 }
 
 /// Assembles (and, with `signer`, signs) a request at `now` (Unix seconds).
@@ -72,7 +52,7 @@ pub fn prepare(
             method: spec.method,
             url,
             headers,
-            http_string: None,
+            string_to_sign: None,
         };
     };
     let host = match endpoint.path_style {
@@ -115,7 +95,7 @@ pub fn prepare(
         method: spec.method,
         url,
         headers,
-        http_string: Some(http_string),
+        string_to_sign: Some(http_string),
     }
 }
 
@@ -153,22 +133,8 @@ impl CosError {
     /// `403 AccessDenied: message (RequestId R, TraceId T)`; transport failures without the
     /// status.
     pub fn describe(&self) -> String {
-        let mut out = match self.status {
-            0 => self.code.clone(),
-            status => format!("{status} {}", self.code),
-        };
-        if !self.message.is_empty() {
-            out.push_str(": ");
-            out.push_str(&self.message);
-        }
-        let ids: Vec<String> = [("RequestId", &self.request_id), ("TraceId", &self.trace_id)]
-            .into_iter()
-            .filter_map(|(name, id)| id.as_ref().map(|id| format!("{name} {id}")))
-            .collect();
-        if !ids.is_empty() {
-            out.push_str(&format!(" ({})", ids.join(", ")));
-        }
-        out
+        let ids = [("RequestId", &self.request_id), ("TraceId", &self.trace_id)];
+        rest::describe(self.status, &self.code, &self.message, &ids)
     }
 }
 
@@ -192,8 +158,8 @@ impl CloudError for CosError {
 /// for a 404 (as cos-python-sdk-v5 names it) or the status; ids also from `x-cos-request-id`
 /// and `x-cos-trace-id`.
 pub fn parse_error(status: u16, headers: &[(String, String)], body: &[u8]) -> CosError {
-    let fields = rest::parse_error_xml(body);
-    let field = |name: &str| rest::field(fields.as_deref(), name);
+    let fields = rest_xml::parse_error_xml(body);
+    let field = |name: &str| rest_xml::field(fields.as_deref(), name);
     let from_header = |name: &str| {
         let v = header(headers, name).trim();
         (!v.is_empty()).then(|| v.chars().take(256).collect::<String>())
@@ -248,14 +214,46 @@ pub fn render_cors(config: &CorsConfig) -> String {
 /// A preflight's answer.
 pub type Preflight = rest::Preflight<CosError>;
 
-/// The client: one endpoint, optionally signing.
+/// COS: q-sign with a CAM user's key or temporary credentials.
 #[derive(Debug, Clone)]
-pub struct CosClient {
-    http: reqwest::Client,
-    pub endpoint: Endpoint,
-    timeout: Duration,
+pub struct Cos {
     signer: Option<Credentials>,
 }
+
+impl Dialect for Cos {
+    type Error = CosError;
+    const REQUEST_ID: &'static str = "x-cos-request-id";
+
+    fn prepare(
+        &self,
+        endpoint: &Endpoint,
+        spec: &RequestSpec,
+        signed: bool,
+        now: OffsetDateTime,
+    ) -> Prepared {
+        let signer = self.signer.as_ref().filter(|_| signed);
+        prepare(endpoint, signer, spec, now.unix_timestamp())
+    }
+    fn error(&self, answer: &Answer) -> CosError {
+        parse_error(answer.status, &answer.headers, &answer.body)
+    }
+    fn failure(&self, failure: Failure, answer: Option<&Answer>) -> CosError {
+        CosError {
+            status: answer.map_or(0, |a| a.status),
+            request_id: answer.and_then(|a| a.header(Self::REQUEST_ID)),
+            ..CosError::transport(failure.code, failure.message)
+        }
+    }
+    fn keep_signed(error: &mut CosError, signed: Option<String>) {
+        error.http_string = signed;
+    }
+    fn render_cors(config: &CorsConfig) -> String {
+        render_cors(config)
+    }
+}
+
+/// The client: one endpoint, optionally signing.
+pub type CosClient = StoreClient<Cos>;
 
 impl CosClient {
     /// An unsigned client of `endpoint` (`scheme://host[:port]`) over `http` (the provider's
@@ -265,146 +263,20 @@ impl CosClient {
         endpoint: &str,
         timeout: Duration,
     ) -> Result<CosClient, String> {
-        Ok(CosClient {
+        let endpoint = Endpoint::parse(endpoint, "cos_endpoint")?;
+        Ok(StoreClient::with(
             http,
-            endpoint: Endpoint::parse(endpoint, "cos_endpoint")?,
-            timeout,
-            signer: None,
-        })
+            endpoint,
+            Some(timeout),
+            Cos { signer: None },
+        ))
     }
 
     /// The same client, signing with `credentials`.
     pub fn signed(&self, credentials: Credentials) -> CosClient {
-        CosClient {
+        self.speaking(Cos {
             signer: Some(credentials),
-            ..self.clone()
-        }
-    }
-
-    fn prepare(&self, spec: &RequestSpec, signed: bool) -> Prepared {
-        let now = time::OffsetDateTime::now_utc().unix_timestamp();
-        let signer = self.signer.as_ref().filter(|_| signed);
-        prepare(&self.endpoint, signer, spec, now)
-    }
-
-    async fn send(&self, prepared: &Prepared, body: Option<String>) -> Result<Answer, CosError> {
-        let method = reqwest::Method::from_bytes(prepared.method.as_bytes())
-            .map_err(|e| CosError::transport("Unreachable", format!("bad method: {e}")))?;
-        let mut request = self
-            .http
-            .request(method, &prepared.url)
-            .timeout(self.timeout);
-        for (name, value) in &prepared.headers {
-            request = request.header(name.as_str(), value.as_str());
-        }
-        if let Some(body) = body {
-            request = request.body(body);
-        }
-        rest::send(request, &prepared.url)
-            .await
-            .map_err(|f| CosError::transport(f.code, f.message))
-    }
-
-    /// Sends a signed request; a non-2xx answer becomes the [`CosError`] it carries.
-    async fn call(&self, spec: &RequestSpec<'_>, body: Option<String>) -> Result<Answer, CosError> {
-        let prepared = self.prepare(spec, true);
-        let answer = self.send(&prepared, body).await?;
-        if answer.ok() {
-            return Ok(answer);
-        }
-        let mut error = parse_error(answer.status, &answer.headers, &answer.body);
-        error.http_string = prepared.http_string;
-        Err(error)
-    }
-
-    fn spec<'a>(method: &'static str, bucket: &'a str, key: Option<&'a str>) -> RequestSpec<'a> {
-        RequestSpec {
-            method,
-            bucket,
-            key,
-            sub_resource: None,
-            headers: Vec::new(),
-        }
-    }
-
-    fn cors_spec<'a>(method: &'static str, bucket: &'a str) -> RequestSpec<'a> {
-        RequestSpec {
-            sub_resource: Some("cors"),
-            ..CosClient::spec(method, bucket, None)
-        }
-    }
-
-    /// `HEAD /` of the bucket (HeadBucket): the status.
-    pub async fn head_bucket(&self, bucket: &str) -> Result<u16, CosError> {
-        let answer = self
-            .call(&CosClient::spec("HEAD", bucket, None), None)
-            .await?;
-        Ok(answer.status)
-    }
-
-    /// `HEAD /key` (HeadObject): the status.
-    pub async fn head_object(&self, bucket: &str, key: &str) -> Result<u16, CosError> {
-        let spec = CosClient::spec("HEAD", bucket, Some(key));
-        Ok(self.call(&spec, None).await?.status)
-    }
-
-    /// `GET /?cors`; `Ok(None)` when the bucket has no rules (404 NoSuchCORSConfiguration).
-    pub async fn get_bucket_cors(&self, bucket: &str) -> Result<Option<CorsConfig>, CosError> {
-        match self.call(&CosClient::cors_spec("GET", bucket), None).await {
-            Ok(answer) => rest::parse_cors(&answer.body)
-                .map(Some)
-                .map_err(|why| CosError {
-                    status: answer.status,
-                    request_id: answer.header("x-cos-request-id"),
-                    ..CosError::transport("MalformedResponse", why)
-                }),
-            Err(e) if e.code == "NoSuchCORSConfiguration" => Ok(None),
-            Err(e) => Err(e),
-        }
-    }
-
-    /// `PUT /?cors` with `config` (replaces every rule); returns the request id.
-    pub async fn put_bucket_cors(
-        &self,
-        bucket: &str,
-        config: &CorsConfig,
-    ) -> Result<Option<String>, CosError> {
-        let body = render_cors(config);
-        let spec = RequestSpec {
-            headers: vec![
-                ("content-type".into(), "application/xml".into()),
-                ("content-md5".into(), rest::content_md5(body.as_bytes())),
-            ],
-            ..CosClient::cors_spec("PUT", bucket)
-        };
-        let answer = self.call(&spec, Some(body)).await?;
-        Ok(answer.header("x-cos-request-id"))
-    }
-
-    /// `DELETE /?cors`.
-    pub async fn delete_bucket_cors(&self, bucket: &str) -> Result<(), CosError> {
-        let spec = CosClient::cors_spec("DELETE", bucket);
-        self.call(&spec, None).await.map(|_| ())
-    }
-
-    /// An unsigned `OPTIONS /key` preflight as a browser sends it. Only transport failures are
-    /// `Err`; a refusal is a [`Preflight`] with `allowed: false`.
-    pub async fn preflight(
-        &self,
-        bucket: &str,
-        key: &str,
-        origin: &str,
-        method: &str,
-        request_headers: &[&str],
-    ) -> Result<Preflight, CosError> {
-        let spec = RequestSpec {
-            headers: rest::preflight_headers(origin, method, request_headers),
-            ..CosClient::spec("OPTIONS", bucket, Some(key))
-        };
-        let answer = self.send(&self.prepare(&spec, false), None).await?;
-        Ok(Preflight::read(&answer, origin, |a| {
-            parse_error(a.status, &a.headers, &a.body)
-        }))
+        })
     }
 }
 
@@ -454,7 +326,7 @@ mod tests {
             _ => Some(rest::header(&p.headers, name).to_string()).filter(|v| !v.is_empty()),
         };
         let http = auth.http_string(p.method, path, param, header).unwrap();
-        assert_eq!(Some(&http), p.http_string.as_ref());
+        assert_eq!(Some(&http), p.string_to_sign.as_ref());
         assert!(cos::verify("secretkey", &auth, &http), "{http:?}");
         auth
     }
@@ -469,7 +341,7 @@ mod tests {
         );
         assert_eq!(p.url, "http://127.0.0.1:8703/app-1250000000/?cors");
         assert_eq!(
-            p.http_string.as_deref(),
+            p.string_to_sign.as_deref(),
             Some("put\n/\ncors=\ncontent-md5=1B2M2Y8AsgTpgAmY7PhCfg%3D%3D&content-type=application%2Fxml&host=127.0.0.1%3A8703\n")
         );
         let auth = verify(&p, "127.0.0.1:8703", "/", &[("cors", "")]);
@@ -481,7 +353,7 @@ mod tests {
             rest::header(&p.headers, "x-cos-security-token"),
             "TCSTtoken"
         );
-        assert!(!p.http_string.unwrap().contains("TCST"));
+        assert!(!p.string_to_sign.unwrap().contains("TCST"));
         let head = RequestSpec {
             method: "HEAD",
             bucket: "app-1250000000",
@@ -501,7 +373,7 @@ mod tests {
         );
         verify(&p, "localhost:9000", "/users/a b.txt", &[]);
         assert_eq!(
-            p.http_string.as_deref(),
+            p.string_to_sign.as_deref(),
             Some("head\n/users/a b.txt\n\nhost=localhost%3A9000\n")
         );
         assert_eq!(rest::header(&p.headers, "x-cos-security-token"), "");
@@ -522,7 +394,7 @@ mod tests {
         let host = "app-1250000000.cos.ap-guangzhou.myqcloud.com";
         verify(&p, host, "/", &[("cors", "")]);
         assert!(p
-            .http_string
+            .string_to_sign
             .unwrap()
             .ends_with("&host=app-1250000000.cos.ap-guangzhou.myqcloud.com\n"));
         let unsigned = prepare(
@@ -538,7 +410,7 @@ mod tests {
             unsigned.headers,
             vec![("origin".to_string(), "https://a.example".to_string())]
         );
-        assert_eq!(unsigned.http_string, None);
+        assert_eq!(unsigned.string_to_sign, None);
     }
 
     #[test]
@@ -568,53 +440,29 @@ mod tests {
 
     #[test]
     fn cors_xml_round_trips_with_ids_and_escapes() {
-        let config = CorsConfig {
-            rules: vec![
-                CorsRule {
-                    allowed_origins: vec![
-                        "https://app.example.com".into(),
-                        "http://*.a&b.com".into(),
-                    ],
-                    allowed_methods: vec!["PUT".into(), "POST".into()],
-                    allowed_headers: vec!["*".into()],
-                    expose_headers: vec!["ETag".into(), "x-cos-request-id".into()],
-                    max_age_seconds: Some(600),
-                },
-                CorsRule {
-                    allowed_origins: vec!["*".into()],
-                    allowed_methods: vec!["GET".into()],
-                    ..CorsRule::default()
-                },
-            ],
-            response_vary: false,
-        };
+        let config = crate::common::rest_xml::tests::two_rules("x-cos-request-id");
         let xml = render_cors(&config);
         assert!(xml.starts_with("<CORSConfiguration><CORSRule><ID>stsgate-1</ID><AllowedOrigin>https://app.example.com</AllowedOrigin><AllowedOrigin>http://*.a&amp;b.com</AllowedOrigin>"), "{xml}");
         assert!(xml.contains("<ExposeHeader>x-cos-request-id</ExposeHeader><MaxAgeSeconds>600</MaxAgeSeconds></CORSRule><CORSRule><ID>stsgate-2</ID>"), "{xml}");
-        assert_eq!(rest::parse_cors(xml.as_bytes()), Ok(config));
+        assert_eq!(rest_xml::parse_cors(xml.as_bytes()), Ok(config));
     }
 
+    /// The provider's HTTP client has no overall timeout: each request carries the provider's.
     #[tokio::test]
-    async fn transport_failures_are_errors_not_panics() {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let client = CosClient::new(
-            reqwest::Client::new(),
-            &format!("http://127.0.0.1:{port}"),
-            Duration::from_secs(2),
-        )
-        .unwrap()
-        .signed(creds(None));
-        let e = client.get_bucket_cors("app-1").await.unwrap_err();
-        assert_eq!((e.status, e.code.as_str()), (0, "Unreachable"), "{e:?}");
-        let e = client
-            .preflight("app-1", "k", "https://a", "PUT", &[])
-            .await;
-        assert_eq!(e.unwrap_err().code, "Unreachable");
-        let bad = CosClient::new(reqwest::Client::new(), "ftp://x", Duration::from_secs(1));
+    async fn each_request_is_bounded_by_the_timeout() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let endpoint = format!("http://{}", listener.local_addr().unwrap());
+        let hold = tokio::spawn(async move {
+            let held = listener.accept().await;
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            drop(held);
+        });
+        let timeout = Duration::from_millis(300);
+        let client = CosClient::new(reqwest::Client::new(), &endpoint, timeout).unwrap();
+        let e = client.signed(creds(None)).head_bucket("app-1").await;
+        assert_eq!(e.unwrap_err().code, "Timeout");
+        hold.abort();
+        let bad = CosClient::new(reqwest::Client::new(), "ftp://x", timeout);
         assert!(bad.unwrap_err().starts_with("cos_endpoint \"ftp://x\""));
     }
 
@@ -641,7 +489,7 @@ mod tests {
                 max_age_seconds: max_age,
             };
             let config = CorsConfig { rules: vec![rule], response_vary: false };
-            prop_assert_eq!(rest::parse_cors(render_cors(&config).as_bytes()), Ok(config));
+            prop_assert_eq!(rest_xml::parse_cors(render_cors(&config).as_bytes()), Ok(config));
         }
     }
 }

@@ -4,6 +4,7 @@
 //! `{Bucket}` path form (the host `127.0.0.1:PORT` signed, the path without the bucket), the
 //! security token of temporary credentials and PUT's Content-MD5.
 
+use crate::cloud_admin::{find, probe};
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
@@ -252,7 +253,7 @@ fn preflight(cloud: &Cloud, bucket: &str, exists: bool, headers: &HeaderMap) -> 
         .get(bucket)
         .cloned()
         .unwrap_or_default();
-    let rules = stsgate::common::rest::parse_cors(&body)
+    let rules = stsgate::common::rest_xml::parse_cors(&body)
         .unwrap_or_default()
         .rules;
     let rule = rules.iter().find(|r| {
@@ -342,20 +343,6 @@ impl Fake {
         std::fs::write(&path, text).unwrap();
         path
     }
-}
-
-async fn probe(path: &Path) -> (Vec<Check>, usize) {
-    let config = Config::load(path).unwrap();
-    let mut lines = Vec::new();
-    let failures = cloud_admin::probe(&config, path, &mut |c| lines.push(c.clone())).await;
-    (lines, failures)
-}
-
-fn find<'c>(lines: &'c [Check], needle: &str) -> &'c Check {
-    lines
-        .iter()
-        .find(|c| c.text.contains(needle))
-        .unwrap_or_else(|| panic!("no line with {needle:?} in {lines:#?}"))
 }
 
 async fn cors(path: &Path, bucket: &str, action: CorsAction) -> anyhow::Result<Vec<String>> {
