@@ -118,7 +118,9 @@ enum Command {
     ///
     /// Example: stsgate cors set --config stsgate.toml --provider aliyun --bucket app
     ///          --origin https://app.example.com
-    ///          stsgate cors get --config stsgate.toml --provider tc --bucket app-1250000000
+    ///
+    /// Example (Tencent): stsgate cors get --config stsgate.toml --provider tc --bucket
+    /// app-1250000000
     Cors {
         #[command(subcommand)]
         command: CorsCommand,
