@@ -85,8 +85,9 @@ pub struct ProviderConfig {
     /// COS endpoint used in answers and presigned URLs (default
     /// `https://cos.<region>.myqcloud.com`; `tencent` only).
     pub cos_endpoint: Option<String>,
-    /// PEM file of a CA to trust besides the system's for the STS endpoint (a self-signed
-    /// stsgate playing the cloud, a TLS-intercepting proxy).
+    /// PEM file of a CA to trust besides the system's for the STS endpoint, and for a Tencent
+    /// provider's COS endpoint in `stsgate check`/`cors` (a self-signed stsgate playing the
+    /// cloud, a TLS-intercepting proxy).
     pub ca_file: Option<PathBuf>,
     /// Seconds one upstream attempt may take (default 5).
     pub timeout: Option<f64>,

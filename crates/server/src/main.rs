@@ -113,20 +113,24 @@ enum Command {
     /// Validate a config file: prints one line per face, grant, API key and JWT setting (exit
     /// 0), or the problem naming the key (exit 1).
     ///
-    /// Then probes each [provider.NAME]: GetCallerIdentity, a dry AssumeRole (session
-    /// stsgate-check) with its narrowest grant, a signed HEAD on each grant's bucket and the
-    /// bucket's CORS against browser_origins; one line each, `ok …` or `FAIL … — fix: …`
+    /// Then probes each [provider.NAME], Alibaba or Tencent: GetCallerIdentity, a dry issuance
+    /// (AssumeRole, or Tencent's GetFederationToken without a role_arn; session stsgate-check)
+    /// with its narrowest grant, a HEAD on each grant's bucket signed with those credentials,
+    /// and the bucket's CORS against browser_origins; one line each, `ok …` or `FAIL … — fix: …`
     /// (`warn`/`skip` lines do not fail). Exit 1 when any check fails.
     Check {
         /// Configuration file (TOML; see config.example.toml)
         #[arg(long, value_name = "FILE")]
         config: PathBuf,
     },
-    /// Bucket CORS on a provider's OSS (what browsers need to upload straight to the bucket),
-    /// signed with the provider's RAM user key.
+    /// Bucket CORS on a provider's OSS or COS (what browsers need to upload straight to the
+    /// bucket), signed with the provider's long-term key (RAM user, CAM user).
     ///
     /// Example: stsgate cors set --config stsgate.toml --provider aliyun --bucket app
     ///          --origin https://app.example.com
+    ///
+    /// Example (Tencent): stsgate cors get --config stsgate.toml --provider tc --bucket
+    /// app-1250000000
     Cors {
         #[command(subcommand)]
         command: CorsCommand,
@@ -139,14 +143,14 @@ struct CorsTarget {
     /// Configuration file with the [provider.NAME] table
     #[arg(long, value_name = "FILE")]
     config: PathBuf,
-    /// The [provider.NAME] whose OSS endpoint, region and key are used
+    /// The [provider.NAME] whose OSS/COS endpoint, region and key are used
     #[arg(long, value_name = "NAME")]
     provider: String,
-    /// Bucket name
+    /// Bucket name (Tencent: <name>-<appid>)
     #[arg(long, value_name = "B")]
     bucket: String,
     /// OSS header signature: v1 (HMAC-SHA1, as seed 002's set_oss_cors) or v4 (OSS4-HMAC-SHA256
-    /// with the provider's region)
+    /// with the provider's region); Tencent providers sign COS's one way and ignore it
     #[arg(long, value_name = "v1|v4", default_value = "v1", value_parser = ["v1", "v4"])]
     signature: String,
 }
@@ -160,11 +164,11 @@ enum CorsCommand {
     },
     /// Replace the bucket's CORS rules with one rule built from the flags.
     ///
-    /// Defaults fit browser uploads (PUT, multipart, PostObject) and downloads: --method PUT,
-    /// POST, GET, HEAD; --header * (SDKs send Authorization, Content-Type, x-oss-*); --expose-header
-    /// ETag (multipart uploads read it) and x-oss-request-id (error reports); --max-age 600
-    /// (browsers cache the preflight for 10 minutes). Without --origin, the provider's
-    /// browser_origins are used.
+    /// Defaults fit browser uploads (PUT, multipart, POST forms) and downloads: --method PUT,
+    /// POST, GET, HEAD; --header * (SDKs send Authorization, Content-Type, x-oss-*/x-cos-*);
+    /// --expose-header ETag (multipart uploads read it) and x-oss-request-id or x-cos-request-id
+    /// (error reports); --max-age 600 (browsers cache the preflight for 10 minutes). Without
+    /// --origin, the provider's browser_origins are used.
     Set {
         #[command(flatten)]
         target: CorsTarget,
@@ -179,7 +183,7 @@ enum CorsCommand {
         #[arg(long, value_name = "H")]
         header: Vec<String>,
         /// Response header the browser may read (repeatable; no '*') [default: ETag
-        /// x-oss-request-id]
+        /// x-oss-request-id, or ETag x-cos-request-id for Tencent]
         #[arg(long, value_name = "H")]
         expose_header: Vec<String>,
         /// Seconds a browser may cache the preflight answer

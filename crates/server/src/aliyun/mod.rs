@@ -6,10 +6,14 @@
 //! - [`oss`] — the router and the operation handlers.
 //! - [`sts`] — the sts face: `AssumeRole` and `GetCallerIdentity` (POP RPC V1 and ACS3).
 //! - [`xml`], [`cors`] — wire bodies and the CORS answers (rule matching is `common/cors.rs`).
+//! - [`client`] — a small signed OSS client; [`check`] and [`cors_admin`] — `stsgate check`'s
+//!   probes of an Alibaba provider and `stsgate cors` on its buckets.
 
 pub mod auth;
+pub mod check;
 pub mod client;
 pub mod cors;
+pub mod cors_admin;
 pub mod endpoint;
 pub mod error;
 pub mod formats;

@@ -20,17 +20,30 @@
 //! - [`objects`] — what every object face does with bodies and reads (streaming into the store,
 //!   small bodies, Content-MD5, ranges, conditional requests), failing with a neutral
 //!   `ObjectError` each dialect renders.
+//! - [`store_client`] — the small signed object-store client of `stsgate check`/`cors` (each
+//!   vendor folder's `client.rs` is its dialect); [`rest`] — its plumbing (addressing, bounded
+//!   answers, transport failures); [`rest_xml`] — the XML of its answers (`<Error>`,
+//!   `<CORSConfiguration>`), read without trusting it.
+//! - [`check`], [`probe`], [`cors_admin`] — `stsgate check`'s provider lines and their order,
+//!   and `stsgate cors`, whatever the cloud (each vendor folder's `check.rs`/`cors_admin.rs`
+//!   supplies the calls and the fixes).
 
 pub mod audit;
+pub mod check;
 pub mod cors;
+pub mod cors_admin;
 pub mod dates;
 pub mod form;
 pub mod header_case;
 pub mod http;
 pub mod issued;
 pub mod objects;
+pub mod probe;
 pub mod provider;
 pub mod resolve;
+pub mod rest;
+pub mod rest_xml;
 pub mod scope;
+pub mod store_client;
 pub mod upstream;
 pub mod xml;

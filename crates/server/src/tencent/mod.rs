@@ -14,7 +14,10 @@
 //!   [`presign`] — COS URLs, forms and signatures; [`provider`] — `type = "tencent"`.
 
 pub mod auth;
+pub mod check;
+pub mod client;
 pub mod cors;
+pub mod cors_admin;
 pub mod cos;
 pub mod endpoint;
 pub mod error;

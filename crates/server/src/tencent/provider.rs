@@ -49,6 +49,9 @@ pub struct TencentProvider {
     pub browser_origins: Vec<String>,
     /// The client, its limits and the attempt counts.
     pub transport: Transport,
+    /// The client of `cos_endpoint` (`stsgate check`, `stsgate cors`): the transport's, or one
+    /// built alike (same CA roots) when only one of the endpoints is on loopback.
+    pub cos_client: reqwest::Client,
     /// Where `key` came from.
     key_source: KeySource,
     /// The server's upstream counters.
@@ -157,6 +160,13 @@ impl TencentProvider {
         }
         let roots = upstream::extra_roots(&at, cfg.ca_file.as_deref())?;
         let transport = Transport::new(&at, cfg.timeout, cfg.retries, &sts_endpoint, &roots)?;
+        let cos_client = match upstream::is_loopback(&cos_endpoint)
+            == upstream::is_loopback(&sts_endpoint)
+        {
+            true => transport.client.clone(),
+            false => upstream::build_client(&cos_endpoint, transport.timeout, &roots)
+                .map_err(|e| anyhow!("{at}: building the HTTP client of cos_endpoint: {e:#}"))?,
+        };
         Ok(TencentProvider {
             name: name.to_string(),
             role_arn,
@@ -166,6 +176,7 @@ impl TencentProvider {
             key,
             browser_origins,
             transport,
+            cos_client,
             key_source,
             metrics,
         })

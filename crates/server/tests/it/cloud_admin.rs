@@ -99,14 +99,14 @@ impl X {
 
 const GRANTS: &str = "[[grant]]\nname = \"folder\"\nprovider = \"x\"\nbucket = \"app\"\nprefix = \"users/${sub}/\"\nactions = [\"read\", \"write\", \"list\", \"delete\"]\n\n[[grant]]\nname = \"reader\"\nprovider = \"x\"\nbucket = \"app\"\nprefix = \"public/\"\nactions = [\"read\"]\n";
 
-async fn probe(path: &Path) -> (Vec<Check>, usize) {
+pub async fn probe(path: &Path) -> (Vec<Check>, usize) {
     let config = Config::load(path).unwrap();
     let mut lines = Vec::new();
     let failures = cloud_admin::probe(&config, path, &mut |c| lines.push(c.clone())).await;
     (lines, failures)
 }
 
-fn find<'c>(lines: &'c [Check], needle: &str) -> &'c Check {
+pub fn find<'c>(lines: &'c [Check], needle: &str) -> &'c Check {
     lines
         .iter()
         .find(|c| c.text.contains(needle))

@@ -12,6 +12,7 @@ mod api_tencent_upstream;
 mod api_tickets;
 mod api_upstream;
 mod cloud_admin;
+mod cloud_admin_tencent;
 mod common;
 mod cos;
 mod cos_ops;
