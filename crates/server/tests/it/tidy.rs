@@ -7,10 +7,11 @@
 //! - Vendor folders depend only downward: `aliyun/` never imports `tencent/` or `api/`, nor the
 //!   reverse.
 //! - `aliyun/` and `tencent/` hold the same files, one for one (the object face's folder is
-//!   `oss/` in one and `cos/` in the other).
-//! - Every source file of the server crate is named in ARCHITECTURE.md, and every `*.rs` the
-//!   code map names exists.
+//!   `oss/` in one and `cos/` in the other; test-only `tests.rs` files do not count).
+//! - Every source file of the server crate (test-only `tests.rs` aside) is named in
+//!   ARCHITECTURE.md, and every `*.rs` the code map names exists.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 fn src() -> PathBuf {
@@ -123,4 +124,71 @@ fn the_rule_catches_an_upward_import() {
     assert_eq!(hits, ["3:aliyun"]);
     assert!(forbidden("api/mod.rs").is_empty());
     assert!(forbidden("tencent/cos/mod.rs").contains(&"aliyun"));
+}
+
+#[test]
+fn vendor_folders_mirror_each_other_file_for_file() {
+    let root = src();
+    let code = |f: &String| !f.ends_with("/tests.rs");
+    let aliyun: BTreeSet<String> = rust_files(&root.join("aliyun"))
+        .into_iter()
+        .filter(code)
+        .map(|f| f.replacen("oss/", "cos/", 1))
+        .collect();
+    let tencent: BTreeSet<String> = rust_files(&root.join("tencent"))
+        .into_iter()
+        .filter(code)
+        .collect();
+    let only_aliyun: Vec<&String> = aliyun.difference(&tencent).collect();
+    let only_tencent: Vec<&String> = tencent.difference(&aliyun).collect();
+    assert!(
+        only_aliyun.is_empty() && only_tencent.is_empty(),
+        "aliyun/ has {only_aliyun:?} without a tencent/ sibling; tencent/ has {only_tencent:?} without an aliyun/ sibling (oss/ ↔ cos/)"
+    );
+}
+
+#[test]
+fn architecture_md_names_every_file_and_only_real_ones() {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let doc = std::fs::read_to_string(repo.join("ARCHITECTURE.md")).unwrap();
+    let map_start = doc
+        .find("## Code map")
+        .expect("ARCHITECTURE.md has a code map");
+    let map_end = doc[map_start..]
+        .find("\n## ")
+        .map_or(doc.len(), |i| map_start + i + 1);
+    let map = &doc[map_start..map_end];
+    let files = rust_files(&src());
+    let missing: Vec<&String> = files
+        .iter()
+        .filter(|f| !f.ends_with("tests.rs"))
+        .filter(|f| {
+            let name = f.rsplit('/').next().unwrap_or(f);
+            !(map.contains(f.as_str()) || map.contains(name))
+        })
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "ARCHITECTURE.md's code map does not name {missing:?}"
+    );
+    // Every `name.rs` the map names exists somewhere in the workspace's crates.
+    let mut known: BTreeSet<String> = BTreeSet::new();
+    for krate in ["server", "signing", "policy", "store"] {
+        let dir = repo.join("crates").join(krate).join("src");
+        for f in rust_files(&dir) {
+            known.insert(f.rsplit('/').next().unwrap_or(&f).to_string());
+        }
+    }
+    let mut stale = Vec::new();
+    for word in map.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '.')) {
+        if let Some(stem) = word.strip_suffix(".rs") {
+            if !stem.is_empty() && !known.contains(word) {
+                stale.push(word.to_string());
+            }
+        }
+    }
+    assert!(
+        stale.is_empty(),
+        "ARCHITECTURE.md's code map names files that do not exist: {stale:?}"
+    );
 }
