@@ -1,6 +1,15 @@
 //! Percent-encodings shared by the Alibaba schemes, and lenient decoding of what clients send.
 
-use percent_encoding::percent_decode;
+use percent_encoding::{percent_decode, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+
+/// Everything but the RFC 3986 unreserved characters `A-Z a-z 0-9 - _ . ~`.
+const STRICT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+/// [`STRICT`] keeping `/`.
+const STRICT_KEEP_SLASH: &AsciiSet = &STRICT.remove(b'/');
 
 /// POP percent-encoding (RFC 3986 strict): keep `A-Z a-z 0-9 - _ . ~`, every other UTF-8 byte
 /// becomes `%XX` with uppercase hex. Space → `%20`, `*` → `%2A`, `/` → `%2F`.
@@ -14,19 +23,11 @@ pub fn v4enc(s: &str, keep_slash: bool) -> String {
 }
 
 fn encode(s: &str, keep_slash: bool) -> String {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    let mut out = String::with_capacity(s.len());
-    for &b in s.as_bytes() {
-        let unreserved = b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~');
-        if unreserved || (keep_slash && b == b'/') {
-            out.push(char::from(b));
-        } else {
-            out.push('%');
-            out.push(char::from(HEX[usize::from(b >> 4)]));
-            out.push(char::from(HEX[usize::from(b & 0x0f)]));
-        }
-    }
-    out
+    let set = match keep_slash {
+        true => STRICT_KEEP_SLASH,
+        false => STRICT,
+    };
+    utf8_percent_encode(s, set).to_string()
 }
 
 /// Decodes a raw query string the way OSS and POP servers do: split on `&`, split each item on

@@ -284,18 +284,9 @@ impl Doc {
     }
 }
 
-/// The one XML escape of this module: `&`, `<`, `>`, `"`, `'`.
+/// The one XML escape of this module (`&`, `<`, `>`, `"`, `'`), quick-xml's.
 fn escape_into(out: &mut String, text: &str) {
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            c => out.push(c),
-        }
-    }
+    out.push_str(&quick_xml::escape::escape(text));
 }
 
 /// Applies [`url_encode`] when the client asked for `encoding-type=url`.
