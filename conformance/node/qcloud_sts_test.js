@@ -39,7 +39,9 @@ async function useOnCos(creds) {
     SecretId: creds.credentials.tmpSecretId,
     SecretKey: creds.credentials.tmpSecretKey,
     SecurityToken: creds.credentials.sessionToken,
-    Ip: `127.0.0.1:${port}`,
+    // The {Bucket} path form: TLS to the IP the certificate names (the Ip mode would check the
+    // certificate against the bucket's virtual host name).
+    Domain: `127.0.0.1:${port}/{Bucket}`,
     Protocol: 'https:',
   });
   await p(cos, 'putObject', { Key: 'users/alice/tls.txt', Body: Buffer.from('over https') });

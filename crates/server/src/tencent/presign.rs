@@ -165,31 +165,22 @@ const LISTING: &[&str] = &[
     "max-uploads",
 ];
 
-/// Headers a grant can sign; others (copy source, ACLs, grants, tagging, …) change what a
-/// request does beyond the grant's actions.
+/// Whether a header may be signed: any standard header (content, caching, ranges, conditions,
+/// host, user agent, …), and of the `x-cos-*` ones only those that do not change what a request
+/// does beyond the grant's actions (metadata, storage class, the token); copy sources, ACLs,
+/// grants, tagging and the like are refused.
 fn header_allowed(name: &str) -> bool {
+    if !name.starts_with("x-cos-") && !name.starts_with("x-ci-") {
+        return true;
+    }
     name.starts_with("x-cos-meta-")
-        || name.starts_with("if-")
         || matches!(
             name,
-            "host"
-                | "content-type"
-                | "content-length"
-                | "content-md5"
-                | "content-disposition"
-                | "content-encoding"
-                | "content-language"
-                | "cache-control"
-                | "expires"
-                | "range"
-                | "date"
-                | "origin"
-                | "expect"
-                | "transfer-encoding"
-                | "x-cos-security-token"
+            "x-cos-security-token"
                 | "x-cos-storage-class"
                 | "x-cos-forbid-overwrite"
                 | "x-cos-content-sha1"
+                | "x-cos-traffic-limit"
         )
 }
 
@@ -265,7 +256,7 @@ pub fn check_request(req: &Request<'_>, a: &Allowed<'_>) -> Result<(), String> {
         let lower = name.to_ascii_lowercase();
         if !header_allowed(&lower) {
             return Err(format!(
-                "the header {name:?} is outside the grant (signable: content-*, cache-control, expires, range, if-*, host, date, x-cos-meta-*, x-cos-storage-class, x-cos-forbid-overwrite, x-cos-security-token)"
+                "the header {name:?} is outside the grant (of the x-cos-* headers only x-cos-meta-*, x-cos-storage-class, x-cos-forbid-overwrite, x-cos-content-sha1, x-cos-traffic-limit and x-cos-security-token can be signed)"
             ));
         }
         if lower == "x-cos-security-token" && value != a.token {
@@ -284,6 +275,11 @@ pub fn authorization(creds: Creds<'_>, key_time: &str, req: &Request<'_>) -> Aut
             .map(|(k, v)| (k.to_ascii_lowercase(), v.clone()))
             .collect()
     };
+    // As the JS SDKs sign: headers with an empty value are left out of the signature.
+    let headers: Vec<(String, String)> = lower(req.headers)
+        .into_iter()
+        .filter(|(_, v)| !v.is_empty())
+        .collect();
     cos::sign(
         creds.secret,
         creds.access_key_id,
@@ -291,7 +287,7 @@ pub fn authorization(creds: Creds<'_>, key_time: &str, req: &Request<'_>) -> Aut
         &req.method.to_ascii_lowercase(),
         &format!("/{}", req.key),
         &lower(req.query),
-        &lower(req.headers),
+        &headers,
     )
 }
 
