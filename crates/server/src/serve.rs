@@ -97,6 +97,15 @@ pub async fn serve_app(
 ) -> std::io::Result<()> {
     let make = app.into_make_service_with_connect_info::<SocketAddr>();
     let Some(tls) = tls else {
+        // Without TCP_NODELAY, Nagle's algorithm holds a response's body back until the client
+        // acknowledges its headers, which a delayed ACK puts off by ~40 ms per request on a
+        // keep-alive connection. axum-server's acceptor (the TLS branch) already sets it.
+        use axum::serve::ListenerExt;
+        let listener = listener.tap_io(|tcp| {
+            if let Err(err) = tcp.set_nodelay(true) {
+                tracing::debug!(%err, "TCP_NODELAY not set");
+            }
+        });
         return axum::serve(listener, make)
             .with_graceful_shutdown(shutdown)
             .await;
