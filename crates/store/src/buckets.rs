@@ -44,13 +44,18 @@ pub(crate) fn create(
 }
 
 pub(crate) fn get(inner: &Inner, name: &str) -> Result<BucketInfo, StoreError> {
+    if let Some(hit) = inner.cache.bucket(name) {
+        return Ok(hit);
+    }
     let conn = inner.db();
     let sql = format!("SELECT {BUCKET_COLUMNS} FROM buckets WHERE name = ?1");
     let bucket = conn
         .prepare_cached(&sql)?
         .query_row([name], bucket_from_row)
-        .optional()?;
-    bucket.ok_or(StoreError::NoSuchBucket)
+        .optional()?
+        .ok_or(StoreError::NoSuchBucket)?;
+    inner.cache.fill_bucket(&bucket);
+    Ok(bucket)
 }
 
 pub(crate) fn list(
@@ -93,6 +98,7 @@ pub(crate) fn delete(inner: &Inner, name: &str) -> Result<(), StoreError> {
         return Err(StoreError::BucketNotEmpty);
     }
     tx.execute("DELETE FROM buckets WHERE name = ?1", [name])?;
+    inner.cache.forget_bucket(name);
     tx.commit()?;
     Ok(())
 }
@@ -103,6 +109,7 @@ pub(crate) fn set_acl(inner: &Inner, name: &str, acl: Acl) -> Result<(), StoreEr
         "UPDATE buckets SET acl = ?2 WHERE name = ?1",
         (name, acl.as_str()),
     )?;
+    inner.cache.forget_bucket(name);
     if updated == 0 {
         return Err(StoreError::NoSuchBucket);
     }

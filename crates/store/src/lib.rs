@@ -15,6 +15,7 @@
 //! `block_in_place`. [`Store`] is cheap to clone and safe to share between threads.
 
 mod buckets;
+mod cache;
 mod db;
 mod error;
 mod listing;
@@ -49,6 +50,8 @@ pub struct Store {
 struct Inner {
     dirs: Dirs,
     db: Mutex<Connection>,
+    /// Hot bucket and object rows; changed only under `db` (see `cache.rs`).
+    cache: cache::MetaCache,
 }
 
 /// A handle that does not keep the store open: [`WeakStore::upgrade`] gives the [`Store`] while
@@ -91,6 +94,7 @@ impl Store {
             inner: Arc::new(Inner {
                 dirs,
                 db: Mutex::new(conn),
+                cache: Default::default(),
             }),
         })
     }
@@ -179,6 +183,24 @@ impl Store {
         key: &str,
     ) -> Result<(ObjectInfo, std::fs::File), StoreError> {
         objects::open(&self.inner, bucket, key)
+    }
+
+    /// [`Store::head_object`] for a hot object, with no database call; `None` when not cached.
+    pub fn head_cached_object(&self, bucket: &str, key: &str) -> Option<ObjectInfo> {
+        self.inner
+            .cache
+            .object(bucket, key)
+            .map(|hit| hit.info.clone())
+    }
+
+    /// [`Store::open_object`] for a hot object: its cached row and blob, with no database call
+    /// (so cheap enough for an async thread); `None` when the slow path must decide.
+    pub fn open_cached_object(
+        &self,
+        bucket: &str,
+        key: &str,
+    ) -> Option<(ObjectInfo, std::fs::File)> {
+        objects::open_cached(&self.inner, bucket, key)
     }
 
     /// Deletes the key; `Ok(false)` if it did not exist (idempotent). `NoSuchBucket` if no bucket.

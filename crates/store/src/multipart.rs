@@ -242,6 +242,7 @@ pub(crate) fn complete(
         drop(stmt);
         let part_blobs = drop_upload(&tx, upload_id)?;
         let old = db::upsert_object(&tx, &info, &id)?;
+        inner.cache.forget_object(bucket, key);
         tx.commit()?;
         Ok((part_blobs, old))
     })();

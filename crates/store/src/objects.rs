@@ -24,6 +24,7 @@ pub(crate) fn commit(
             return Err(StoreError::ObjectAlreadyExists);
         }
         let old = db::upsert_object(&tx, info, blob)?;
+        inner.cache.forget_object(&info.bucket, &info.key);
         tx.commit()?;
         Ok(old)
     })();
@@ -75,7 +76,13 @@ pub(crate) fn put(
 }
 
 pub(crate) fn head(inner: &Inner, bucket: &str, key: &str) -> Result<ObjectInfo, StoreError> {
-    Ok(find(&inner.db(), bucket, key)?.1)
+    if let Some(hit) = inner.cache.object(bucket, key) {
+        return Ok(hit.info.clone());
+    }
+    let conn = inner.db();
+    let (blob, info) = find(&conn, bucket, key)?;
+    inner.cache.fill_object(&blob, &info);
+    Ok(info)
 }
 
 /// The blob id and info of an existing object: `NoSuchBucket`, `NoSuchKey`.
@@ -96,12 +103,24 @@ pub(crate) fn open(
     bucket: &str,
     key: &str,
 ) -> Result<(ObjectInfo, File), StoreError> {
+    if let Some(opened) = open_cached(inner, bucket, key) {
+        return Ok(opened);
+    }
     // Opening under the lock: a blob is only deleted after the transaction that stopped
     // referring to it, which cannot run while we hold the lock.
     let conn = inner.db();
     let (blob, info) = find(&conn, bucket, key)?;
     let file = File::open(inner.dirs.blob_path(&blob))?;
+    inner.cache.fill_object(&blob, &info);
     Ok((info, file))
+}
+
+/// The object's cached row and its open blob, without touching the database; `None` when the
+/// row is not cached or its blob has been replaced since (the locked path then decides).
+pub(crate) fn open_cached(inner: &Inner, bucket: &str, key: &str) -> Option<(ObjectInfo, File)> {
+    let hit = inner.cache.object(bucket, key)?;
+    let file = File::open(inner.dirs.blob_path(&hit.blob)).ok()?;
+    Some((hit.info.clone(), file))
 }
 
 pub(crate) fn delete(inner: &Inner, bucket: &str, key: &str) -> Result<bool, StoreError> {
@@ -114,6 +133,7 @@ pub(crate) fn delete(inner: &Inner, bucket: &str, key: &str) -> Result<bool, Sto
             "DELETE FROM objects WHERE bucket = ?1 AND key = ?2",
             (bucket, key.as_bytes()),
         )?;
+        inner.cache.forget_object(bucket, key);
         tx.commit()?;
         old
     };
@@ -208,6 +228,7 @@ fn copy_onto_itself(
         ..src_info
     };
     db::upsert_object(&tx, &info, &blob)?;
+    inner.cache.forget_object(bucket, key);
     tx.commit()?;
     Ok(info)
 }
@@ -224,6 +245,7 @@ pub(crate) fn set_acl(
     let (blob, mut info) = find(&tx, bucket, key)?;
     info.meta.acl = Some(acl);
     db::upsert_object(&tx, &info, &blob)?;
+    inner.cache.forget_object(bucket, key);
     tx.commit()?;
     Ok(())
 }

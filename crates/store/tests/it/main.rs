@@ -1,6 +1,7 @@
 //! Integration tests of the store, one binary, shared helpers in `common`.
 
 mod buckets;
+mod cache;
 mod common;
 mod listing;
 mod multipart;

@@ -61,8 +61,7 @@ fn object_headers(r: &mut Response, info: &ObjectInfo) {
 }
 
 pub async fn get_object(call: &Call, head: bool) -> Result<Response, CosError> {
-    let (store, bucket, key, _) = call.owned();
-    let (info, file) = blocking(move || store.open_object(&bucket, &key))
+    let (info, content) = objects::open_for_get(&call.state.store, &call.bucket, &call.key, head)
         .await?
         .map_err(store_err(call))?;
     match check_conditions(&call.headers, &info) {
@@ -94,11 +93,7 @@ pub async fn get_object(call: &Call, head: bool) -> Result<Response, CosError> {
         Some(Ok(r)) => Some(r),
     };
     let (start, len) = range.map_or((0, info.size), |r| (r.start, r.end - r.start + 1));
-    let mut r = if head {
-        Response::new(Body::empty())
-    } else {
-        Response::new(objects::range_body(file, start, len)?)
-    };
+    let mut r = Response::new(objects::content_body(content, start, len)?);
     object_headers(&mut r, &info);
     set(&mut r, header::CONTENT_LENGTH, &len.to_string());
     if let Some(range) = range {
