@@ -18,6 +18,7 @@ mod buckets;
 mod cache;
 mod db;
 mod error;
+mod group;
 mod listing;
 mod multipart;
 mod objects;
@@ -52,6 +53,8 @@ struct Inner {
     db: Mutex<Connection>,
     /// Hot bucket and object rows; changed only under `db` (see `cache.rs`).
     cache: cache::MetaCache,
+    /// Batches concurrent object writes into one directory fsync and one commit (`group.rs`).
+    group: group::Group,
 }
 
 /// A handle that does not keep the store open: [`WeakStore::upgrade`] gives the [`Store`] while
@@ -95,6 +98,7 @@ impl Store {
                 dirs,
                 db: Mutex::new(conn),
                 cache: Default::default(),
+                group: Default::default(),
             }),
         })
     }
@@ -153,6 +157,14 @@ impl Store {
     /// A new staging file in `tmp/`.
     pub fn staging(&self) -> Result<Staging, StoreError> {
         Staging::create(&self.inner.dirs.tmp)
+    }
+
+    /// A finished (fsynced) blob of `bytes`, for a small body received whole: one write, one
+    /// fsync, no write buffer.
+    pub fn stage_bytes(&self, bytes: &[u8]) -> Result<FinishedBlob, StoreError> {
+        let mut staging = Staging::create_sized(&self.inner.dirs.tmp, bytes.len())?;
+        staging.write(bytes)?;
+        staging.finish()
     }
 
     /// Makes `blob` the content of `bucket/key` (one transaction), replacing any old version.

@@ -51,11 +51,11 @@ pub(crate) fn put(
     forbid_overwrite: bool,
     now: OffsetDateTime,
 ) -> Result<ObjectInfo, StoreError> {
-    // Fail fast before moving any bytes; `commit` checks again inside its transaction.
-    {
+    // Fail fast before moving any bytes; the group commit checks again inside its transaction.
+    crate::buckets::get(inner, bucket)?;
+    if forbid_overwrite {
         let conn = inner.db();
-        db::require_bucket(&conn, bucket)?;
-        if forbid_overwrite && db::find_object(&conn, bucket, key)?.is_some() {
+        if db::find_object(&conn, bucket, key)?.is_some() {
             return Err(StoreError::ObjectAlreadyExists);
         }
     }
@@ -70,8 +70,10 @@ pub(crate) fn put(
         object_type: ObjectType::Normal,
         meta,
     };
-    let id = inner.dirs.install(blob)?;
-    commit(inner, &info, &id, forbid_overwrite)?;
+    let id = inner.dirs.install_unsynced(blob)?;
+    inner
+        .group
+        .commit(inner, info.clone(), id, forbid_overwrite)?;
     Ok(info)
 }
 

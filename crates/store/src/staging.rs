@@ -208,6 +208,12 @@ impl Md5Hasher {
 impl Staging {
     /// Creates a new, empty staging file (mode 0600) in `tmp_dir`.
     pub(crate) fn create(tmp_dir: &Path) -> Result<Staging, StoreError> {
+        Staging::create_sized(tmp_dir, BUF_SIZE)
+    }
+
+    /// [`Staging::create`] with a write buffer of at most `size` bytes (a small body written in
+    /// one go needs none: `BufWriter` passes writes as large as its buffer straight through).
+    pub(crate) fn create_sized(tmp_dir: &Path, size: usize) -> Result<Staging, StoreError> {
         let path = tmp_dir.join(format!("{}.tmp", new_id()));
         let file = OpenOptions::new()
             .write(true)
@@ -215,7 +221,7 @@ impl Staging {
             .mode(0o600)
             .open(&path)?;
         let writing = Writing {
-            file: BufWriter::with_capacity(BUF_SIZE, file),
+            file: BufWriter::with_capacity(size.min(BUF_SIZE), file),
             md5: Md5Hasher::Inline(Md5::new()),
             crc: crc64fast::Digest::new(),
             writeback: Writeback::default(),
@@ -380,17 +386,24 @@ impl Dirs {
 
     /// Moves a finished staging file into `blobs/` under a new id and makes the rename durable.
     /// Until the id is committed to the database the blob is garbage that `open` would sweep.
-    pub(crate) fn install(&self, mut blob: FinishedBlob) -> Result<String, StoreError> {
+    pub(crate) fn install(&self, blob: FinishedBlob) -> Result<String, StoreError> {
+        let id = self.install_unsynced(blob)?;
+        if let Err(e) = self.sync_blobs_dir() {
+            self.remove_blob(&id);
+            return Err(e.into());
+        }
+        Ok(id)
+    }
+
+    /// Moves a finished staging file into `blobs/` under a new id; the caller fsyncs `blobs/`
+    /// before committing the id (the group commit does it once per batch).
+    pub(crate) fn install_unsynced(&self, mut blob: FinishedBlob) -> Result<String, StoreError> {
         let Some(path) = blob.path.as_ref() else {
             return Err(StoreError::Io(io::Error::other("blob already installed")));
         };
         let id = new_id();
         fs::rename(path, self.blob_path(&id))?;
         blob.path = None;
-        if let Err(e) = self.sync_blobs_dir() {
-            self.remove_blob(&id);
-            return Err(e.into());
-        }
         Ok(id)
     }
 

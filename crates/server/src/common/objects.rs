@@ -66,6 +66,44 @@ pub async fn stage(store: &Store, body: Body, max: u64) -> Result<FinishedBlob, 
     stage_stream(store, body.into_data_stream(), max).await
 }
 
+/// Bodies declared (`Content-Length`) at most this long are received whole, then staged, checked
+/// and committed in one blocking call, with a buffer of their own size.
+pub const SMALL_UPLOAD: u64 = 256 * 1024;
+
+/// Takes an object body and hands the finished blob to `commit` (on the blocking pool): a small
+/// declared body in one blocking call (stage, fsync, `Content-MD5` check, commit), anything else
+/// streamed through [`stage`] first. The outer error is the body's or the digest's, the inner
+/// one `commit`'s.
+pub async fn put_body<T: Send + 'static>(
+    store: &Store,
+    headers: &HeaderMap,
+    body: Body,
+    max: u64,
+    commit: impl FnOnce(FinishedBlob) -> Result<T, StoreError> + Send + 'static,
+) -> Result<Result<T, StoreError>, ObjectError> {
+    check_declared_length(headers, max)?;
+    let declared =
+        header_text(headers, "content-length").and_then(|v| v.trim().parse::<u64>().ok());
+    let Some(len) = declared.filter(|len| *len <= SMALL_UPLOAD) else {
+        let blob = stage(store, body, max).await?;
+        check_content_md5(headers, &blob.md5())?;
+        return blocking(move || commit(blob)).await;
+    };
+    // hyper delivers exactly the declared length or an error.
+    let bytes = http_body_util::Limited::new(body, len as usize)
+        .collect()
+        .await
+        .map_err(|e| ObjectError::IncompleteBody(e.to_string()))?
+        .to_bytes();
+    let (store, headers) = (store.clone(), headers.clone());
+    blocking(move || {
+        let blob = store.stage_bytes(&bytes)?;
+        check_content_md5(&headers, &blob.md5())?;
+        Ok(commit(blob))
+    })
+    .await?
+}
+
 /// [`stage`] for any stream of byte chunks (a request body, a form's file part).
 ///
 /// Double-buffered: while a blocking task writes and hashes one full chunk, the next one is

@@ -3,6 +3,7 @@
 mod buckets;
 mod cache;
 mod common;
+mod group;
 mod listing;
 mod multipart;
 mod objects;

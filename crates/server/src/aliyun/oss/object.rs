@@ -7,7 +7,7 @@ use crate::aliyun::endpoint::Op;
 use crate::aliyun::error::OssError;
 use crate::aliyun::xml;
 use crate::common::objects::{
-    self, check_conditions, check_content_md5, md5_of, parse_range, read_small, stage, ObjectError,
+    self, check_conditions, check_content_md5, md5_of, parse_range, read_small, ObjectError,
     RangeError,
 };
 use axum::body::Body;
@@ -23,18 +23,22 @@ pub async fn put_object(call: &Call, body: Body) -> Result<Response, OssError> {
     let forbid = call
         .header("x-oss-forbid-overwrite")
         .is_some_and(|v| v.eq_ignore_ascii_case("true"));
-    let blob = stage(&call.state.store, body, MAX_OBJECT_SIZE).await?;
-    check_content_md5(&call.headers, &blob.md5())?;
-    let md5 = blob.md5();
     let (store, bucket, key, now) = (
         call.state.store.clone(),
         call.bucket.clone(),
         call.key.clone(),
         call.now,
     );
-    let info = blocking(move || store.put_object(&bucket, &key, blob, meta, forbid, now))
-        .await?
-        .map_err(store_err(call))?;
+    let info = objects::put_body(
+        &call.state.store,
+        &call.headers,
+        body,
+        MAX_OBJECT_SIZE,
+        move |blob| store.put_object(&bucket, &key, blob, meta, forbid, now),
+    )
+    .await?
+    .map_err(store_err(call))?;
+    let md5 = info.md5.unwrap_or_default();
     let mut r = empty(StatusCode::OK);
     set(&mut r, header::ETAG, &info.etag);
     set(

@@ -5,7 +5,7 @@ use super::body::{acl_from_request, meta_from_headers, MAX_OBJECT_SIZE, MAX_XML_
 use super::{blocking, empty, set, store_err, xml_response, Call};
 use crate::common::dates::rfc1123;
 use crate::common::objects::{
-    self, check_conditions, check_content_md5, md5_of, parse_range, read_small, stage, ObjectError,
+    self, check_conditions, check_content_md5, md5_of, parse_range, read_small, ObjectError,
     RangeError,
 };
 use crate::tencent::endpoint::{looks_like_bucket, virtual_host_bucket, Op};
@@ -27,13 +27,17 @@ fn forbid_overwrite(call: &Call) -> bool {
 pub async fn put_object(call: &Call, body: Body) -> Result<Response, CosError> {
     objects::check_declared_length(&call.headers, MAX_OBJECT_SIZE)?;
     let meta = meta_from_headers(call)?;
-    let blob = stage(&call.state.store, body, MAX_OBJECT_SIZE).await?;
-    check_content_md5(&call.headers, &blob.md5())?;
     let (store, bucket, key, now) = call.owned();
     let forbid = forbid_overwrite(call);
-    let info = blocking(move || store.put_object(&bucket, &key, blob, meta, forbid, now))
-        .await?
-        .map_err(store_err(call))?;
+    let info = objects::put_body(
+        &call.state.store,
+        &call.headers,
+        body,
+        MAX_OBJECT_SIZE,
+        move |blob| store.put_object(&bucket, &key, blob, meta, forbid, now),
+    )
+    .await?
+    .map_err(store_err(call))?;
     let mut r = empty(StatusCode::OK);
     set(&mut r, header::ETAG, &xml::etag(&info.etag));
     set(&mut r, CRC64, &info.crc64.to_string());
