@@ -8,16 +8,23 @@
 //! still holds the row it replaced. A hit may name a blob that a later write has since deleted:
 //! opening it fails with `NotFound` and the reader falls back to the locked path.
 //!
-//! Bounded: at most [`MAX_OBJECTS`] object rows and [`MAX_BUCKETS`] bucket rows; a full map
-//! evicts an arbitrary entry (hash order), which is enough to keep memory flat.
+//! Bounded: at most [`MAX_OBJECTS`] object rows and [`MAX_BUCKETS`] bucket rows, evicted by
+//! `quick_cache` (CLOCK-Pro): entries read again stay, entries read once go first, so a scan of
+//! many cold keys does not push out the hot ones (a map that drops an arbitrary entry thrashed:
+//! a 1,000,000-object bucket served its 1,000 hot keys at half the rate of a small bucket).
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::Arc;
+
+use quick_cache::sync::Cache;
+use quick_cache::Weighter;
 
 use crate::{BucketInfo, ObjectInfo};
 
-/// Object rows kept (a few hundred bytes each).
+/// Object rows kept when they carry no bytes (a few hundred bytes each).
 const MAX_OBJECTS: usize = 16 * 1024;
+/// An entry weighs one per row plus one per [`WEIGHT_UNIT`] bytes of inline data it holds, so
+/// the inline bytes kept stay under `MAX_OBJECTS * WEIGHT_UNIT` (16 MiB).
+const WEIGHT_UNIT: usize = 1024;
 /// Bucket rows kept.
 const MAX_BUCKETS: usize = 1024;
 
@@ -26,12 +33,28 @@ const MAX_BUCKETS: usize = 1024;
 pub(crate) struct CachedObject {
     pub blob: String,
     pub info: ObjectInfo,
+    /// The bytes of an inline blob, when read with the row.
+    pub data: Option<Arc<[u8]>>,
 }
 
-#[derive(Default)]
+#[derive(Clone)]
+struct ByData;
+
+impl Weighter<String, Arc<CachedObject>> for ByData {
+    fn weight(&self, _key: &String, entry: &Arc<CachedObject>) -> u64 {
+        1 + entry.data.as_ref().map_or(0, |d| d.len() / WEIGHT_UNIT) as u64
+    }
+}
+
 pub(crate) struct MetaCache {
-    objects: Mutex<HashMap<String, Arc<CachedObject>>>,
-    buckets: Mutex<HashMap<String, BucketInfo>>,
+    objects: Cache<String, Arc<CachedObject>, ByData>,
+    buckets: Cache<String, BucketInfo>,
+}
+
+impl Default for MetaCache {
+    fn default() -> Self {
+        MetaCache::with_capacity(MAX_OBJECTS, MAX_BUCKETS)
+    }
 }
 
 /// The map key of `bucket/key` (bucket names never contain `/`).
@@ -43,74 +66,96 @@ fn object_key(bucket: &str, key: &str) -> String {
     k
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-/// Inserts with the bound kept: a full map first drops one entry.
-fn bounded_insert<V>(map: &mut HashMap<String, V>, max: usize, k: String, v: V) {
-    if map.len() >= max && !map.contains_key(&k) {
-        if let Some(victim) = map.keys().next().cloned() {
-            map.remove(&victim);
+impl MetaCache {
+    fn with_capacity(objects: usize, buckets: usize) -> Self {
+        MetaCache {
+            objects: Cache::with_weighter(objects, objects as u64, ByData),
+            buckets: Cache::new(buckets),
         }
     }
-    map.insert(k, v);
-}
 
-impl MetaCache {
     pub fn object(&self, bucket: &str, key: &str) -> Option<Arc<CachedObject>> {
-        lock(&self.objects).get(&object_key(bucket, key)).cloned()
+        self.objects.get(&object_key(bucket, key))
     }
 
     /// Call with the database mutex held, with the row just read under it.
-    pub fn fill_object(&self, blob: &str, info: &ObjectInfo) -> Arc<CachedObject> {
+    pub fn fill_object(
+        &self,
+        blob: &str,
+        info: &ObjectInfo,
+        data: Option<Arc<[u8]>>,
+    ) -> Arc<CachedObject> {
         let entry = Arc::new(CachedObject {
             blob: blob.to_owned(),
             info: info.clone(),
+            data,
         });
-        let k = object_key(&info.bucket, &info.key);
-        bounded_insert(&mut lock(&self.objects), MAX_OBJECTS, k, entry.clone());
+        self.objects
+            .insert(object_key(&info.bucket, &info.key), entry.clone());
         entry
     }
 
     /// Call with the database mutex held, whenever the object's row changes or goes.
     pub fn forget_object(&self, bucket: &str, key: &str) {
-        lock(&self.objects).remove(&object_key(bucket, key));
+        self.objects.remove(&object_key(bucket, key));
     }
 
     pub fn bucket(&self, name: &str) -> Option<BucketInfo> {
-        lock(&self.buckets).get(name).cloned()
+        self.buckets.get(name)
     }
 
     /// Call with the database mutex held, with the row just read under it.
     pub fn fill_bucket(&self, info: &BucketInfo) {
-        bounded_insert(
-            &mut lock(&self.buckets),
-            MAX_BUCKETS,
-            info.name.clone(),
-            info.clone(),
-        );
+        self.buckets.insert(info.name.clone(), info.clone());
     }
 
     /// Call with the database mutex held, whenever the bucket's row changes or goes.
     pub fn forget_bucket(&self, name: &str) {
-        lock(&self.buckets).remove(name);
+        self.buckets.remove(name);
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::{ObjectMeta, ObjectType};
+
+    fn info(key: &str) -> ObjectInfo {
+        ObjectInfo {
+            bucket: "b".into(),
+            key: key.into(),
+            size: 0,
+            etag: String::new(),
+            last_modified: time::OffsetDateTime::UNIX_EPOCH,
+            crc64: 0,
+            md5: None,
+            object_type: ObjectType::Normal,
+            meta: ObjectMeta::default(),
+        }
+    }
 
     #[test]
-    fn the_maps_stay_bounded() {
-        let mut m = HashMap::new();
-        for i in 0..100 {
-            bounded_insert(&mut m, 10, i.to_string(), i);
+    fn the_maps_stay_bounded_and_hot_rows_survive_a_cold_scan() {
+        let cache = MetaCache::with_capacity(1000, 10);
+        let hot: Vec<String> = (0..100).map(|i| format!("hot{i}")).collect();
+        for round in 0..3 {
+            for k in &hot {
+                if cache.object("b", k).is_none() {
+                    assert_eq!(round, 0, "{k} was evicted although read every round");
+                    cache.fill_object("blob", &info(k), None);
+                }
+            }
+            // A scan of ten times the capacity, each key read once.
+            for i in 0..10_000 {
+                let k = format!("cold{round}-{i}");
+                if cache.object("b", &k).is_none() {
+                    cache.fill_object("blob", &info(&k), None);
+                }
+            }
+            assert!(cache.objects.len() <= 1000, "{}", cache.objects.len());
         }
-        assert_eq!(m.len(), 10);
-        assert_eq!(m.get("99"), Some(&99), "the newest entry is kept");
-        bounded_insert(&mut m, 10, "99".into(), 7);
-        assert_eq!((m.len(), m["99"]), (10, 7), "replacing does not evict");
+        cache.forget_object("b", "hot1");
+        assert!(cache.object("b", "hot1").is_none());
+        assert_eq!(cache.object("b", "hot2").unwrap().info.key, "hot2");
     }
 }

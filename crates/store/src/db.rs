@@ -37,6 +37,10 @@ CREATE TABLE IF NOT EXISTS objects (
 );
 CREATE UNIQUE INDEX IF NOT EXISTS objects_key ON objects (bucket, key);
 CREATE INDEX IF NOT EXISTS objects_blob ON objects (blob);
+CREATE TABLE IF NOT EXISTS inline_blobs (
+    id TEXT PRIMARY KEY,
+    data BLOB NOT NULL
+);
 CREATE TABLE IF NOT EXISTS uploads (
     upload_id TEXT PRIMARY KEY,
     bucket TEXT NOT NULL,
@@ -172,7 +176,42 @@ pub(crate) fn upsert_object(
         info.object_type == ObjectType::Multipart,
         meta_to_json(&info.meta),
     ])?;
+    if let Some(old) = old.as_deref().filter(|old| *old != blob) {
+        delete_inline(conn, old)?;
+    }
     Ok(old)
+}
+
+/// Stores the bytes of inline blob `id` (in the transaction that commits the row naming it).
+pub(crate) fn insert_inline(conn: &Connection, id: &str, data: &[u8]) -> rusqlite::Result<()> {
+    conn.prepare_cached("INSERT INTO inline_blobs (id, data) VALUES (?1, ?2)")?
+        .execute(rusqlite::params![id, data])?;
+    Ok(())
+}
+
+/// The bytes of inline blob `id`.
+pub(crate) fn read_inline(conn: &Connection, id: &str) -> rusqlite::Result<Vec<u8>> {
+    conn.prepare_cached("SELECT data FROM inline_blobs WHERE id = ?1")?
+        .query_row([id], |row| row.get(0))
+}
+
+/// Deletes inline blob `id` when it is one (in the transaction that stops referring to it); a
+/// file blob id is left to the caller, which deletes the file after the commit.
+pub(crate) fn delete_inline(conn: &Connection, id: &str) -> rusqlite::Result<()> {
+    if crate::staging::is_inline(id) {
+        conn.prepare_cached("DELETE FROM inline_blobs WHERE id = ?1")?
+            .execute([id])?;
+    }
+    Ok(())
+}
+
+/// Deletes the inline blobs no object row names (none should exist: they come and go in the
+/// transactions of their rows). Returns how many.
+pub(crate) fn sweep_inline(conn: &Connection) -> rusqlite::Result<usize> {
+    conn.execute(
+        "DELETE FROM inline_blobs WHERE NOT EXISTS (SELECT 1 FROM objects WHERE objects.blob = inline_blobs.id)",
+        [],
+    )
 }
 
 pub(crate) fn bucket_exists(conn: &Connection, bucket: &str) -> rusqlite::Result<bool> {

@@ -1,7 +1,8 @@
 //! Group commit: concurrent object writes share the `blobs/` directory fsync and the SQLite
 //! commit (one WAL fsync) instead of paying for both one after another under the database lock.
 //!
-//! Each writer first stages, fsyncs and renames its own blob, then calls [`Group::commit`]. The
+//! Each writer first stages, fsyncs and renames its own blob (an inline blob, see
+//! `staging::INLINE_MAX`, is only bytes in memory), then calls [`Group::commit`]. The
 //! first caller that finds no batch running becomes the leader: it takes every request queued so
 //! far, fsyncs `blobs/` once, runs them in one transaction (each in its own savepoint, so one
 //! request's error — `NoSuchBucket`, `ObjectAlreadyExists` — does not undo the others), commits,
@@ -20,8 +21,10 @@ use crate::{Inner, ObjectInfo, StoreError};
 /// One object write waiting for its batch.
 struct Request {
     info: ObjectInfo,
-    /// The installed (renamed, not yet directory-synced) blob id.
+    /// The installed (renamed, not yet directory-synced) blob id, or an inline blob's id.
     blob: String,
+    /// An inline blob's bytes, inserted in the batch's transaction.
+    data: Option<Vec<u8>>,
     forbid_overwrite: bool,
     result: Mutex<Option<Result<(), StoreError>>>,
 }
@@ -51,11 +54,13 @@ impl Group {
         inner: &Inner,
         info: ObjectInfo,
         blob: String,
+        data: Option<Vec<u8>>,
         forbid_overwrite: bool,
     ) -> Result<(), StoreError> {
         let request = Arc::new(Request {
             info,
             blob,
+            data,
             forbid_overwrite,
             result: Mutex::new(None),
         });
@@ -103,7 +108,9 @@ fn run(inner: &Inner, batch: &[Arc<Request>]) {
             *lock(&r.result) = Some(Err(e()));
         }
     };
-    if let Err(e) = inner.dirs.sync_blobs_dir() {
+    // A batch of inline blobs only has the database to make durable.
+    let files = batch.iter().any(|r| r.data.is_none());
+    if let Err(e) = files.then(|| inner.dirs.sync_blobs_dir()).transpose() {
         let (kind, text) = (e.kind(), e.to_string());
         return fail_all(&|| StoreError::Io(std::io::Error::new(kind, text.clone())));
     }
@@ -119,6 +126,9 @@ fn run(inner: &Inner, batch: &[Arc<Request>]) {
                     && db::find_object(&sp, &r.info.bucket, &r.info.key)?.is_some()
                 {
                     return Err(StoreError::ObjectAlreadyExists);
+                }
+                if let Some(data) = &r.data {
+                    db::insert_inline(&sp, &r.blob, data)?;
                 }
                 Ok(db::upsert_object(&sp, &r.info, &r.blob)?)
             })();

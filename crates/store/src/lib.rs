@@ -27,7 +27,8 @@ mod staging;
 mod types;
 
 pub use error::StoreError;
-pub use staging::{FinishedBlob, Staging};
+pub use objects::BlobReader;
+pub use staging::{FinishedBlob, Staging, INLINE_MAX};
 pub use types::*;
 
 use std::path::Path;
@@ -162,6 +163,9 @@ impl Store {
     /// A finished (fsynced) blob of `bytes`, for a small body received whole: one write, one
     /// fsync, no write buffer.
     pub fn stage_bytes(&self, bytes: &[u8]) -> Result<FinishedBlob, StoreError> {
+        if bytes.len() <= staging::INLINE_MAX {
+            return Ok(FinishedBlob::inline(bytes));
+        }
         let mut staging = Staging::create_sized(&self.inner.dirs.tmp, bytes.len())?;
         staging.write(bytes)?;
         staging.finish()
@@ -193,7 +197,7 @@ impl Store {
         &self,
         bucket: &str,
         key: &str,
-    ) -> Result<(ObjectInfo, std::fs::File), StoreError> {
+    ) -> Result<(ObjectInfo, BlobReader), StoreError> {
         objects::open(&self.inner, bucket, key)
     }
 
@@ -207,11 +211,7 @@ impl Store {
 
     /// [`Store::open_object`] for a hot object: its cached row and blob, with no database call
     /// (so cheap enough for an async thread); `None` when the slow path must decide.
-    pub fn open_cached_object(
-        &self,
-        bucket: &str,
-        key: &str,
-    ) -> Option<(ObjectInfo, std::fs::File)> {
+    pub fn open_cached_object(&self, bucket: &str, key: &str) -> Option<(ObjectInfo, BlobReader)> {
         objects::open_cached(&self.inner, bucket, key)
     }
 

@@ -1,19 +1,58 @@
 //! Objects: put, head, open, delete, copy.
 
 use std::fs::File;
+use std::io::{self, Cursor, Read, Seek, SeekFrom};
+use std::sync::Arc;
 
 use time::OffsetDateTime;
 
 use crate::db::{self, ts_from_db, ts_to_db};
-use crate::staging::{etag_of, Staging};
+use crate::staging::{etag_of, is_inline, new_inline_id, Staging};
 use crate::{FinishedBlob, Inner, ObjectInfo, ObjectMeta, ObjectType, StoreError};
 
-/// Points `info.bucket/info.key` at the already installed blob `blob` in one transaction, then
-/// deletes the blob it replaced; on failure deletes `blob` instead.
+/// An object's bytes for reading: its blob file, or the bytes of an inline blob.
+#[derive(Debug)]
+pub enum BlobReader {
+    File(File),
+    Inline(Cursor<Arc<[u8]>>),
+}
+
+impl BlobReader {
+    /// The open file of a file blob; `None` for an inline one.
+    pub fn into_file(self) -> Option<File> {
+        match self {
+            BlobReader::File(f) => Some(f),
+            BlobReader::Inline(_) => None,
+        }
+    }
+}
+
+impl Read for BlobReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            BlobReader::File(f) => f.read(buf),
+            BlobReader::Inline(c) => c.read(buf),
+        }
+    }
+}
+
+impl Seek for BlobReader {
+    fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
+        match self {
+            BlobReader::File(f) => f.seek(pos),
+            BlobReader::Inline(c) => c.seek(pos),
+        }
+    }
+}
+
+/// Points `info.bucket/info.key` at the already installed blob `blob` (or the inline blob `blob`
+/// with bytes `data`) in one transaction, then deletes the blob it replaced; on failure deletes
+/// `blob` instead.
 pub(crate) fn commit(
     inner: &Inner,
     info: &ObjectInfo,
     blob: &str,
+    data: Option<&[u8]>,
     forbid_overwrite: bool,
 ) -> Result<(), StoreError> {
     let result = (|| {
@@ -22,6 +61,9 @@ pub(crate) fn commit(
         db::require_bucket(&tx, &info.bucket)?;
         if forbid_overwrite && db::find_object(&tx, &info.bucket, &info.key)?.is_some() {
             return Err(StoreError::ObjectAlreadyExists);
+        }
+        if let Some(data) = data {
+            db::insert_inline(&tx, blob, data)?;
         }
         let old = db::upsert_object(&tx, info, blob)?;
         inner.cache.forget_object(&info.bucket, &info.key);
@@ -46,7 +88,7 @@ pub(crate) fn put(
     inner: &Inner,
     bucket: &str,
     key: &str,
-    blob: FinishedBlob,
+    mut blob: FinishedBlob,
     meta: ObjectMeta,
     forbid_overwrite: bool,
     now: OffsetDateTime,
@@ -70,10 +112,13 @@ pub(crate) fn put(
         object_type: ObjectType::Normal,
         meta,
     };
-    let id = inner.dirs.install_unsynced(blob)?;
+    let (id, data) = match blob.take_inline() {
+        Some(data) => (new_inline_id(), Some(data)),
+        None => (inner.dirs.install_unsynced(blob)?, None),
+    };
     inner
         .group
-        .commit(inner, info.clone(), id, forbid_overwrite)?;
+        .commit(inner, info.clone(), id, data, forbid_overwrite)?;
     Ok(info)
 }
 
@@ -83,7 +128,7 @@ pub(crate) fn head(inner: &Inner, bucket: &str, key: &str) -> Result<ObjectInfo,
     }
     let conn = inner.db();
     let (blob, info) = find(&conn, bucket, key)?;
-    inner.cache.fill_object(&blob, &info);
+    inner.cache.fill_object(&blob, &info, None);
     Ok(info)
 }
 
@@ -104,7 +149,7 @@ pub(crate) fn open(
     inner: &Inner,
     bucket: &str,
     key: &str,
-) -> Result<(ObjectInfo, File), StoreError> {
+) -> Result<(ObjectInfo, BlobReader), StoreError> {
     if let Some(opened) = open_cached(inner, bucket, key) {
         return Ok(opened);
     }
@@ -112,17 +157,31 @@ pub(crate) fn open(
     // referring to it, which cannot run while we hold the lock.
     let conn = inner.db();
     let (blob, info) = find(&conn, bucket, key)?;
+    if is_inline(&blob) {
+        let data: Arc<[u8]> = db::read_inline(&conn, &blob)?.into();
+        inner.cache.fill_object(&blob, &info, Some(data.clone()));
+        return Ok((info, BlobReader::Inline(Cursor::new(data))));
+    }
     let file = File::open(inner.dirs.blob_path(&blob))?;
-    inner.cache.fill_object(&blob, &info);
-    Ok((info, file))
+    inner.cache.fill_object(&blob, &info, None);
+    Ok((info, BlobReader::File(file)))
 }
 
 /// The object's cached row and its open blob, without touching the database; `None` when the
 /// row is not cached or its blob has been replaced since (the locked path then decides).
-pub(crate) fn open_cached(inner: &Inner, bucket: &str, key: &str) -> Option<(ObjectInfo, File)> {
+pub(crate) fn open_cached(
+    inner: &Inner,
+    bucket: &str,
+    key: &str,
+) -> Option<(ObjectInfo, BlobReader)> {
     let hit = inner.cache.object(bucket, key)?;
-    let file = File::open(inner.dirs.blob_path(&hit.blob)).ok()?;
-    Some((hit.info.clone(), file))
+    let reader = match &hit.data {
+        Some(data) => BlobReader::Inline(Cursor::new(data.clone())),
+        // Filled by a HEAD: the bytes are read under the lock.
+        None if is_inline(&hit.blob) => return None,
+        None => BlobReader::File(File::open(inner.dirs.blob_path(&hit.blob)).ok()?),
+    };
+    Some((hit.info.clone(), reader))
 }
 
 pub(crate) fn delete(inner: &Inner, bucket: &str, key: &str) -> Result<bool, StoreError> {
@@ -135,6 +194,9 @@ pub(crate) fn delete(inner: &Inner, bucket: &str, key: &str) -> Result<bool, Sto
             "DELETE FROM objects WHERE bucket = ?1 AND key = ?2",
             (bucket, key.as_bytes()),
         )?;
+        if let Some(old) = &old {
+            db::delete_inline(&tx, old)?;
+        }
         inner.cache.forget_object(bucket, key);
         tx.commit()?;
         old
@@ -154,6 +216,8 @@ enum CopySource {
     Linked(String),
     /// An open handle on the source blob, to stream into a new blob.
     Opened(File),
+    /// The bytes of an inline source blob, for a new inline blob.
+    Inline(Vec<u8>),
 }
 
 pub(crate) fn copy(
@@ -175,16 +239,25 @@ pub(crate) fn copy(
             return Err(StoreError::ObjectAlreadyExists);
         }
         // Both calls are cheap metadata operations, and the lock keeps the source blob alive.
-        let source = match inner.dirs.link_blob(&src_blob) {
-            Ok(id) => CopySource::Linked(id),
-            Err(e) => {
-                tracing::debug!(error = %e, "hard link failed, copying bytes");
-                CopySource::Opened(File::open(inner.dirs.blob_path(&src_blob))?)
+        let source = if is_inline(&src_blob) {
+            CopySource::Inline(db::read_inline(&conn, &src_blob)?)
+        } else {
+            match inner.dirs.link_blob(&src_blob) {
+                Ok(id) => CopySource::Linked(id),
+                Err(e) => {
+                    tracing::debug!(error = %e, "hard link failed, copying bytes");
+                    CopySource::Opened(File::open(inner.dirs.blob_path(&src_blob))?)
+                }
             }
         };
         (src_info, source)
     };
+    let mut data = None;
     let id = match source {
+        CopySource::Inline(bytes) => {
+            data = Some(bytes);
+            new_inline_id()
+        }
         CopySource::Linked(id) => {
             if let Err(e) = inner.dirs.sync_blobs_dir() {
                 inner.dirs.remove_blob(&id);
@@ -205,7 +278,7 @@ pub(crate) fn copy(
         meta: meta.unwrap_or(src_info.meta),
         ..src_info
     };
-    commit(inner, &info, &id, forbid_overwrite)?;
+    commit(inner, &info, &id, data.as_deref(), forbid_overwrite)?;
     Ok(info)
 }
 

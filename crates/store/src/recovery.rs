@@ -31,6 +31,10 @@ pub(crate) fn sweep(conn: &Connection, dirs: &Dirs) -> Result<(), StoreError> {
             orphans += 1;
         }
     }
+    let inline = db::sweep_inline(conn)?;
+    if inline > 0 {
+        tracing::warn!(inline, "deleted inline blobs no object refers to");
+    }
     if staged + orphans > 0 {
         tracing::info!(staged, orphans, "swept files left by an interrupted write");
     }

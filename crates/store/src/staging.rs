@@ -14,6 +14,22 @@ use md5::{Digest as _, Md5};
 
 use crate::StoreError;
 
+/// Objects up to this size are kept in the metadata database (table `inline_blobs`) instead of
+/// a file of their own: a small PUT then costs no inode (creating and deleting one per write is
+/// what a filesystem does slowest), no file fsync and no directory fsync, only its share of a
+/// group commit's WAL fsync; a GET of one is answered from the cache's copy.
+pub const INLINE_MAX: usize = 16 * 1024;
+
+/// Whether a blob id names an inline blob (file blob ids are 32 lowercase hex digits).
+pub(crate) fn is_inline(id: &str) -> bool {
+    id.starts_with('i')
+}
+
+/// A new inline blob id.
+pub(crate) fn new_inline_id() -> String {
+    format!("i{}", new_id())
+}
+
 /// Write buffer of a staging file.
 const BUF_SIZE: usize = 128 * 1024;
 
@@ -289,6 +305,7 @@ impl Staging {
         // From here on the FinishedBlob owns the file and deletes it if anything fails.
         let mut blob = FinishedBlob {
             path: Some(self.path.clone()),
+            inline: None,
             size: self.len,
             md5: [0; 16],
             crc64: 0,
@@ -327,14 +344,35 @@ impl Drop for Staging {
 /// A fully written, fsynced staging file and its digests. Dropping it without committing
 /// deletes the file.
 pub struct FinishedBlob {
-    /// The staging file; `None` once moved into `blobs/`.
+    /// The staging file; `None` once moved into `blobs/`, and for an inline blob.
     path: Option<PathBuf>,
+    /// The bytes of a blob kept in the database (at most [`INLINE_MAX`]); no file exists.
+    inline: Option<Vec<u8>>,
     size: u64,
     md5: [u8; 16],
     crc64: u64,
 }
 
 impl FinishedBlob {
+    /// A blob of at most [`INLINE_MAX`] bytes kept in the database: nothing touches the disk
+    /// until its row is committed.
+    pub(crate) fn inline(bytes: &[u8]) -> FinishedBlob {
+        let mut crc = crc64fast::Digest::new();
+        crc.write(bytes);
+        FinishedBlob {
+            path: None,
+            inline: Some(bytes.to_vec()),
+            size: bytes.len() as u64,
+            md5: Md5::digest(bytes).into(),
+            crc64: crc.sum64(),
+        }
+    }
+
+    /// The bytes of an inline blob (taken out: the blob is then committed through its row).
+    pub(crate) fn take_inline(&mut self) -> Option<Vec<u8>> {
+        self.inline.take()
+    }
+
     pub fn size(&self) -> u64 {
         self.size
     }
@@ -398,6 +436,12 @@ impl Dirs {
     /// Moves a finished staging file into `blobs/` under a new id; the caller fsyncs `blobs/`
     /// before committing the id (the group commit does it once per batch).
     pub(crate) fn install_unsynced(&self, mut blob: FinishedBlob) -> Result<String, StoreError> {
+        if let Some(bytes) = blob.inline.take() {
+            // Where the caller needs a file (multipart parts), an inline blob becomes one.
+            let mut staging = Staging::create_sized(&self.tmp, bytes.len())?;
+            staging.write(&bytes)?;
+            return self.install_unsynced(staging.finish()?);
+        }
         let Some(path) = blob.path.as_ref() else {
             return Err(StoreError::Io(io::Error::other("blob already installed")));
         };
@@ -421,6 +465,10 @@ impl Dirs {
     /// Deletes a blob nobody refers to any more. Failure only leaks space until the next
     /// `open`, so it is logged, not returned.
     pub(crate) fn remove_blob(&self, id: &str) {
+        // An inline blob goes with its row, in the row's transaction (`db::upsert_object`).
+        if is_inline(id) {
+            return;
+        }
         remove_quietly(&self.blob_path(id));
     }
 }

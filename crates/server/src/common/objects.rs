@@ -12,7 +12,7 @@ use bytes::Bytes;
 use futures::StreamExt;
 use http::{HeaderMap, HeaderName};
 use http_body_util::BodyExt;
-use stsgate_store::{FinishedBlob, ObjectInfo, ObjectMeta, Staging, Store, StoreError};
+use stsgate_store::{BlobReader, FinishedBlob, ObjectInfo, ObjectMeta, Staging, Store, StoreError};
 use time::OffsetDateTime;
 
 /// Bytes buffered before each write to the staging file.
@@ -350,14 +350,19 @@ pub async fn open_for_get(
 /// A small object's bytes, or the open file of a larger one.
 fn read_content(
     info: ObjectInfo,
-    mut file: std::fs::File,
+    mut blob: BlobReader,
 ) -> Result<(ObjectInfo, Content), StoreError> {
     if info.size > SMALL_OBJECT {
-        return Ok((info, Content::File(file)));
+        if let Some(file) = blob.into_file() {
+            return Ok((info, Content::File(file)));
+        }
+        return Err(StoreError::Io(std::io::Error::other(
+            "a large object's blob is not a file",
+        )));
     }
     // One read: a blob is never shorter than its committed size (a short one is an I/O error).
     let mut bytes = vec![0; info.size as usize];
-    std::io::Read::read_exact(&mut file, &mut bytes)?;
+    std::io::Read::read_exact(&mut blob, &mut bytes)?;
     Ok((info, Content::Whole(Bytes::from(bytes))))
 }
 

@@ -35,10 +35,26 @@ pub fn put_meta(
     bytes: &[u8],
     meta: ObjectMeta,
 ) -> ObjectInfo {
+    // As the faces do: a small body (at most `INLINE_MAX`) becomes an inline blob.
+    let blob = store.stage_bytes(bytes).unwrap();
+    store
+        .put_object(bucket, key, blob, meta, false, now())
+        .unwrap()
+}
+
+/// [`put_meta`] through a staging file, which a body of any size may take.
+pub fn put_file(store: &Store, bucket: &str, key: &str, bytes: &[u8]) -> ObjectInfo {
     let mut staging = store.staging().unwrap();
     staging.write(bytes).unwrap();
     store
-        .put_object(bucket, key, staging.finish().unwrap(), meta, false, now())
+        .put_object(
+            bucket,
+            key,
+            staging.finish().unwrap(),
+            ObjectMeta::default(),
+            false,
+            now(),
+        )
         .unwrap()
 }
 
@@ -74,4 +90,13 @@ pub fn file_names(root: &std::path::Path) -> Vec<String> {
 /// Number of files in `root/sub`.
 pub fn count_files(root: &std::path::Path, sub: &str) -> usize {
     std::fs::read_dir(root.join(sub)).unwrap().count()
+}
+
+/// Blobs kept by the store at `root`: files in `blobs/` plus rows of inline blobs.
+pub fn blob_count(root: &std::path::Path) -> usize {
+    let db = rusqlite::Connection::open(root.join("meta.sqlite3")).unwrap();
+    let inline: i64 = db
+        .query_row("SELECT count(*) FROM inline_blobs", [], |r| r.get(0))
+        .unwrap();
+    count_files(root, "blobs") + inline as usize
 }

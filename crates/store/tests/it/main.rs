@@ -4,6 +4,7 @@ mod buckets;
 mod cache;
 mod common;
 mod group;
+mod inline;
 mod listing;
 mod multipart;
 mod objects;

@@ -4,7 +4,9 @@ use std::io::Read;
 
 use stsgate_store::{Acl, ObjectMeta, ObjectType, Store, StoreError};
 
-use crate::common::{self, count_files, crc64_of, md5_of, now, put, put_meta, read, BUCKET};
+use crate::common::{
+    self, count_files, crc64_of, md5_of, now, put, put_file, put_meta, read, BUCKET,
+};
 
 fn meta(content_type: &str) -> ObjectMeta {
     ObjectMeta {
@@ -64,9 +66,9 @@ fn empty_object() {
 #[test]
 fn overwrite_replaces_and_frees_the_old_blob() {
     let (dir, store) = common::store();
-    put(&store, BUCKET, "k", b"one");
+    put_file(&store, BUCKET, "k", b"one");
     let (_, mut old_handle) = store.open_object(BUCKET, "k").unwrap();
-    let info = put(&store, BUCKET, "k", b"two!");
+    let info = put_file(&store, BUCKET, "k", b"two!");
     assert_eq!(info.size, 4);
     assert_eq!(read(&store, BUCKET, "k"), b"two!");
     assert_eq!(count_files(&dir.path().join("store"), "blobs"), 1);
@@ -79,7 +81,7 @@ fn overwrite_replaces_and_frees_the_old_blob() {
 #[test]
 fn forbid_overwrite() {
     let (dir, store) = common::store();
-    put(&store, BUCKET, "k", b"one");
+    put_file(&store, BUCKET, "k", b"one");
     let mut staging = store.staging().unwrap();
     staging.write(b"two").unwrap();
     let result = store.put_object(
@@ -262,7 +264,7 @@ fn copy_keeps_or_replaces_meta() {
     store.delete_object(BUCKET, "src").unwrap();
     assert_eq!(read(&store, "other", "dst"), b"payload");
     assert_eq!(read(&store, BUCKET, "dst2"), b"payload");
-    assert_eq!(count_files(&dir.path().join("store"), "blobs"), 2);
+    assert_eq!(common::blob_count(&dir.path().join("store")), 2);
 }
 
 #[test]
@@ -323,7 +325,7 @@ fn copy_onto_itself_updates_meta_only() {
         meta("text/html")
     );
     assert_eq!(read(&store, BUCKET, "k"), b"same");
-    assert_eq!(count_files(&dir.path().join("store"), "blobs"), 1);
+    assert_eq!(common::blob_count(&dir.path().join("store")), 1);
 }
 
 #[test]
@@ -351,7 +353,7 @@ fn concurrent_puts_to_one_key_leak_nothing() {
     assert!(body.ends_with("round 9"), "{body}");
     let root = dir.path().join("store");
     assert_eq!(
-        (count_files(&root, "blobs"), count_files(&root, "tmp")),
+        (common::blob_count(&root), count_files(&root, "tmp")),
         (1, 0)
     );
 }

@@ -4,13 +4,13 @@ use std::fs;
 
 use stsgate_store::{ObjectMeta, Store};
 
-use crate::common::{self, count_files, now, put, read, BUCKET};
+use crate::common::{self, count_files, now, put, put_file, read, BUCKET};
 
 #[test]
 fn open_sweeps_leftovers_and_keeps_referenced_blobs() {
     let (dir, store) = common::store();
     let root = dir.path().join("store");
-    put(&store, BUCKET, "kept", b"kept bytes");
+    put_file(&store, BUCKET, "kept", b"kept bytes");
     let id = store
         .initiate_multipart(BUCKET, "live", ObjectMeta::default(), now())
         .unwrap();
