@@ -114,3 +114,75 @@ def test_revoking_one_access_key_id(server):
     assert r.status_code == 400, r.text
     r = revoke(server, {})
     assert r.status_code == 400, r.text
+
+
+def test_a_revoked_caller_is_refused_by_every_face(server):
+    """Issue 14 item 7: the credentials of a revoked caller stop working on every face that
+    accepts them: the oss face (oss2), the sts face (aliyun-python-sdk-core: GetCallerIdentity
+    with the temporary credentials), the cos face (cos-python-sdk-v5) and the tc-sts face
+    (tencentcloud-sdk-python-sts), each with its vendor's code."""
+    from aliyunsdkcore.acs_exception.exceptions import ServerException
+    from aliyunsdkcore.auth.credentials import StsTokenCredential
+    from aliyunsdkcore.client import AcsClient
+    from aliyunsdksts.request.v20150401.GetCallerIdentityRequest import GetCallerIdentityRequest
+    from qcloud_cos.cos_exception import CosServiceError
+    from tencentcloud.common import credential
+    from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
+    from tencentcloud.common.profile.client_profile import ClientProfile
+    from tencentcloud.common.profile.http_profile import HttpProfile
+    from tencentcloud.sts.v20180813 import models, sts_client
+
+    from cos_helpers import cos_client
+
+    sub = f"dave-{uuid.uuid4().hex[:8]}"
+    token = server.token(sub)
+    ali = creds_for(server, token)
+    r = requests.get(f"{server.api_endpoint}/v1/credentials", params={"grant": "cos-folder"},
+                     headers={"Authorization": f"Bearer {token}"}, timeout=30)
+    assert r.status_code == 200, r.text
+    tc = r.json()
+    tc = {"SecretId": tc["TmpSecretId"], "SecretKey": tc["TmpSecretKey"], "Token": tc["Token"]} \
+        if "TmpSecretId" in tc else {"SecretId": tc["AccessKeyId"], "SecretKey": tc["AccessKeySecret"],
+                                     "Token": tc["SecurityToken"]}
+
+    def ali_identity():
+        req = GetCallerIdentityRequest()
+        req.set_endpoint(f"127.0.0.1:{server.sts_port}")
+        req.set_protocol_type("http")
+        req.set_accept_format("JSON")
+        client = AcsClient(credential=StsTokenCredential(ali["AccessKeyId"], ali["AccessKeySecret"],
+                                                         ali["SecurityToken"]), region_id=REGION)
+        return json.loads(client.do_action_with_exception(req))
+
+    def tc_identity():
+        hp = HttpProfile(protocol="http", endpoint=f"127.0.0.1:{server.tc_sts_port}")
+        cred = credential.Credential(tc["SecretId"], tc["SecretKey"], tc["Token"])
+        client = sts_client.StsClient(cred, "ap-guangzhou", ClientProfile(httpProfile=hp))
+        return client.GetCallerIdentity(models.GetCallerIdentityRequest())
+
+    oss = user_bucket(server, ali)
+    cos = cos_client(server, tc)
+    cos_bucket = f"app-{server.tencent['AppId']}"
+    oss.put_object(f"users/{sub}/a.txt", b"hello")
+    cos.put_object(Bucket=cos_bucket, Key=f"users/{sub}/a.txt", Body=b"hello")
+    assert ali_identity()["Arn"]
+    assert tc_identity().Type
+
+    r = revoke(server, {"caller": f"jwt:{sub}"})
+    assert r.status_code == 200, r.text
+
+    err, _ = refused_within(oss, f"users/{sub}/b.txt")
+    assert err.code == "InvalidSecurityToken" and "revoked" in err.message, err
+    with pytest.raises(ServerException) as e:
+        ali_identity()
+    assert e.value.get_http_status() in (400, 403), e.value
+    # Answered as an expired token (apps fetch new credentials), the message says revoked.
+    assert e.value.get_error_code() == "InvalidSecurityToken.Expired", e.value
+    assert "revoked" in e.value.get_error_msg(), e.value
+    with pytest.raises(CosServiceError) as e:
+        cos.put_object(Bucket=cos_bucket, Key=f"users/{sub}/b.txt", Body=b"x")
+    assert e.value.get_status_code() == 403, e.value
+    assert "revoked" in e.value.get_error_msg(), e.value.get_error_msg()
+    with pytest.raises(TencentCloudSDKException) as e:
+        tc_identity()
+    assert e.value.get_code() == "AuthFailure.TokenFailure" and "revoked" in e.value.get_message(), e.value

@@ -158,7 +158,7 @@ fn run(inner: &Inner, batch: &[Arc<Request>]) {
                 let result = match result {
                     Ok(old) => {
                         if let Some(old) = old.filter(|old| *old != r.blob) {
-                            inner.dirs.remove_blob(&old);
+                            inner.dirs.retire_blob(&old);
                         }
                         Ok(())
                     }

@@ -127,7 +127,7 @@ pub(crate) fn upload_part(
     match result {
         Ok(old) => {
             if let Some(old) = old {
-                inner.dirs.remove_blob(&old);
+                inner.dirs.retire_blob(&old);
             }
             Ok(part)
         }

@@ -73,7 +73,7 @@ pub(crate) fn commit(
     match result {
         Ok(old) => {
             if let Some(old) = old.filter(|old| old != blob) {
-                inner.dirs.remove_blob(&old);
+                inner.dirs.retire_blob(&old);
             }
             Ok(())
         }
@@ -203,7 +203,7 @@ pub(crate) fn delete(inner: &Inner, bucket: &str, key: &str) -> Result<bool, Sto
     };
     match old {
         Some(blob) => {
-            inner.dirs.remove_blob(&blob);
+            inner.dirs.retire_blob(&blob);
             Ok(true)
         }
         None => Ok(false),

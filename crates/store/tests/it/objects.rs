@@ -386,3 +386,31 @@ fn set_object_acl_changes_only_the_acl() {
         Err(StoreError::NoSuchBucket)
     ));
 }
+
+#[test]
+fn a_replaced_large_blob_is_deleted_in_the_background() {
+    let (dir, store) = common::store();
+    let root = dir.path().join("store");
+    let big = vec![5u8; 8 * 1024 * 1024];
+    put_file(&store, BUCKET, "big", &big);
+    put_file(&store, BUCKET, "big", b"small now");
+    assert_eq!(read(&store, BUCKET, "big"), b"small now");
+    // The old 8 MiB blob goes on the deleter thread: soon, not necessarily at once.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while count_files(&root, "blobs") != 1 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the replaced blob was never deleted"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    put_file(&store, BUCKET, "big2", &big);
+    assert!(store.delete_object(BUCKET, "big2").unwrap());
+    while count_files(&root, "blobs") != 1 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the deleted blob was never deleted"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}

@@ -238,7 +238,8 @@ fn resolve(
             AuthError::UnknownAccessKey => StsError::AccessKeyNotFound,
             AuthError::MissingToken => StsError::MissingSecurityToken,
             AuthError::TokenExpired => StsError::SecurityTokenExpired,
-            AuthError::TokenInvalid | AuthError::Revoked => StsError::SecurityTokenMalformed,
+            AuthError::TokenInvalid => StsError::SecurityTokenMalformed,
+            AuthError::Revoked => StsError::SecurityTokenRevoked,
             AuthError::TokenMismatch => StsError::SecurityTokenMismatch,
             AuthError::Unavailable => StsError::Internal,
         })?;

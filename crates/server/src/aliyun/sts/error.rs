@@ -30,6 +30,9 @@ pub enum StsError {
     SecurityTokenMalformed,
     /// The security token has expired.
     SecurityTokenExpired,
+    /// The operator revoked the credentials (or their caller): answered as an expired token
+    /// (what the SDKs and apps handle by fetching new credentials), the message says revoked.
+    SecurityTokenRevoked,
     /// The security token belongs to another access key id.
     SecurityTokenMismatch,
     /// `InvalidParameter.<field>`.
@@ -69,7 +72,9 @@ impl StsError {
             StsError::NonceUsed => "SignatureNonceUsed".into(),
             StsError::MissingSecurityToken => "MissingSecurityToken".into(),
             StsError::SecurityTokenMalformed => "InvalidSecurityToken.Malformed".into(),
-            StsError::SecurityTokenExpired => "InvalidSecurityToken.Expired".into(),
+            StsError::SecurityTokenExpired | StsError::SecurityTokenRevoked => {
+                "InvalidSecurityToken.Expired".into()
+            }
             StsError::SecurityTokenMismatch => "InvalidSecurityToken.MismatchWithAccessKey".into(),
             StsError::InvalidParameter { field, .. } => format!("InvalidParameter.{field}"),
             StsError::InvalidAction(_) => "InvalidAction.NotFound".into(),
@@ -117,6 +122,9 @@ impl StsError {
             }
             StsError::SecurityTokenMalformed => "The security token you provided is malformed.".into(),
             StsError::SecurityTokenExpired => "The security token you provided has expired.".into(),
+            StsError::SecurityTokenRevoked => {
+                "The security token you provided has been revoked by the operator: get new credentials.".into()
+            }
             StsError::SecurityTokenMismatch => {
                 "The security token you provided does not match the access key id.".into()
             }
