@@ -197,8 +197,10 @@ def denied(call):
 CREDENTIAL_FIELDS = ("AccessKeyId", "AccessKeySecret", "SecurityToken", "Credentials")
 
 
-def upstream_error(r, status, code, upstream_code):
-    """Checks an upstream failure answer of Y and returns its `error` object."""
+def upstream_error(r, status, code, upstream_code, y=None, x=None):
+    """Checks an upstream failure answer of Y and returns its `error` object; with `y`, adds
+    `audit`: the detail of Y's audit row for the answer's request id (what operators see). With
+    `x`, checks that nothing identifying X's account, keys or role reached the caller."""
     assert r.status_code == status, r.text
     body = r.json()
     err = body["error"]
@@ -206,11 +208,25 @@ def upstream_error(r, status, code, upstream_code):
     assert err["provider"] == "x", body
     assert err["upstream_code"] == upstream_code, body
     assert err["message"], body
+    assert err["request_id"], body
+    # Nothing else from upstream: its message and the string-to-sign are the operator's.
+    assert set(err) <= {"code", "message", "request_id", "provider", "upstream_code",
+                        "upstream_request_id"}, body
     for field in CREDENTIAL_FIELDS:
         assert field not in body, f"a failed answer carries {field}: {body}"
     assert "STS." not in r.text and "CAIS" not in r.text, body
+    text = r.text + json.dumps(dict(r.headers))
+    for word in ["LTAI", "acs:ram::", "role/", ".json", "/tmp", "POST&", "AccessKeyId%3D"]:
+        assert word not in text, f"{word!r} reached the caller: {text}"
+    if x is not None:
+        for secret in [x.root["AccessKeyId"], x.ram_user["AccessKeyId"], x.account]:
+            assert secret not in text, f"{secret!r} reached the caller: {text}"
     if status == 503:
         assert r.headers.get("Retry-After"), r.headers
+    if y is not None:
+        rows = [row for row in audit_of(y.server) if row.get("request_id") == err["request_id"]]
+        assert len(rows) == 1, (err, rows)
+        err = dict(err, audit=rows[0]["detail"])
     return err
 
 
@@ -384,22 +400,26 @@ def fake_key_file(work, name, ak, secret):
 
 
 REFUSALS = {
-    # name: (how Y is configured, upstream code, words the hint must hold)
+    # name: (how Y is configured, role, upstream code, words the hint must hold, words only the
+    # operator's audit row holds)
     "ram-user-not-allowed": ("ram-user", "app", "NoPermission",
                              ["RAM user", "sts:AssumeRole", "AliyunSTSAssumeRoleAccess", "trust",
-                              "not a service role"]),
+                              "not a service role"], ["role/app", "RAMUser"]),
     "main-account-key": ("root", "strict", "NoPermission",
-                         ["main account", "root", "create a RAM user", "AliyunSTSAssumeRoleAccess"]),
-    "role-missing": ("root", "nosuch", "EntityNotExist.Role", ["role_arn", "does not exist"]),
-    "unknown-key": ("fake", "app", "InvalidAccessKeyId.NotFound", ["AccessKeyId", "fake-key.json"]),
-    "wrong-secret": ("bad-secret", "app", "SignatureDoesNotMatch",
-                     ["AccessKeySecret", "bad-secret-key.json"]),
+                         ["main account", "root", "create a RAM user", "AliyunSTSAssumeRoleAccess"],
+                         ["role/strict"]),
+    "role-missing": ("root", "nosuch", "EntityNotExist.Role", ["role_arn", "does not exist"],
+                     ["role/nosuch"]),
+    "unknown-key": ("fake", "app", "InvalidAccessKeyId.NotFound", ["AccessKeyId"],
+                    ["fake-key.json", "LTAIfakefakefakefake0000"]),
+    "wrong-secret": ("bad-secret", "app", "SignatureDoesNotMatch", ["AccessKeySecret"],
+                     ["bad-secret-key.json"]),
 }
 
 
 @pytest.mark.parametrize("case", sorted(REFUSALS))
 def test_refusals_by_x_become_502_with_the_fix(work, x, make_y, case):
-    keys, role, upstream, words = REFUSALS[case]
+    keys, role, upstream, words, operator_words = REFUSALS[case]
     root = x.root
     files = {
         "root": None,
@@ -412,17 +432,17 @@ def test_refusals_by_x_become_502_with_the_fix(work, x, make_y, case):
     make_file = files[keys]
     y = make_y(case, credentials_file=make_file() if make_file else None, arn=role_arn(x, role))
     r = y.ask(y.token(sub("alice")))
-    err = upstream_error(r, 502, "UpstreamRefused", upstream)
+    err = upstream_error(r, 502, "UpstreamRefused", upstream, y=y, x=x)
     for word in words:
         assert word in err["message"], (word, err)
+    for word in operator_words:
+        assert word in err["audit"], (word, err)
     assert err["upstream_request_id"], err
-    assert err["upstream_message"], err
     assert y.proxy.count() == 1, "a refusal is never retried"
     if upstream == "SignatureDoesNotMatch":
-        # The string-to-sign is shown (X echoes the one it computed; equal to Y's when only the
-        # secret is wrong), so a user can compare it with what their own signer would send.
-        shown = err.get("string_to_sign") or (err["message"] + err["upstream_message"])
-        assert f"POST&%2F&AccessKeyId%3D{root['AccessKeyId']}" in shown, err
+        # The string-to-sign is the operator's (X echoes the one it computed; equal to Y's when
+        # only the secret is wrong), to compare with what their own signer would send.
+        assert f"POST&%2F&AccessKeyId%3D{root['AccessKeyId']}" in err["audit"], err
     # X logged the refusal under the RequestId Y reports; Y audited it with the upstream code.
     theirs = [r for r in x_audit(x, outcome=f"refused:{upstream}")
               if r["request_id"] == err["upstream_request_id"]]
@@ -497,11 +517,14 @@ def test_http_500_is_retried_then_503(y_fwd):
 def test_a_stalled_sts_never_hangs_y(y_fwd):
     y_fwd.proxy.stall(5)
     start = time.monotonic()
-    err = upstream_error(y_fwd.ask(y_fwd.token(sub("hank"))), 503, "UpstreamUnavailable", "Timeout")
+    err = upstream_error(y_fwd.ask(y_fwd.token(sub("hank"))), 503, "UpstreamUnavailable", "Timeout",
+                         y=y_fwd)
     elapsed = time.monotonic() - start
     # 3 attempts of 1 s plus at most 0.2 + 0.4 s of backoff, with slack for a loaded machine.
     assert elapsed < ATTEMPTS * TIMEOUT_S + 3, elapsed
-    assert y_fwd.proxy.endpoint in err["message"] and "timeout" in err["message"], err
+    assert "timeout" in err["message"], err
+    # The endpoint is the operator's.
+    assert y_fwd.proxy.endpoint not in err["message"] and y_fwd.proxy.endpoint in err["audit"], err
     assert y_fwd.proxy.count() == ATTEMPTS
 
 

@@ -12,7 +12,7 @@
 //! `stsgate_upstream_seconds{provider,action}` (the server's shared `UpstreamMetrics`).
 
 use crate::common::provider::{
-    BoxFuture, IssueInput, KeyPair, Upstream, UpstreamError, UpstreamIssued, Vendor,
+    redact, BoxFuture, IssueInput, KeyPair, Upstream, UpstreamError, UpstreamIssued, Vendor,
 };
 use crate::common::upstream::{
     self, attempts_text, text, ErrorFields, Failed, KeySettings, KeySource, Kind, Parse, Transport,
@@ -569,6 +569,7 @@ impl AliyunProvider {
             hint,
             string_to_sign: None,
             attempts: 0,
+            operator_detail: String::new(),
         })
     }
 
@@ -608,7 +609,7 @@ impl AliyunProvider {
         self.transport.call(who, &WIRE, attempt, parse).await
     }
 
-    /// The error a failed call answers with.
+    /// The error a failed call answers with (end-user safe), after logging the operator's detail.
     fn upstream_error(
         &self,
         action: Action,
@@ -617,17 +618,48 @@ impl AliyunProvider {
         now: OffsetDateTime,
     ) -> UpstreamError {
         let f = &failed.failure;
+        let operator_detail = self.operator_detail(failed, identity);
+        tracing::warn!(
+            provider = self.name,
+            action = action.as_str(),
+            code = f.code,
+            detail = operator_detail,
+            "aliyun upstream call failed"
+        );
         UpstreamError {
             provider: self.name.clone(),
             status: f.kind.status(),
             code: f.code.clone(),
-            message: f.message.clone(),
+            message: redact(&f.message),
             request_id: f.request_id.clone(),
             hint: self.hint(action, failed, identity, now),
             string_to_sign: (f.code == "SignatureDoesNotMatch")
                 .then(|| failed.string_to_sign.clone()),
             attempts: failed.attempts,
+            operator_detail,
         }
+    }
+
+    /// What only the operator sees (log and audit row): the key's id and where it came from,
+    /// the role, the endpoint, who GetCallerIdentity said the key is, the endpoint's message
+    /// verbatim, the transport's detail and, for a signature mismatch, the string-to-sign sent.
+    pub fn operator_detail(&self, failed: &Failed, identity: Option<&Identity>) -> String {
+        let f = &failed.failure;
+        format!(
+            "key {} (id from {}, secret from {}), role {}, sts_endpoint {}, caller {}, upstream message {:?}, detail {:?}{}",
+            self.key.id,
+            self.key_source.id_origin(),
+            self.key_source.secret_origin(),
+            self.role_arn,
+            self.sts_endpoint,
+            identity.map_or("-".to_string(), |id| format!("{} ({}, account {})", id.arn, id.identity_type, id.account_id)),
+            f.message,
+            f.detail,
+            match f.code == "SignatureDoesNotMatch" {
+                true => format!(", string to sign sent {:?}", failed.string_to_sign),
+                false => String::new(),
+            }
+        )
     }
 }
 
@@ -656,19 +688,18 @@ impl AliyunProvider {
         let f = &failed.failure;
         let n = failed.attempts;
         let attempts = attempts_text(n);
-        let endpoint = &self.sts_endpoint;
         match f.kind {
             Kind::Timeout => format!(
-                "no answer from {endpoint} within {} s ({attempts}): check sts_endpoint in [provider.{}] and the network, or raise timeout",
+                "no answer from Alibaba Cloud STS within {} s ({attempts}): check sts_endpoint in [provider.{}] and the network, or raise timeout",
                 self.transport.timeout.as_secs_f64(),
                 self.name
             ),
             Kind::Unreachable => format!(
-                "cannot reach {endpoint} ({attempts}): {}; check sts_endpoint in [provider.{}], DNS and the network",
-                f.detail, self.name
+                "cannot reach Alibaba Cloud STS ({attempts}): check sts_endpoint in [provider.{}], DNS and the network",
+                self.name
             ),
             Kind::Malformed => format!(
-                "{endpoint} answered {} with something that is not a valid STS answer: {}; is sts_endpoint in [provider.{}] an Alibaba Cloud STS endpoint?",
+                "Alibaba Cloud STS answered {} with something that is not a valid STS answer: {}; is sts_endpoint in [provider.{}] an Alibaba Cloud STS endpoint?",
                 action.as_str(),
                 f.detail,
                 self.name
@@ -701,25 +732,20 @@ impl AliyunProvider {
     ) -> String {
         let f = &failed.failure;
         let at = format!("[provider.{}]", self.name);
-        let role_arn = &self.role_arn;
-        let key_id = &self.key.id;
         match f.code.as_str() {
             "NoPermission" if action == Action::AssumeRole => self.no_permission_hint(identity),
             "EntityNotExist.Role" => format!(
-                "role {role_arn} does not exist in the account: check role_arn in {at} (RAM console → Roles → the role → ARN)"
+                "the role in role_arn of {at} does not exist in the account: check role_arn (RAM console → Roles → the role → ARN)"
             ),
             "InvalidAccessKeyId.NotFound" => format!(
-                "AccessKeyId {key_id} (from {}) is unknown to STS: put an existing RAM user's AccessKey in {at}",
-                self.key_source.id_origin()
+                "the AccessKeyId of {at} is unknown to STS: put an existing RAM user's AccessKey in {at}"
             ),
             "InvalidAccessKeyId.Inactive" => format!(
-                "AccessKeyId {key_id} (from {}) is disabled: enable it (RAM console → Users → the user → AccessKey) or put an active key in {at}",
-                self.key_source.id_origin()
+                "the AccessKeyId of {at} is disabled: enable it (RAM console → Users → the user → AccessKey) or put an active key in {at}"
             ),
             "SignatureDoesNotMatch" => {
                 let mut hint = format!(
-                    "the AccessKeySecret does not belong to AccessKeyId {key_id} (check {})",
-                    self.key_source.secret_origin()
+                    "the AccessKeySecret of {at} does not belong to its AccessKeyId: check where {at} reads the secret from"
                 );
                 let theirs = f
                     .message
@@ -735,7 +761,7 @@ impl AliyunProvider {
                 crate::common::dates::iso8601(now),
                 f.server_date
                     .as_deref()
-                    .map(|d| format!(", {}'s Date: {d}", self.sts_endpoint))
+                    .map(|d| format!(", STS's Date: {d}"))
                     .unwrap_or_default()
             ),
             "InvalidParameter.PolicySize" => format!(
@@ -743,13 +769,10 @@ impl AliyunProvider {
             ),
             "InvalidParameter.PolicyGrammar" => "STS refused the session policy rendered from the grant as invalid: check the grant's actions, resources and conditions".to_string(),
             "InvalidParameter.DurationSeconds" => format!(
-                "STS refused the grant's duration: it must be 900 s up to the role's maximum session duration (RAM console → Roles → {role_arn} → Maximum session duration); lower the grant's duration or raise the role's maximum"
+                "STS refused the grant's duration: it must be 900 s up to the role's maximum session duration (RAM console → Roles → the role of {at} → Maximum session duration); lower the grant's duration or raise the role's maximum"
             ),
-            "InvalidParameter.RoleArn" => format!("STS refused role_arn {role_arn} in {at} as malformed: copy the ARN from RAM console → Roles → the role"),
-            "SignatureNonceUsed" => format!(
-                "STS saw this request's SignatureNonce before: something between stsgate and {} replays requests",
-                self.sts_endpoint
-            ),
+            "InvalidParameter.RoleArn" => format!("STS refused role_arn in {at} as malformed: copy the ARN from RAM console → Roles → the role"),
+            "SignatureNonceUsed" => "STS saw this request's SignatureNonce before: something between stsgate and STS replays requests".to_string(),
             _ => format!(
                 "STS refused {} with HTTP {} {}{}",
                 action.as_str(),
@@ -757,7 +780,7 @@ impl AliyunProvider {
                 f.code,
                 match f.message.is_empty() {
                     true => String::new(),
-                    false => format!(": {}", f.message),
+                    false => format!(": {}", redact(&f.message)),
                 }
             ),
         }
@@ -766,19 +789,17 @@ impl AliyunProvider {
     /// NoPermission: which of root key / missing sts:AssumeRole / untrusting role applies, as
     /// far as GetCallerIdentity tells.
     fn no_permission_hint(&self, identity: Option<&Identity>) -> String {
-        let role_arn = &self.role_arn;
         let name = &self.name;
         let root = format!(
-            "the key is the main account's (root) key: STS refuses AssumeRole for it; create a RAM user, grant it AliyunSTSAssumeRoleAccess (sts:AssumeRole on {role_arn}) and put its key in [provider.{name}]"
+            "the key of [provider.{name}] is the main account's (root) key: STS refuses AssumeRole for it; create a RAM user, grant it AliyunSTSAssumeRoleAccess (sts:AssumeRole on the role) and put its key in [provider.{name}]"
         );
         match identity {
             Some(id) if id.identity_type == "Account" => root,
             Some(id) if id.identity_type == "RAMUser" => format!(
-                "the RAM user {} needs sts:AssumeRole on {role_arn} (policy AliyunSTSAssumeRoleAccess), and the role's trust policy must trust account {} (choose a role for a trusted Alibaba Cloud account — a *user* role — not a service role)",
-                id.arn, id.account_id
+                "the RAM user of [provider.{name}] needs sts:AssumeRole on the role of role_arn (policy AliyunSTSAssumeRoleAccess), and the role's trust policy must trust the RAM user's account (choose a role for a trusted Alibaba Cloud account — a *user* role — not a service role)"
             ),
             _ => format!(
-                "one of these applies (GetCallerIdentity did not tell which): (1) {root}; (2) the RAM user needs sts:AssumeRole on {role_arn} (policy AliyunSTSAssumeRoleAccess); (3) the role's trust policy must trust the RAM user's account (choose a role for a trusted Alibaba Cloud account — a *user* role — not a service role)"
+                "one of these applies (GetCallerIdentity did not tell which): (1) {root}; (2) the RAM user needs sts:AssumeRole on the role (policy AliyunSTSAssumeRoleAccess); (3) the role's trust policy must trust the RAM user's account (choose a role for a trusted Alibaba Cloud account — a *user* role — not a service role)"
             ),
         }
     }
@@ -1485,22 +1506,157 @@ mod tests {
             &'static [&'static str],
         );
         let cases: Vec<Case> = vec![
-            (Reply::Json(403, pop_error_json("NoPermission")), Reply::Json(200, identity_json("Account")), 502, "NoPermission", 1, &["main account's (root) key", "AliyunSTSAssumeRoleAccess", "[provider.x]"]),
-            (Reply::Json(403, pop_error_json("NoPermission")), ram_user.clone(), 502, "NoPermission", 1, &["RAM user acs:ram::1234567890123456:user/deployer needs sts:AssumeRole on acs:ram::1234567890123456:role/oss-writer", "trust account 1234567890123456", "not a service role"]),
-            (Reply::Json(403, pop_error_json("NoPermission")), Reply::Json(403, pop_error_json("NoPermission")), 502, "NoPermission", 1, &["(1)", "(2)", "(3)", "root", "user* role"]),
-            (Reply::Json(404, pop_error_json("EntityNotExist.Role")), ram_user.clone(), 502, "EntityNotExist.Role", 1, &["role acs:ram::1234567890123456:role/oss-writer does not exist", "role_arn"]),
-            (Reply::Json(404, pop_error_json("InvalidAccessKeyId.NotFound")), ram_user.clone(), 502, "InvalidAccessKeyId.NotFound", 1, &[KEY_ID, "unknown", "AccessKeyId in", "creds-600-"]),
-            (Reply::Json(400, pop_error_json("InvalidAccessKeyId.Inactive")), ram_user.clone(), 502, "InvalidAccessKeyId.Inactive", 1, &[KEY_ID, "disabled"]),
-            (Reply::Json(400, pop_error_json("SignatureDoesNotMatch")), ram_user.clone(), 502, "SignatureDoesNotMatch", 1, &["does not belong to AccessKeyId LTAI5tTestAccessKeyId", "AccessKeySecret in"]),
-            (Reply::Json(400, pop_error_json("InvalidTimeStamp.Expired")), ram_user.clone(), 502, "InvalidTimeStamp.Expired", 1, &["clock is off by more than 15 minutes", "local time", "NTP", "Date:"]),
-            (Reply::Json(400, pop_error_json("InvalidParameter.PolicySize")), ram_user.clone(), 502, "InvalidParameter.PolicySize", 1, &["policy rendered from the grant", "2048"]),
-            (Reply::Json(400, pop_error_json("InvalidParameter.PolicyGrammar")), ram_user.clone(), 502, "InvalidParameter.PolicyGrammar", 1, &["policy rendered from the grant", "invalid"]),
-            (Reply::Json(400, pop_error_json("Throttling.User")), ram_user.clone(), 503, "Throttling.User", 3, &["throttled the requests 3 times", "3 attempts", "try again later"]),
-            (Reply::Json(429, pop_error_json("Throttling.Api")), ram_user.clone(), 503, "Throttling.Api", 3, &["throttled"]),
-            (Reply::Json(500, pop_error_json("InternalError")), ram_user.clone(), 503, "InternalError", 3, &["HTTP 500", "InternalError", "req-err"]),
-            (Reply::Raw(502, b"<html>bad gateway</html>".to_vec()), ram_user.clone(), 503, "HttpStatus502", 3, &["HTTP 502"]),
-            (Reply::Raw(418, b"teapot".to_vec()), ram_user.clone(), 502, "HttpStatus418", 1, &["HTTP 418"]),
-            (Reply::Json(400, pop_error_json("InvalidVersion")), ram_user, 502, "InvalidVersion", 1, &["HTTP 400 InvalidVersion", "message of InvalidVersion"]),
+            (
+                Reply::Json(403, pop_error_json("NoPermission")),
+                Reply::Json(200, identity_json("Account")),
+                502,
+                "NoPermission",
+                1,
+                &[
+                    "main account's (root) key",
+                    "AliyunSTSAssumeRoleAccess",
+                    "[provider.x]",
+                ],
+            ),
+            (
+                Reply::Json(403, pop_error_json("NoPermission")),
+                ram_user.clone(),
+                502,
+                "NoPermission",
+                1,
+                &[
+                    "RAM user of [provider.x] needs sts:AssumeRole on the role",
+                    "trust the RAM user's account",
+                    "not a service role",
+                ],
+            ),
+            (
+                Reply::Json(403, pop_error_json("NoPermission")),
+                Reply::Json(403, pop_error_json("NoPermission")),
+                502,
+                "NoPermission",
+                1,
+                &["(1)", "(2)", "(3)", "root", "user* role"],
+            ),
+            (
+                Reply::Json(404, pop_error_json("EntityNotExist.Role")),
+                ram_user.clone(),
+                502,
+                "EntityNotExist.Role",
+                1,
+                &[
+                    "the role in role_arn of [provider.x] does not exist",
+                    "role_arn",
+                ],
+            ),
+            (
+                Reply::Json(404, pop_error_json("InvalidAccessKeyId.NotFound")),
+                ram_user.clone(),
+                502,
+                "InvalidAccessKeyId.NotFound",
+                1,
+                &["AccessKeyId of [provider.x]", "unknown"],
+            ),
+            (
+                Reply::Json(400, pop_error_json("InvalidAccessKeyId.Inactive")),
+                ram_user.clone(),
+                502,
+                "InvalidAccessKeyId.Inactive",
+                1,
+                &["AccessKeyId of [provider.x]", "disabled"],
+            ),
+            (
+                Reply::Json(400, pop_error_json("SignatureDoesNotMatch")),
+                ram_user.clone(),
+                502,
+                "SignatureDoesNotMatch",
+                1,
+                &[
+                    "AccessKeySecret of [provider.x] does not belong to its AccessKeyId",
+                    "reads the secret from",
+                ],
+            ),
+            (
+                Reply::Json(400, pop_error_json("InvalidTimeStamp.Expired")),
+                ram_user.clone(),
+                502,
+                "InvalidTimeStamp.Expired",
+                1,
+                &[
+                    "clock is off by more than 15 minutes",
+                    "local time",
+                    "NTP",
+                    "Date:",
+                ],
+            ),
+            (
+                Reply::Json(400, pop_error_json("InvalidParameter.PolicySize")),
+                ram_user.clone(),
+                502,
+                "InvalidParameter.PolicySize",
+                1,
+                &["policy rendered from the grant", "2048"],
+            ),
+            (
+                Reply::Json(400, pop_error_json("InvalidParameter.PolicyGrammar")),
+                ram_user.clone(),
+                502,
+                "InvalidParameter.PolicyGrammar",
+                1,
+                &["policy rendered from the grant", "invalid"],
+            ),
+            (
+                Reply::Json(400, pop_error_json("Throttling.User")),
+                ram_user.clone(),
+                503,
+                "Throttling.User",
+                3,
+                &[
+                    "throttled the requests 3 times",
+                    "3 attempts",
+                    "try again later",
+                ],
+            ),
+            (
+                Reply::Json(429, pop_error_json("Throttling.Api")),
+                ram_user.clone(),
+                503,
+                "Throttling.Api",
+                3,
+                &["throttled"],
+            ),
+            (
+                Reply::Json(500, pop_error_json("InternalError")),
+                ram_user.clone(),
+                503,
+                "InternalError",
+                3,
+                &["HTTP 500", "InternalError", "req-err"],
+            ),
+            (
+                Reply::Raw(502, b"<html>bad gateway</html>".to_vec()),
+                ram_user.clone(),
+                503,
+                "HttpStatus502",
+                3,
+                &["HTTP 502"],
+            ),
+            (
+                Reply::Raw(418, b"teapot".to_vec()),
+                ram_user.clone(),
+                502,
+                "HttpStatus418",
+                1,
+                &["HTTP 418"],
+            ),
+            (
+                Reply::Json(400, pop_error_json("InvalidVersion")),
+                ram_user,
+                502,
+                "InvalidVersion",
+                1,
+                &["HTTP 400 InvalidVersion", "message of InvalidVersion"],
+            ),
         ];
         for (reply, identity, status, code, attempts, needles) in cases {
             let (err, _) = fails_with(reply, identity, 2).await;
@@ -1522,9 +1678,34 @@ mod tests {
                 code == "SignatureDoesNotMatch",
                 "{code}"
             );
+            // The hint reaches callers: no key id, account, role ARN, endpoint or path in it;
+            // the operator's detail has them.
+            for secret in [
+                KEY_ID,
+                "1234567890123456",
+                "acs:ram",
+                "creds-600-",
+                "127.0.0.1",
+            ] {
+                assert!(
+                    !err.hint.contains(secret),
+                    "{code}: {secret} in {}",
+                    err.hint
+                );
+            }
+            assert!(
+                err.operator_detail.contains(KEY_ID),
+                "{}",
+                err.operator_detail
+            );
+            assert!(
+                err.operator_detail.contains("creds-600-"),
+                "{}",
+                err.operator_detail
+            );
             if status == 502 && code.contains('.') || code == "NoPermission" {
                 assert_eq!(err.request_id.as_deref(), Some("req-err"));
-                assert_eq!(err.message, format!("message of {code}"));
+                assert!(err.operator_detail.contains(&format!("message of {code}")));
             }
         }
     }
@@ -1549,8 +1730,14 @@ mod tests {
             ours.starts_with("POST&%2F&AccessKeyId%3DLTAI5tTestAccessKeyId%26Action%3DAssumeRole"),
             "{ours}"
         );
-        // The fake computed the same string: no "changed on the way" note.
-        assert!(err.message.ends_with(&ours));
+        // The fake computed the same string: no "changed on the way" note. Both strings are
+        // the operator's; callers see the message without them.
+        assert!(
+            err.operator_detail.contains(&ours),
+            "{}",
+            err.operator_detail
+        );
+        assert!(!err.message.contains("POST&"), "{}", err.message);
         assert!(!err.hint.contains("proxy"), "{}", err.hint);
         assert!(fake.seen("AssumeRole").is_empty());
     }
@@ -1628,11 +1815,15 @@ mod tests {
             (503, "Timeout", 2)
         );
         assert!(
-            err.hint.contains(&format!(
-                "no answer from {endpoint} within 0.3 s (2 attempts)"
-            )),
+            err.hint
+                .contains("no answer from Alibaba Cloud STS within 0.3 s (2 attempts)"),
             "{}",
             err.hint
+        );
+        assert!(
+            err.operator_detail.contains(&endpoint),
+            "{}",
+            err.operator_detail
         );
     }
 
@@ -1651,9 +1842,14 @@ mod tests {
             (503, "Unreachable", 3)
         );
         assert!(
-            err.hint.contains(&format!("cannot reach {endpoint}")),
+            err.hint.contains("cannot reach Alibaba Cloud STS"),
             "{}",
             err.hint
+        );
+        assert!(
+            err.operator_detail.contains(&endpoint),
+            "{}",
+            err.operator_detail
         );
         assert_eq!(p.upstream_calls(), 3);
         assert_eq!(p.upstream_assume_role_calls(), 0);
@@ -1814,7 +2010,7 @@ mod tests {
         let err = p.upstream_error(Action::AssumeRole, &failed, None, now);
         assert_eq!(
             err.hint,
-            "this machine's clock is off by more than 15 minutes (local time 2024-01-01T00:00:00Z, https://sts.aliyuncs.com's Date: Mon, 01 Jan 2024 00:20:00 GMT): sync it (NTP)"
+            "this machine's clock is off by more than 15 minutes (local time 2024-01-01T00:00:00Z, STS's Date: Mon, 01 Jan 2024 00:20:00 GMT): sync it (NTP)"
         );
         assert_eq!(err.status, 502);
     }

@@ -4,10 +4,15 @@
 //! themselves get their own fields too: `oss-app-server` adds `StatusCode`, `ErrorCode`,
 //! `ErrorMessage` (spec §9.a), `alibaba-credentials-uri` adds `Code` and `Message` (§9.b).
 //!
+//! Every error body carries `request_id`: ours, the one the audit row and the log lines of the
+//! request have, so an operator finds them from what a caller reports.
+//!
 //! An upstream provider's failure ([`ApiError::Upstream`]) is 502 `UpstreamRefused` or 503
-//! `UpstreamUnavailable` (+ `Retry-After: 1`); its message is the hint (what to change), and the
-//! body keeps what the cloud said: `provider`, `upstream_code`, `upstream_message`,
-//! `upstream_request_id`.
+//! `UpstreamUnavailable` (+ `Retry-After: 1`); its message is the hint for the operator (what to
+//! change, written without key ids, account ids, role ARNs, endpoints or paths), and the body
+//! adds `provider`, `upstream_code` and `upstream_request_id` and nothing else from upstream:
+//! the cloud's message, the string-to-sign and where the key came from are the operator's
+//! (`UpstreamError::operator_detail`, in the audit row and the log).
 
 use super::credentials::Format;
 use crate::common::provider::UpstreamError;
@@ -62,14 +67,16 @@ pub enum ApiError {
     Internal(String),
     /// Occurs when a grant's provider (`[provider.NAME]`) refused or failed the upstream call
     /// (502 refused or malformed; 503 throttled, 5xx, timeout, unreachable). Displayed as the
-    /// audit detail: provider, upstream code and RequestId, then the hint.
+    /// audit detail: provider, upstream code and RequestId, the hint, then what only operators
+    /// see (key, role, endpoint, the cloud's message).
     #[error(
-        "provider={} upstream_code={} upstream_request_id={} attempts={}: {}",
+        "provider={} upstream_code={} upstream_request_id={} attempts={}: {} [operator: {}]",
         .0.provider,
         .0.code,
         .0.request_id.as_deref().unwrap_or("-"),
         .0.attempts,
-        .0.hint
+        .0.hint,
+        .0.operator_detail
     )]
     Upstream(Box<UpstreamError>),
 }
@@ -126,17 +133,23 @@ impl ApiError {
         }
     }
 
-    /// The response in the shape `format` clients read.
+    /// The response in the shape `format` clients read, with a new request id (for errors no
+    /// audit row or log line refers to).
     pub fn render(&self, format: Format) -> Response {
+        self.render_for(format, &super::signer::request_id())
+    }
+
+    /// The response in the shape `format` clients read, for request `request_id`.
+    pub fn render_for(&self, format: Format, request_id: &str) -> Response {
         let status = self.status();
         let message = self.message();
-        let mut body = json!({"error": {"code": self.code(), "message": message}});
+        let mut body =
+            json!({"error": {"code": self.code(), "message": message, "request_id": request_id}});
         if let ApiError::Upstream(e) = self {
             let error = &mut body["error"];
             error["provider"] = e.provider.clone().into();
-            error["upstream_code"] = e.code.clone().into();
-            error["upstream_message"] = e.message.clone().into();
-            error["upstream_request_id"] = e.request_id.clone().into();
+            error["upstream_code"] = plain_token(&e.code).into();
+            error["upstream_request_id"] = e.request_id.as_deref().map(plain_token).into();
         }
         match format {
             Format::OssAppServer => {
@@ -156,9 +169,8 @@ impl ApiError {
                     Format::TencentLegacy => Shape::Legacy,
                     _ => Shape::V3,
                 };
-                let request_id = super::signer::request_id();
                 let fields =
-                    error_fields(shape, status.as_u16(), self.code(), &message, &request_id);
+                    error_fields(shape, status.as_u16(), self.code(), &message, request_id);
                 if let (Some(body), serde_json::Value::Object(extra)) =
                     (body.as_object_mut(), fields)
                 {
@@ -200,6 +212,19 @@ impl ApiError {
     }
 }
 
+/// An upstream code or request id as a caller may see it: letters, digits, `.`, `-`, `_`, at most
+/// 64 of them (anything else from a broken or hostile endpoint becomes `-`).
+fn plain_token(s: &str) -> String {
+    let ok = !s.is_empty()
+        && s.len() <= 64
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || ".-_".contains(c));
+    match ok {
+        true => s.to_string(),
+        false => "-".to_string(),
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         self.render(Format::Stsgate)
@@ -221,6 +246,9 @@ mod tests {
             hint: "the RAM user needs sts:AssumeRole".into(),
             string_to_sign: None,
             attempts: 1,
+            operator_detail:
+                "key LTAIxyz (id from /etc/stsgate/key.json), role acs:ram::123456789:role/app"
+                    .into(),
         })
     }
 
@@ -239,18 +267,33 @@ mod tests {
         assert!(detail.contains("provider=x"), "{detail}");
         assert!(detail.contains("upstream_code=NoPermission"), "{detail}");
         assert!(detail.contains("upstream_request_id=req-1"), "{detail}");
-        let resp = e.render(Format::Stsgate);
+        // The audit row keeps what only operators may see.
+        assert!(detail.contains("/etc/stsgate/key.json"), "{detail}");
+        let resp = e.render_for(Format::Stsgate, "our-id");
         assert!(resp.headers().get(http::header::RETRY_AFTER).is_none());
+        // The caller hears the hint, our request id and the upstream's, nothing else of it.
         assert_eq!(
             body(resp).await,
             json!({"error": {
                 "code": "UpstreamRefused",
                 "message": "the RAM user needs sts:AssumeRole",
+                "request_id": "our-id",
                 "provider": "x",
                 "upstream_code": "NoPermission",
-                "upstream_message": "You are not authorized to do this action.",
                 "upstream_request_id": "req-1",
             }})
+        );
+        let mut hostile = upstream(502, "<script>");
+        if let ApiError::Upstream(u) = &mut hostile {
+            u.request_id = Some("a b".into());
+        }
+        let b = body(hostile.render(Format::Stsgate)).await;
+        assert_eq!(
+            (
+                b["error"]["upstream_code"].as_str(),
+                b["error"]["upstream_request_id"].as_str()
+            ),
+            (Some("-"), Some("-"))
         );
         let app = body(e.render(Format::OssAppServer)).await;
         assert_eq!(app["StatusCode"], 502);

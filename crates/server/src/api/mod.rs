@@ -236,7 +236,7 @@ async fn credentials_handler(State(state): State<Arc<ApiState>>, req: Request) -
             );
             resp
         }
-        Err((format, err)) if !err.audited() => err.render(format),
+        Err((format, err)) if !err.audited() => err.render_for(format, &request_id),
         Err((format, err)) => {
             record.time = OffsetDateTime::now_utc().unix_timestamp();
             record.outcome = format!("refused:{}", err.code());
@@ -244,7 +244,7 @@ async fn credentials_handler(State(state): State<Arc<ApiState>>, req: Request) -
             if audit::write(&state.audit, record).await.is_err() {
                 tracing::error!(request_id, "audit log write of a refusal failed");
             }
-            err.render(format)
+            err.render_for(format, &request_id)
         }
     }
 }

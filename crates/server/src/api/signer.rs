@@ -194,20 +194,20 @@ pub async fn refused_as(
     err: ApiError,
     format: credentials::Format,
 ) -> Response {
+    let request_id = record.request_id.clone();
     if !err.audited() {
-        return err.render(format);
+        return err.render_for(format, &request_id);
     }
     record.time = OffsetDateTime::now_utc().unix_timestamp();
     record.outcome = format!("refused:{}", err.code());
     record.detail = err.to_string();
-    let request_id = record.request_id.clone();
     if crate::common::audit::write(&state.audit, record)
         .await
         .is_err()
     {
         tracing::error!(request_id, "audit log write of a refusal failed");
     }
-    err.render(format)
+    err.render_for(format, &request_id)
 }
 
 /// Reads a body of at most [`MAX_BODY`] bytes.

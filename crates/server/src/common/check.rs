@@ -366,6 +366,7 @@ pub(crate) mod tests {
             hint: "h".into(),
             string_to_sign: None,
             attempts: 1,
+            operator_detail: String::new(),
         };
         assert_eq!(
             upstream_summary(&e),

@@ -15,7 +15,7 @@
 //! passed on with ids redacted ([`redact`]).
 
 use crate::common::provider::{
-    BoxFuture, IssueInput, KeyPair, Upstream, UpstreamError, UpstreamIssued, Vendor,
+    redact, BoxFuture, IssueInput, KeyPair, Upstream, UpstreamError, UpstreamIssued, Vendor,
 };
 use crate::common::upstream::{
     self, attempts_text, text, ErrorFields, Failed, KeySettings, KeySource, Kind, Parse, Transport,
@@ -499,6 +499,7 @@ impl TencentProvider {
             hint,
             string_to_sign: None,
             attempts: 0,
+            operator_detail: String::new(),
         })
     }
 
@@ -561,6 +562,7 @@ impl TencentProvider {
                 .starts_with("AuthFailure.Signature")
                 .then(|| failed.string_to_sign.clone()),
             attempts: failed.attempts,
+            operator_detail: self.operator_detail(failed),
         }
     }
 
@@ -576,29 +578,6 @@ impl TencentProvider {
             failed.failure.detail
         )
     }
-}
-
-/// The cloud's message with what could identify an account or a key cut out: `uin/…`,
-/// `uid/…`, `AKID…`, runs of 6+ digits, `qcs::…` resource names.
-pub fn redact(message: &str) -> String {
-    message
-        .split_inclusive(|c: char| c.is_whitespace() || "(),;[]\"'".contains(c))
-        .map(|word| {
-            let core =
-                word.trim_end_matches(|c: char| c.is_whitespace() || "(),;[]\"'".contains(c));
-            let tail = &word[core.len()..];
-            let digits = core.chars().filter(char::is_ascii_digit).count();
-            let secret_like = core.contains("AKID")
-                || core.contains("uin/")
-                || core.contains("uid/")
-                || core.starts_with("qcs:")
-                || digits >= 6;
-            match secret_like {
-                true => format!("…{tail}"),
-                false => word.to_string(),
-            }
-        })
-        .collect()
 }
 
 // ---------------------------------------------------------------------------------------------

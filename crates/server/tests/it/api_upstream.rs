@@ -498,14 +498,11 @@ async fn no_permission_is_a_502_with_the_upstream_fields_and_is_not_cached() {
     assert_eq!(e["provider"], "x");
     assert_eq!(e["upstream_code"], "NoPermission");
     assert_eq!(e["upstream_request_id"], "req-noperm-1");
-    assert!(
-        e["upstream_message"]
-            .as_str()
-            .unwrap()
-            .contains("not authorized"),
-        "{body}"
-    );
+    // The cloud's message is the operator's (audit row, log), not the caller's.
+    assert!(e.get("upstream_message").is_none(), "{body}");
+    assert!(!body.to_string().contains("not authorized"), "{body}");
     assert!(!e["message"].as_str().unwrap().is_empty(), "{body}");
+    let request_id = e["request_id"].as_str().unwrap().to_string();
     assert_eq!(api.fake.calls(), 1, "a refusal is not retried");
 
     // The same error with the per-format fields.
@@ -537,6 +534,14 @@ async fn no_permission_is_a_502_with_the_upstream_fields_and_is_not_cached() {
         .contains("upstream_request_id=req-noperm-1"));
     assert_eq!(refused[0].grant, "cloud-folder");
     assert_eq!(refused[0].caller, "jwt:alice");
+    // The row of the first answer is found by the request id the caller was shown, and keeps
+    // the cloud's message for the operator.
+    assert_eq!(refused[0].request_id, request_id);
+    assert!(
+        refused[0].detail.contains("not authorized"),
+        "{:?}",
+        refused[0]
+    );
 
     // The failure was not cached: once STS agrees, the next ask succeeds.
     api.fake.set(Mode::Ok);
