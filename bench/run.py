@@ -65,6 +65,10 @@ from pathlib import Path
 import oss2
 from qcloud_cos import CosConfig, CosS3Client
 
+# Machine-load and port helpers shared with the api benchmark (same folder), as run_provider.py.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from run_api import busy_percent, cpu_ticks, free_port  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(os.environ.get("STSGATE_BIN", ROOT / "target/release/stsgate"))
 SEED_BIN = Path(os.environ.get("STSGATE_SEED", BIN.parent / "examples" / "seed"))
@@ -149,12 +153,6 @@ def cpu_seconds(pid: int) -> float:
     """utime + stime of one process (all its threads), in seconds."""
     f = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(f[11]) + int(f[12])) / TICK
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Server:
@@ -349,19 +347,6 @@ def oss_list_url(bucket, prefix: str, max_keys: int, expires: int) -> str:
     req = oss2.http.Request("GET", bucket._make_url(bucket.bucket_name, ""),
                             params={"prefix": prefix, "max-keys": str(max_keys)})
     return bucket.auth._sign_url(req, bucket.bucket_name, "", expires)
-
-
-def cpu_ticks():
-    """(busy, total) jiffies of the whole machine, from /proc/stat."""
-    f = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
-    return sum(f) - f[3] - f[4], sum(f)
-
-
-def busy_percent(seconds: float) -> float:
-    b0, t0 = cpu_ticks()
-    time.sleep(seconds)
-    b1, t1 = cpu_ticks()
-    return 100 * (b1 - b0) / max(1, t1 - t0)
 
 
 # ---- load runs -----------------------------------------------------------------------------
