@@ -20,6 +20,7 @@ mod db;
 mod error;
 mod group;
 mod listing;
+mod md5fast;
 mod multipart;
 mod objects;
 mod recovery;

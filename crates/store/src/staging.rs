@@ -10,7 +10,8 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::thread::{self, JoinHandle};
 
-use md5::{Digest as _, Md5};
+use crate::md5fast::Md5;
+use md5::Digest as _;
 
 use crate::StoreError;
 
@@ -217,7 +218,7 @@ impl Md5Hasher {
                     .map_err(|_| io::Error::other("the MD5 thread panicked"))?
             }
         };
-        Ok(md5.finalize().into())
+        Ok(md5.finalize())
     }
 }
 
@@ -363,7 +364,7 @@ impl FinishedBlob {
             path: None,
             inline: Some(bytes.to_vec()),
             size: bytes.len() as u64,
-            md5: Md5::digest(bytes).into(),
+            md5: md5::Md5::digest(bytes).into(),
             crc64: crc.sum64(),
         }
     }
@@ -635,7 +636,7 @@ mod tests {
         let path = staging.path.clone();
         let blob = staging.finish().unwrap();
         assert_eq!(blob.size(), data.len() as u64);
-        assert_eq!(blob.md5(), <[u8; 16]>::from(Md5::digest(&data)));
+        assert_eq!(blob.md5(), <[u8; 16]>::from(md5::Md5::digest(&data)));
         let reference = crc::Crc::<u64>::new(&crc::CRC_64_XZ).checksum(&data);
         assert_eq!(blob.crc64(), reference);
         assert!(fs::read(&path).unwrap() == data);
@@ -650,7 +651,7 @@ mod tests {
         let mut staging = Staging::create(dir.path()).unwrap();
         staging.copy_from(&mut &data[..]).unwrap();
         let blob = staging.finish().unwrap();
-        assert_eq!(blob.md5(), <[u8; 16]>::from(Md5::digest(&data)));
+        assert_eq!(blob.md5(), <[u8; 16]>::from(md5::Md5::digest(&data)));
         assert_eq!(blob.size(), data.len() as u64);
     }
 }
