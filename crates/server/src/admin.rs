@@ -106,17 +106,52 @@ pub fn key_list(data: &Path) -> anyhow::Result<Vec<String>> {
     Ok(access_keys(data)?
         .list()?
         .into_iter()
-        .map(|k| {
-            let created = time::OffsetDateTime::from_unix_timestamp(k.created)
+        .map(|k| format!("{} {} {}", k.id, k.name, rfc3339(k.created)))
+        .collect())
+}
+
+fn rfc3339(secs: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(secs)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
                 .ok()
-                .and_then(|t| {
-                    t.format(&time::format_description::well_known::Rfc3339)
-                        .ok()
-                })
-                .unwrap_or_default();
-            format!("{} {} {created}", k.id, k.name)
+        })
+        .unwrap_or_default()
+}
+
+/// `stsgate key signing`: one line per grant signing key, `ACCESS_KEY_ID grant=NAME CREATED
+/// current|verifies-until=TIME` (never the secret).
+pub fn signing_key_list(data: &Path) -> anyhow::Result<Vec<String>> {
+    require_data_dir(data)?;
+    let opened = datadir::open(data, &datadir::EnvKeys::from_env()?)?;
+    let keys = crate::signing_keys::SigningKeys::open(&opened.dir.path, &opened.dir.master_key)?;
+    Ok(keys
+        .list()?
+        .into_iter()
+        .map(|k| {
+            let state = match k.retired {
+                None => "current".to_string(),
+                Some(until) => format!("verifies-until={}", rfc3339(until)),
+            };
+            format!("{} grant={} {} {state}", k.id, k.grant, rfc3339(k.created))
         })
         .collect())
+}
+
+/// `stsgate key rotate --grant NAME [--grace SECONDS]`: a new current signing key for the grant;
+/// the old one verifies for `grace` more seconds (a running server follows within a second).
+pub fn signing_key_rotate(data: &Path, grant: &str, grace: i64) -> anyhow::Result<String> {
+    require_data_dir(data)?;
+    let opened = datadir::open(data, &datadir::EnvKeys::from_env()?)?;
+    let keys = crate::signing_keys::SigningKeys::open(&opened.dir.path, &opened.dir.master_key)?;
+    let (new, old) = crate::signing_keys::rotate_now(&keys, grant, grace)?;
+    Ok(match grace {
+        0 => format!("grant {grant}: /auth/custom now signs with {new}; {old} no longer verifies"),
+        _ => format!(
+            "grant {grant}: /auth/custom now signs with {new}; {old} verifies what it signed for {grace} s more"
+        ),
+    })
 }
 
 /// `stsgate key delete --name NAME|AK`.

@@ -28,6 +28,7 @@ pub mod keys;
 pub mod revocations;
 pub mod secret;
 pub mod serve;
+pub mod signing_keys;
 pub mod tencent;
 pub mod tls;
 pub mod token;

@@ -255,6 +255,28 @@ enum KeyCommand {
         #[arg(long, value_name = "NAME")]
         name: String,
     },
+    /// List the grant signing keys `/auth/custom` signs with on the embedded store (one current
+    /// key per grant, made when the server starts; never a secret).
+    Signing {
+        /// Data directory
+        #[arg(long, value_name = "DIR", default_value = "./stsgate-data")]
+        data: PathBuf,
+    },
+    /// Give a grant a new signing key for `/auth/custom`; the old one keeps verifying what it
+    /// signed for --grace seconds (0: it stops at once, e.g. after a leak). A running server
+    /// follows within a second.
+    Rotate {
+        /// Data directory
+        #[arg(long, value_name = "DIR", default_value = "./stsgate-data")]
+        data: PathBuf,
+        /// Grant name
+        #[arg(long, value_name = "NAME")]
+        grant: String,
+        /// Seconds the old key still verifies (the longest a signature lives: 900 s of Date
+        /// skew, or a presigned Expires within the grant's max_duration)
+        #[arg(long, value_name = "SECONDS", default_value_t = 3600, value_parser = clap::value_parser!(i64).range(0..=43_200))]
+        grace: i64,
+    },
 }
 
 #[derive(Subcommand)]
@@ -489,6 +511,14 @@ fn main() -> anyhow::Result<()> {
                 }
                 KeyCommand::Delete { data, name } => {
                     println!("{}", admin::key_delete(&data, &name)?)
+                }
+                KeyCommand::Signing { data } => {
+                    for line in admin::signing_key_list(&data)? {
+                        println!("{line}");
+                    }
+                }
+                KeyCommand::Rotate { data, grant, grace } => {
+                    println!("{}", admin::signing_key_rotate(&data, &grant, grace)?)
                 }
             }
             Ok(())

@@ -10,6 +10,7 @@ use crate::config::Config;
 use crate::datadir::{once_per_dir, DataDir, Registry};
 use crate::iam::Iam;
 use crate::revocations::Revocations;
+use crate::signing_keys::SigningKeys;
 use crate::tencent::cos::{self, CosState};
 use crate::tencent::sts::{self as tc_sts, TcStsState};
 use crate::token::TokenKey;
@@ -240,6 +241,17 @@ pub fn api_state_with_audit(
     }
     let providers = api::upstream::providers(config)?;
     api::upstream::check_providers(&grants, &providers)?;
+    // Each Alibaba grant on the embedded store gets its `/auth/custom` signing key, held to the
+    // grant's object actions under the prefix's fixed part.
+    let signing_keys = SigningKeys::open(&dir.path, &dir.master_key)?;
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    for g in grants.iter().filter(|g| {
+        g.vendor == crate::common::provider::Vendor::Aliyun
+            && g.provider == crate::common::provider::LOCAL
+    }) {
+        let policy = crate::aliyun::policy::render(g, &g.fixed_prefix());
+        signing_keys.ensure(&g.name, &policy, now)?;
+    }
     Ok(Arc::new(ApiState {
         buckets_seen: Default::default(),
         verifier,
@@ -267,6 +279,7 @@ pub fn api_state_with_audit(
         revocations: Revocations::open(&dir.path)?,
         tickets: api::tickets::TicketKey::new(&dir.master_key),
         providers,
+        signing_keys,
     }))
 }
 

@@ -17,7 +17,24 @@ fn object_actions(bundle: Bundle) -> &'static [&'static str] {
         Bundle::Write => &["oss:PutObject", "oss:AbortMultipartUpload", "oss:ListParts"],
         Bundle::List => &[],
         Bundle::Delete => &["oss:DeleteObject"],
+        Bundle::Acl => &["oss:PutObjectAcl", "oss:GetObjectAcl"],
     }
+}
+
+/// What a grant's credentials may never do, said explicitly (so a broader role policy on the
+/// cloud cannot lend it): change the bucket's settings (ACL, CORS, lifecycle, policy, …), and
+/// without the `acl` action set an object's ACL (`PutObjectAcl`, which OSS also requires of an
+/// `x-oss-object-acl` header on a write).
+fn denied(grant: &Grant) -> serde_json::Value {
+    let mut actions = vec!["oss:PutBucket*", "oss:DeleteBucket*"];
+    if !grant.bundles.contains(&Bundle::Acl) {
+        actions.insert(0, "oss:PutObjectAcl");
+    }
+    json!({
+        "Effect": "Deny",
+        "Action": actions,
+        "Resource": [format!("acs:oss:*:*:{}", grant.bucket), format!("acs:oss:*:*:{}/*", grant.bucket)],
+    })
 }
 
 /// The narrowest RAM policy for `grant` at `prefix` (already rendered for the caller).
@@ -52,6 +69,8 @@ pub fn render(grant: &Grant, prefix: &str) -> String {
                 .or_insert_with(|| json!({}))["IpAddress"] = json!({"acs:SourceIp": ips});
         }
     }
+    // After the source-IP conditions: the Deny holds from every address.
+    statements.push(denied(grant));
     json!({"Version": "1", "Statement": statements}).to_string()
 }
 
@@ -94,7 +113,9 @@ mod tests {
                 {"Effect":"Allow","Action":["oss:GetObject","oss:PutObject","oss:AbortMultipartUpload","oss:ListParts","oss:DeleteObject"],
                  "Resource":["acs:oss:*:*:app/users/alice/*"]},
                 {"Effect":"Allow","Action":["oss:ListObjects"],"Resource":["acs:oss:*:*:app"],
-                 "Condition":{"StringLike":{"oss:Prefix":["users/alice/*"]}}}]})
+                 "Condition":{"StringLike":{"oss:Prefix":["users/alice/*"]}}},
+                {"Effect":"Deny","Action":["oss:PutObjectAcl","oss:PutBucket*","oss:DeleteBucket*"],
+                 "Resource":["acs:oss:*:*:app","acs:oss:*:*:app/*"]}]})
         );
         stsgate_policy::parse(&render(&g, &prefix)).unwrap();
     }
@@ -116,9 +137,15 @@ mod tests {
         let text = render(&g, "users/a/");
         let policy: Value = serde_json::from_str(&text).unwrap();
         for st in policy["Statement"].as_array().unwrap() {
+            let allow = st["Effect"] == "Allow";
             assert_eq!(
                 st["Condition"]["IpAddress"]["acs:SourceIp"],
-                json!(["10.0.0.0/8", "127.0.0.1/32"])
+                if allow {
+                    json!(["10.0.0.0/8", "127.0.0.1/32"])
+                } else {
+                    Value::Null
+                },
+                "the Deny holds from every address"
             );
         }
         assert!(policy["Statement"][1]["Condition"]["StringLike"].is_object());
@@ -149,6 +176,52 @@ mod tests {
         assert!(!render(&user_folder(), "users/a/").contains("IpAddress"));
     }
 
+    #[test]
+    fn object_acls_and_bucket_settings_are_denied_unless_the_grant_names_acl() {
+        let decide = |g: &Grant, action: &str, resource: &str| {
+            let parsed = stsgate_policy::parse(&render(g, "users/a/")).unwrap();
+            let context = stsgate_policy::Context {
+                source_ip: None,
+                current_time: time::OffsetDateTime::now_utc(),
+                secure_transport: false,
+                user_agent: None,
+                access_key_id: None,
+                prefix: None,
+                delimiter: None,
+            };
+            parsed.evaluate(&stsgate_policy::Request {
+                action,
+                resource,
+                context: &context,
+            })
+        };
+        use stsgate_policy::Decision::{Allow, ExplicitDeny};
+        let object = "acs:oss:cn-hangzhou:1:app/users/a/x";
+        let g = user_folder();
+        assert_eq!(decide(&g, "oss:PutObject", object), Allow);
+        for (action, resource) in [
+            ("oss:PutObjectAcl", object),
+            ("oss:PutBucketAcl", "acs:oss:cn-hangzhou:1:app"),
+            ("oss:PutBucketCors", "acs:oss:cn-hangzhou:1:app"),
+            ("oss:PutBucketLifecycle", "acs:oss:cn-hangzhou:1:app"),
+            ("oss:DeleteBucketCors", "acs:oss:cn-hangzhou:1:app"),
+        ] {
+            assert_eq!(decide(&g, action, resource), ExplicitDeny, "{action}");
+        }
+        let mut c = default_grants()[0].clone();
+        c.actions.push("acl".into());
+        let with_acl = Grant::from_config(&c).unwrap();
+        assert_eq!(decide(&with_acl, "oss:PutObjectAcl", object), Allow);
+        assert_eq!(
+            decide(&with_acl, "oss:PutBucketAcl", "acs:oss:cn-hangzhou:1:app"),
+            ExplicitDeny
+        );
+        assert!(
+            render(&with_acl, &with_acl.worst_case_prefix()).len()
+                <= crate::aliyun::provider::MAX_POLICY_BYTES
+        );
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
         /// Whatever the claim, a rendered policy's resources stay under `app/users/<one segment>/`.
@@ -162,6 +235,9 @@ mod tests {
                 prop_assert!(!inner.contains('*') && !inner.contains('?') && !inner.contains(".."));
                 let policy: Value = serde_json::from_str(&render(&g, &prefix)).unwrap();
                 for st in policy["Statement"].as_array().unwrap() {
+                    if st["Effect"] == "Deny" {
+                        continue;
+                    }
                     for r in st["Resource"].as_array().unwrap() {
                         let r = r.as_str().unwrap();
                         let object = format!("acs:oss:*:*:app/{}*", prefix);

@@ -11,12 +11,10 @@
 //!   credentials. `roleName` is recorded in the audit log only: the session name always
 //!   identifies the authenticated caller.
 //! - `POST /auth/custom` (form field `content`: an OSS V1 string-to-sign) → plain text
-//!   `OSS <AccessKeyId>:<signature>`, only for in-grant content (the checks of `/v1/sign`). The
-//!   signature is made with the scoped temporary secret, so the request must carry
-//!   `x-oss-security-token: <token>`; stsgate adds that header to the string it signs when the
-//!   content lacks it and returns the token in the `x-stsgate-security-token` response header.
-//!   For a grant whose provider names a `custom_signing_key`, that key signs instead (after the
-//!   same checks): no token is added nor returned.
+//!   `OSS <AccessKeyId>:<signature>`, signed with a long-term key (the grant's signing key, or
+//!   its provider's `custom_signing_*` key; see `upstream::custom_signing_key`) for content the
+//!   string-to-sign pins to the caller's prefix (`sign::check` with `long_term`): the OSS
+//!   mobile SDKs' custom signer sends the request with that `Authorization` and no token.
 
 use super::credentials::{self, Format};
 use super::error::ApiError;
@@ -28,9 +26,6 @@ use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
 use std::sync::Arc;
 use stsgate_signing::encode::decode_query;
-
-/// The response header carrying the scoped security token of `/auth/custom`.
-pub const TOKEN_HEADER: &str = "x-stsgate-security-token";
 
 async fn sts(
     state: &Arc<ApiState>,
@@ -159,14 +154,7 @@ pub async fn custom_handler(State(state): State<Arc<ApiState>>, req: Request) ->
     // Boxed: the handler's future stays small, so the layers around it move a pointer, not
     // the whole state machine (memmove was ~4% of a request).
     match Box::pin(custom(&state, &ctx, body, &mut record)).await {
-        Ok(s) => {
-            let mut resp = signer::no_store(s.authorization.into_response());
-            if let Some(v) = s.token_header {
-                resp.headers_mut()
-                    .insert(http::HeaderName::from_static(TOKEN_HEADER), v);
-            }
-            resp
-        }
+        Ok(s) => signer::no_store(s.authorization.into_response()),
         Err(e) => signer::refused(&state, record, e).await,
     }
 }

@@ -419,7 +419,6 @@ fn issue(
         region: region.to_string(),
         assumed_role_user: None,
         rendered: Default::default(),
-        token_header: Default::default(),
     })
 }
 
@@ -539,7 +538,6 @@ mod tests {
             region: "cn-hangzhou".into(),
             assumed_role_user: None,
             rendered: Default::default(),
-            token_header: Default::default(),
         };
         assert!(issued.fresh(start + time::Duration::seconds(599)));
         assert!(!issued.fresh(start + time::Duration::seconds(600)));

@@ -65,6 +65,10 @@ pub enum ApiError {
     /// Occurs when the server's own setup is broken, e.g. role `app` was deleted (500).
     #[error("{0}")]
     Internal(String),
+    /// Occurs when a route needs something the operator has not configured for the grant, e.g.
+    /// `/auth/custom` for a provider grant without a `custom_signing_*` key (501).
+    #[error("{0}")]
+    NotConfigured(String),
     /// Occurs when a grant's provider (`[provider.NAME]`) refused or failed the upstream call
     /// (502 refused or malformed; 503 throttled, 5xx, timeout, unreachable). Displayed as the
     /// audit detail: provider, upstream code and RequestId, the hint, then what only operators
@@ -99,6 +103,7 @@ impl ApiError {
             ApiError::NoSuchGrant(_) | ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::AuditUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::NotConfigured(_) => StatusCode::NOT_IMPLEMENTED,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Upstream(e) if e.status == 503 => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Upstream(_) => StatusCode::BAD_GATEWAY,
@@ -118,6 +123,7 @@ impl ApiError {
             ApiError::NotFound(_) => "NotFound",
             ApiError::AuditUnavailable => "AuditUnavailable",
             ApiError::Internal(_) => "InternalError",
+            ApiError::NotConfigured(_) => "NotConfigured",
             ApiError::RateLimited { .. } => "RateLimited",
             ApiError::Upstream(e) if e.status == 503 => "UpstreamUnavailable",
             ApiError::Upstream(_) => "UpstreamRefused",

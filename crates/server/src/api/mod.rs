@@ -94,6 +94,8 @@ pub struct ApiState {
     pub tickets: tickets::TicketKey,
     /// Who issues each grant's credentials (`local` and every `[provider.NAME]`).
     pub providers: crate::common::provider::Providers,
+    /// The `/auth/custom` keys of grants on the embedded store, shared with the oss face.
+    pub signing_keys: Arc<crate::signing_keys::SigningKeys>,
 }
 
 impl ApiState {

@@ -81,6 +81,10 @@ pub struct Allowed<'a> {
     pub token: &'a str,
     /// The longest presigned lifetime, in seconds (the grant's maximum duration).
     pub max_expires: i64,
+    /// The signature is made with a long-term key (`/auth/custom`): no security token narrows
+    /// it, so only what the string-to-sign itself pins to the caller's prefix is signed (no
+    /// bucket listing: its `prefix` parameter is not part of a V1 string-to-sign).
+    pub long_term: bool,
 }
 
 /// Shortens untrusted text for messages.
@@ -281,10 +285,12 @@ fn needed(p: &Parsed) -> Result<Bundle, String> {
     for (name, _) in &p.subs {
         let ok = name == "security-token"
             || MULTIPART.contains(&name.as_str())
-            || (RESPONSE.contains(&name.as_str()) && p.verb == "GET");
+            || (RESPONSE.contains(&name.as_str()) && p.verb == "GET")
+            || (name == "objectMeta" && matches!(p.verb.as_str(), "GET" | "HEAD"))
+            || (name == "acl" && p.key.is_some() && matches!(p.verb.as_str(), "GET" | "PUT"));
         if !ok {
             return Err(format!(
-                "the sub-resource {} is outside the grant (signable: uploads, uploadId, partNumber, and response-* on GET)",
+                "the sub-resource {} is outside the grant (signable: uploads, uploadId, partNumber, response-* on GET, objectMeta on HEAD, acl on an object with the grant's acl action)",
                 show(name)
             ));
         }
@@ -306,6 +312,15 @@ fn needed(p: &Parsed) -> Result<Bundle, String> {
                     None => "the service".into(),
                 }
             )),
+        };
+    }
+    if p.has_sub("objectMeta") && !multipart {
+        return Ok(Bundle::Read); // GetObjectMeta
+    }
+    if p.has_sub("acl") {
+        return match multipart || p.subs.len() > 1 {
+            false => Ok(Bundle::Acl), // GetObjectAcl, PutObjectAcl
+            true => Err("acl cannot be combined with other sub-resources".into()),
         };
     }
     Ok(match (p.verb.as_str(), uploads, upload_id, part) {
@@ -357,7 +372,23 @@ pub fn check(p: &Parsed, a: &Allowed, now: i64) -> Result<(), String> {
     if let Some(key) = &p.key {
         check_key(key, a.prefix)?;
     }
+    if a.long_term {
+        if bundle == Bundle::List {
+            return Err(format!(
+                "listing the bucket {} is outside what /auth/custom signs: a V1 string-to-sign does not cover the listing's prefix parameter, so the signature would list every caller's objects; list with temporary credentials (/v1/credentials) or with /v1/sign, which adds the security token that holds the listing to your prefix",
+                show(p.bucket.as_deref().unwrap_or(""))
+            ));
+        }
+        let token = p.headers.iter().any(|(k, _)| k == "x-oss-security-token")
+            || p.has_sub("security-token");
+        if token {
+            return Err("a security token has no place in an /auth/custom string-to-sign: it is signed with a long-term key and the request is sent without a token (/v1/sign signs with temporary credentials)".into());
+        }
+    }
     for (name, value) in &p.headers {
+        if name == "x-oss-object-acl" && a.bundles.contains(&Bundle::Acl) {
+            continue;
+        }
         if !header_allowed(name) {
             return Err(format!(
                 "the header {} is outside the grant (signable: x-oss-meta-*, x-oss-date, x-oss-security-token, x-oss-storage-class, x-oss-forbid-overwrite, x-oss-server-side-encryption)",
@@ -414,8 +445,9 @@ pub fn check(p: &Parsed, a: &Allowed, now: i64) -> Result<(), String> {
 pub enum SignWith {
     /// The caller's grant-scoped temporary credentials (the token is added to what is signed).
     Scoped,
-    /// `/auth/custom`: the grant's provider's `custom_signing_key` when one is configured (no
-    /// token is added nor returned), else as [`SignWith::Scoped`].
+    /// `/auth/custom`: a long-term key (the grant's signing key on the embedded store, the
+    /// provider's `custom_signing_*` key on a cloud; see [`super::upstream::custom_signing_key`]):
+    /// no token is added nor returned, and only what the string-to-sign pins is signed.
     CustomKey,
 }
 
@@ -453,14 +485,15 @@ pub async fn sign_for(
         bundles: &scoped.grant.bundles,
         token: &issued.minted.security_token,
         max_expires: scoped.grant.max_duration,
+        long_term: with == SignWith::CustomKey,
     };
     check(&parsed, &allowed, now).map_err(ApiError::OutsideGrant)?;
     let custom = match with {
-        SignWith::CustomKey => super::upstream::custom_signing_key(state, scoped.grant),
+        SignWith::CustomKey => Some(super::upstream::custom_signing_key(state, scoped.grant)?),
         SignWith::Scoped => None,
     };
-    let (key_id, secret, token) = match custom {
-        Some(key) => (key.id.as_str(), key.secret.expose(), ""),
+    let (key_id, secret, token) = match &custom {
+        Some((id, secret, _)) => (id.as_str(), secret.expose(), ""),
         None => {
             parsed.add_token(&issued.minted.security_token);
             (
@@ -483,8 +516,10 @@ pub async fn sign_for(
         parsed.key.as_deref().unwrap_or(""),
     ]
     .concat();
-    if custom.is_some() {
-        what.push_str(" signed_with=custom_signing_key:");
+    if let Some((_, _, kind)) = &custom {
+        what.push_str(" signed_with=");
+        what.push_str(kind);
+        what.push(':');
         what.push_str(key_id);
     }
     signer::audit_ok(state, record, issued, "signed", what).await?;
@@ -492,11 +527,6 @@ pub async fn sign_for(
         authorization: ["OSS ", key_id, ":", &signature].concat(),
         access_key_id: key_id.to_string(),
         security_token: token.to_string(),
-        token_header: if token.is_empty() {
-            None
-        } else {
-            issued.token_header()
-        },
         signature,
         string_to_sign: signed,
     })
@@ -508,8 +538,6 @@ pub struct Signed {
     pub authorization: String,
     pub access_key_id: String,
     pub security_token: String,
-    /// `security_token` as a header value (`None` when empty).
-    pub token_header: Option<http::HeaderValue>,
     pub signature: String,
     pub string_to_sign: String,
 }
@@ -687,6 +715,7 @@ mod tests {
             bundles,
             token: "CAIStok",
             max_expires: 3600,
+            long_term: false,
         }
     }
 
@@ -761,12 +790,17 @@ mod tests {
             (format!("GET\n\n\n{DATE}\n/other/users/alice/a"), "bucket"),
             (
                 format!("GET\n\n\n{DATE}\n/app/users/alice/a?acl"),
-                "\"acl\"",
+                "needs the acl action",
             ),
             (
                 format!("PUT\n\n\n{DATE}\n/app/users/alice/a?acl"),
-                "\"acl\"",
+                "needs the acl action",
             ),
+            (
+                format!("PUT\n\n\n{DATE}\nx-oss-object-acl:public-read\n/app/users/alice/a"),
+                "x-oss-object-acl",
+            ),
+            (format!("PUT\n\n\n{DATE}\n/app/?acl"), "\"acl\""),
             (format!("GET\n\n\n{DATE}\n/app/?cors"), "\"cors\""),
             (
                 format!("PUT\n\n\n{DATE}\n/app/users/alice/a?response-expires=1"),

@@ -70,11 +70,28 @@ pub fn local_region(state: &ApiState, vendor: Vendor) -> &str {
     }
 }
 
-/// The key `/auth/custom` signs with for `grant` (`None`: the caller's scoped credentials).
-pub fn custom_signing_key<'s>(state: &'s ApiState, grant: &Grant) -> Option<&'s KeyPair> {
+/// The long-term key `/auth/custom` signs `grant`'s requests with: the grant's signing key on the
+/// embedded store (see [`crate::signing_keys`]), the provider's `custom_signing_*` key on a
+/// cloud. `(access key id, secret, what it is for the audit row)`.
+pub fn custom_signing_key(
+    state: &ApiState,
+    grant: &Grant,
+) -> Result<(String, crate::secret::Secret, &'static str), ApiError> {
     match state.providers.get(Some(&grant.provider)) {
-        Some(Provider::Remote(p)) => p.custom_signing_key(),
-        _ => None,
+        Some(Provider::Remote(p)) => match p.custom_signing_key() {
+            Some(KeyPair { id, secret }) => Ok((id.clone(), secret.clone(), "custom_signing_key")),
+            None => Err(ApiError::NotConfigured(format!(
+                "grant {:?} has no key for /auth/custom: the request the SDK sends carries no security token, so it must be signed with a long-term key; the operator sets custom_signing_key_id_env and custom_signing_key_secret_env (or custom_signing_credentials_file) in [provider.{}], a RAM user's key allowed only on bucket {:?} (clients that can send a token use /v1/sign)",
+                grant.name, grant.provider, grant.bucket
+            ))),
+        },
+        _ => match state.signing_keys.current(&grant.name) {
+            Some(key) => Ok((key.id.clone(), key.secret.clone(), "grant_signing_key")),
+            None => Err(ApiError::Internal(format!(
+                "grant {:?} has no signing key in signing-keys.sqlite3 (the server makes one when it starts); restart the server",
+                grant.name
+            ))),
+        },
     }
 }
 
@@ -152,7 +169,6 @@ pub async fn issue(
             assumed_role_id: assumed.assumed_role_id,
         }),
         rendered: Default::default(),
-        token_header: Default::default(),
     };
     Ok((issued, record))
 }

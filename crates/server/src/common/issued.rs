@@ -37,8 +37,6 @@ pub struct Issued {
     pub assumed_role_user: Option<AssumedRoleUser>,
     /// Each format's answer, rendered once (the api face's `render_bytes`; indexed by format).
     pub rendered: [std::sync::OnceLock<Template>; FORMATS],
-    /// The security token as a response header value, built once (see [`Issued::token_header`]).
-    pub token_header: std::sync::OnceLock<Option<http::HeaderValue>>,
 }
 
 /// A rendered answer with holes for what changes per request.
@@ -109,17 +107,5 @@ impl Issued {
     /// Still worth handing out at `now`: more than one third of the lifetime left.
     pub fn fresh(&self, now: OffsetDateTime) -> bool {
         now < self.refresh_after()
-    }
-
-    /// The security token as a (sensitive) header value: validated and copied once, then each
-    /// answer that carries it (`/auth/custom`) shares the bytes. `None` if it is no header value.
-    pub fn token_header(&self) -> Option<http::HeaderValue> {
-        self.token_header
-            .get_or_init(|| {
-                let mut v = http::HeaderValue::from_str(&self.minted.security_token).ok()?;
-                v.set_sensitive(true);
-                Some(v)
-            })
-            .clone()
     }
 }

@@ -10,6 +10,7 @@ use crate::datadir::AccessKey;
 use crate::keys::AccessKeys;
 use crate::revocations::Revocations;
 use crate::secret::Secret;
+use crate::signing_keys::{SigningKey, SigningKeys};
 use crate::token::{Claims, TokenError, TokenKey};
 use std::sync::Arc;
 use stsgate_signing::ct_eq;
@@ -31,6 +32,9 @@ pub struct Keyring {
     pub access_keys: Option<Arc<AccessKeys>>,
     /// Revoked temporary credentials (`None`: nothing is revoked; unit tests).
     pub revoked: Option<Arc<Revocations>>,
+    /// Grant signing keys (`/auth/custom`; the oss face accepts them, held to their policy;
+    /// `None`: the sts faces and unit tests).
+    pub signing_keys: Option<Arc<SigningKeys>>,
 }
 
 /// The authenticated caller.
@@ -42,6 +46,8 @@ pub enum Principal {
     Key(String),
     /// Temporary credentials; their claims carry the policies.
     Temporary(Box<Claims>),
+    /// A grant's signing key (`/auth/custom`), held to its policy.
+    Grant(Arc<SigningKey>),
     /// Nobody signed the request.
     Anonymous,
 }
@@ -75,11 +81,15 @@ pub enum AuthError {
 
 impl Keyring {
     /// The keys of a data directory as a face sees them: the root keys, the token key, the
-    /// revocations, and (`extra_keys`: the sts faces) the extra long-term keys.
+    /// revocations, and the extra long-term keys (`extra_keys`: the sts faces) or else the grant
+    /// signing keys (the object faces).
     pub fn open(dir: &crate::datadir::DataDir, extra_keys: bool) -> anyhow::Result<Keyring> {
-        let access_keys = match extra_keys {
-            true => Some(Arc::new(AccessKeys::open(&dir.path, &dir.master_key)?)),
-            false => None,
+        let (access_keys, signing_keys) = match extra_keys {
+            true => (
+                Some(Arc::new(AccessKeys::open(&dir.path, &dir.master_key)?)),
+                None,
+            ),
+            false => (None, Some(SigningKeys::open(&dir.path, &dir.master_key)?)),
         };
         Ok(Keyring {
             account_id: dir.account_id.clone(),
@@ -88,6 +98,7 @@ impl Keyring {
             tokens: TokenKey::new(&dir.master_key),
             access_keys,
             revoked: Some(Revocations::open(&dir.path)?),
+            signing_keys,
         })
     }
 
@@ -109,7 +120,7 @@ impl Keyring {
         now: OffsetDateTime,
     ) -> Result<(Principal, Secret), AuthError> {
         let Some(token) = token.filter(|t| !t.is_empty()) else {
-            return self.long_term(vendor, ak);
+            return self.long_term(vendor, ak, now);
         };
         let claims = self.tokens.open(token, now).map_err(|e| match e {
             TokenError::Expired => AuthError::TokenExpired,
@@ -131,7 +142,12 @@ impl Keyring {
     }
 
     /// A key without a token: the root key, or an extra key.
-    fn long_term(&self, vendor: Vendor, ak: &str) -> Result<(Principal, Secret), AuthError> {
+    fn long_term(
+        &self,
+        vendor: Vendor,
+        ak: &str,
+        now: OffsetDateTime,
+    ) -> Result<(Principal, Secret), AuthError> {
         if let Some(root) = self.root_of(vendor) {
             if ct_eq(ak.as_bytes(), root.id.as_bytes()) {
                 return Ok((Principal::Root, root.secret.clone()));
@@ -139,6 +155,12 @@ impl Keyring {
         }
         if vendor == Vendor::Aliyun && ak.starts_with("STS.") {
             return Err(AuthError::MissingToken);
+        }
+        if let (Vendor::Aliyun, Some(keys)) = (vendor, &self.signing_keys) {
+            if let Some(key) = keys.resolve(ak, now.unix_timestamp()) {
+                let secret = key.secret.clone();
+                return Ok((Principal::Grant(key), secret));
+            }
         }
         let Some(extra) = &self.access_keys else {
             return Err(AuthError::UnknownAccessKey);
@@ -175,6 +197,7 @@ mod tests {
             tokens: TokenKey::new(&MasterKey(Zeroizing::new([7; 32]))),
             access_keys: None,
             revoked: None,
+            signing_keys: None,
         }
     }
 
@@ -195,6 +218,7 @@ mod tests {
                 Principal::Root => format!("root:{}", s.expose()),
                 Principal::Key(name) => format!("key:{name}"),
                 Principal::Temporary(c) => format!("temporary:{}", c.ak),
+                Principal::Grant(k) => format!("grant:{}", k.grant),
                 Principal::Anonymous => "anonymous".into(),
             });
         assert_eq!(

@@ -28,6 +28,10 @@ pub enum Bundle {
     List,
     /// Delete objects.
     Delete,
+    /// Set and read the ACL of objects under the prefix (PutObjectAcl, GetObjectAcl, and an ACL
+    /// header on writes). Without it the rendered policy denies object ACLs explicitly, so grant
+    /// credentials cannot make an object public; no grant ever changes bucket settings.
+    Acl,
 }
 
 impl Bundle {
@@ -37,6 +41,7 @@ impl Bundle {
             "write" => Bundle::Write,
             "list" => Bundle::List,
             "delete" => Bundle::Delete,
+            "acl" => Bundle::Acl,
             _ => return None,
         })
     }
@@ -47,6 +52,7 @@ impl Bundle {
             Bundle::Write => "write",
             Bundle::List => "list",
             Bundle::Delete => "delete",
+            Bundle::Acl => "acl",
         }
     }
 }
@@ -247,12 +253,12 @@ impl Grant {
         }
         let pieces = parse_template(&c.prefix).map_err(|e| anyhow::anyhow!("prefix: {e}"))?;
         if c.actions.is_empty() {
-            bail!("actions: give at least one of read, write, list, delete");
+            bail!("actions: give at least one of read, write, list, delete, acl");
         }
         let mut bundles = Vec::new();
         for a in &c.actions {
             let Some(b) = Bundle::parse(a) else {
-                bail!("actions: {a:?} is not a bundle (read, write, list, delete)");
+                bail!("actions: {a:?} is not a bundle (read, write, list, delete, acl)");
             };
             bundles.push(b);
         }
@@ -318,6 +324,18 @@ impl Grant {
             provider: c.provider.clone().unwrap_or_else(|| LOCAL.to_string()),
             vendor,
         })
+    }
+
+    /// The template's text before its first `${claim}` (the whole prefix when it has none): what
+    /// every caller's prefix starts with.
+    pub fn fixed_prefix(&self) -> String {
+        self.pieces
+            .iter()
+            .map_while(|p| match p {
+                Piece::Literal(s) => Some(s.as_str()),
+                Piece::Claim(_) => None,
+            })
+            .collect()
     }
 
     /// The longest prefix the template can render: every `${claim}` a 128-character value (the

@@ -127,7 +127,6 @@ mod tests {
             region: "ap-guangzhou".into(),
             assumed_role_user: None,
             rendered: Default::default(),
-            token_header: Default::default(),
         }
     }
 

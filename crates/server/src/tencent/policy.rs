@@ -31,7 +31,19 @@ fn object_actions(bundle: Bundle) -> &'static [&'static str] {
         ],
         Bundle::List => &[],
         Bundle::Delete => &["name/cos:DeleteObject"],
+        Bundle::Acl => &["name/cos:PutObjectACL", "name/cos:GetObjectACL"],
     }
+}
+
+/// What a grant's credentials may never do, said explicitly (so a broader role policy cannot
+/// lend it): change the bucket's settings, and without the `acl` action set an object's ACL
+/// (`PutObjectACL`, which the cos face also requires of `x-cos-acl` on a write).
+fn denied(grant: &Grant, bucket: &str) -> serde_json::Value {
+    let mut actions = vec!["name/cos:PutBucket*", "name/cos:DeleteBucket*"];
+    if !grant.bundles.contains(&Bundle::Acl) {
+        actions.insert(0, "name/cos:PutObjectACL");
+    }
+    json!({"effect": "deny", "action": actions, "resource": [bucket, format!("{bucket}*")]})
 }
 
 /// The CAM actions of a bundle on the bucket itself, limited by `cos:prefix`.
@@ -39,7 +51,7 @@ fn bucket_actions(bundle: Bundle) -> &'static [&'static str] {
     match bundle {
         Bundle::List => &["name/cos:GetBucket"],
         Bundle::Write => &["name/cos:ListMultipartUploads"],
-        Bundle::Read | Bundle::Delete => &[],
+        Bundle::Read | Bundle::Delete | Bundle::Acl => &[],
     }
 }
 
@@ -87,6 +99,8 @@ pub fn render(grant: &Grant, prefix: &str, region: &str, app_id: &str) -> String
                 .or_insert_with(|| json!({}))["ip_equal"] = json!({"qcs:ip": ips});
         }
     }
+    // After the source-IP conditions: the deny holds from every address.
+    statements.push(denied(grant, &bucket));
     json!({"version": "2.0", "statement": statements}).to_string()
 }
 
@@ -140,6 +154,43 @@ mod tests {
             resource: &resource,
             context: &context(Some("127.0.0.1"), prefix),
         })
+    }
+
+    #[test]
+    fn object_acls_and_bucket_settings_are_denied_unless_the_grant_names_acl() {
+        let g = grant(&["read", "write", "list", "delete"], &["10.0.0.0/8"]);
+        let policy = render(&g, "users/a/", REGION, APPID);
+        let key = Some("users/a/x");
+        assert_eq!(
+            decide(&policy, "cos:PutObjectACL", key, None),
+            Decision::ExplicitDeny
+        );
+        for action in [
+            "cos:PutBucketACL",
+            "cos:PutBucketCORS",
+            "cos:PutBucketLifecycle",
+            "cos:DeleteBucketCORS",
+        ] {
+            assert_eq!(
+                decide(&policy, action, None, None),
+                Decision::ExplicitDeny,
+                "{action}"
+            );
+        }
+        let with_acl = grant(&["read", "write", "acl"], &[]);
+        let policy = render(&with_acl, "users/a/", REGION, APPID);
+        assert_eq!(
+            decide(&policy, "cos:PutObjectACL", key, None),
+            Decision::Allow
+        );
+        assert_eq!(
+            decide(&policy, "cos:PutBucketACL", None, None),
+            Decision::ExplicitDeny
+        );
+        assert!(
+            render(&with_acl, &with_acl.worst_case_prefix(), REGION, APPID).len()
+                <= MAX_POLICY_BYTES
+        );
     }
 
     #[test]

@@ -789,7 +789,7 @@ actions = ["read", "write"]
     assert_eq!(status, StatusCode::OK, "{body}");
     let signature = stsgate_signing::oss_v1::sign("customSecret", &content);
     assert_eq!(body, format!("OSS LTAI5tCustomSigner:{signature}"));
-    assert!(headers.get(api::compat::TOKEN_HEADER).is_none());
+    assert!(headers.get("x-stsgate-security-token").is_none());
     // Same scope checks: another caller's folder is refused.
     let (status, _, body) = custom(
         &api,
@@ -805,17 +805,17 @@ actions = ["read", "write"]
         "{rows:?}"
     );
 
-    // Without one: the scoped upstream credentials and their token.
+    // Without one nothing can sign a request sent without a token: 501 NotConfigured naming
+    // what to set, before any signing.
     let api = Api::with(Duration::ZERO, |sts, creds| only_grant(sts, creds, None)).await;
     let (status, headers, body) = custom(&api, content.clone()).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    assert!(body.starts_with("OSS STS.fake1:"), "{body}");
-    assert_eq!(headers[api::compat::TOKEN_HEADER], "CAISfaketoken1");
-    let signed = format!(
-        "PUT\n\ntext/plain\n{date}\nx-oss-security-token:CAISfaketoken1\n/cloudbucket/users/alice/a.txt"
+    assert_eq!(status, StatusCode::NOT_IMPLEMENTED, "{body}");
+    assert!(
+        body.contains("NotConfigured") && body.contains("custom_signing_key_id_env"),
+        "{body}"
     );
-    let signature = stsgate_signing::oss_v1::sign("fakesecret1", &signed);
-    assert_eq!(body, format!("OSS STS.fake1:{signature}"));
+    assert!(!body.contains("STS.fake1") && headers.get("x-stsgate-security-token").is_none());
+    assert!(!api.audit().iter().any(|r| r.outcome == "signed"));
 }
 
 /// Loads `config_text(.., extra)` and builds an api state for it; returns the error of

@@ -69,44 +69,23 @@ impl Call {
         };
         let decision = match &self.principal {
             Principal::Root => return Ok(()),
-            Principal::Temporary(claims) => {
-                let mut policies = Vec::new();
-                for text in [&claims.role_policy, &claims.session_policy]
+            Principal::Temporary(claims) => self.evaluate(
+                op,
+                [&claims.role_policy, &claims.session_policy]
                     .into_iter()
                     .flatten()
-                {
-                    match stsgate_policy::parse(text) {
-                        Ok(p) => policies.push(p),
-                        Err(e) => {
-                            return Err(OssError::access_denied(format!(
-                                "The credential's policy is invalid: {e}"
-                            )))
-                        }
-                    }
-                }
-                let context = Context {
-                    source_ip: self.source_ip,
-                    current_time: self.now,
-                    secure_transport: false,
-                    user_agent: self.header("user-agent"),
-                    access_key_id: Some(claims.ak.clone()),
-                    prefix: list_param(op, self, "prefix"),
-                    delimiter: list_param(op, self, "delimiter"),
-                };
-                let refs: Vec<&stsgate_policy::Policy> = policies.iter().collect();
-                if refs.is_empty() {
-                    Decision::Allow
-                } else {
-                    stsgate_policy::evaluate_all(
-                        &refs,
-                        &stsgate_policy::Request {
-                            action,
-                            resource: &resource,
-                            context: &context,
-                        },
-                    )
-                }
-            }
+                    .map(String::as_str),
+                &claims.ak,
+                action,
+                &resource,
+            )?,
+            Principal::Grant(key) => self.evaluate(
+                op,
+                [key.policy.as_str()].into_iter(),
+                &key.id,
+                action,
+                &resource,
+            )?,
             // Extra keys are refused before this (the oss face's keyring has none).
             Principal::Anonymous | Principal::Key(_) => Decision::ImplicitDeny,
         };
@@ -130,6 +109,50 @@ impl Call {
                 })
             }
         }
+    }
+
+    /// The RAM policies `texts` (all must allow; explicit Deny wins) on `action` at `resource`.
+    fn evaluate<'t>(
+        &self,
+        op: Op,
+        texts: impl Iterator<Item = &'t str>,
+        access_key_id: &str,
+        action: &str,
+        resource: &str,
+    ) -> Result<Decision, OssError> {
+        let mut policies = Vec::new();
+        for text in texts {
+            match stsgate_policy::parse(text) {
+                Ok(p) => policies.push(p),
+                Err(e) => {
+                    return Err(OssError::access_denied(format!(
+                        "The credential's policy is invalid: {e}"
+                    )))
+                }
+            }
+        }
+        let context = Context {
+            source_ip: self.source_ip,
+            current_time: self.now,
+            secure_transport: false,
+            user_agent: self.header("user-agent"),
+            access_key_id: Some(access_key_id.to_string()),
+            prefix: list_param(op, self, "prefix"),
+            delimiter: list_param(op, self, "delimiter"),
+        };
+        let refs: Vec<&stsgate_policy::Policy> = policies.iter().collect();
+        Ok(if refs.is_empty() {
+            Decision::Allow
+        } else {
+            stsgate_policy::evaluate_all(
+                &refs,
+                &stsgate_policy::Request {
+                    action,
+                    resource,
+                    context: &context,
+                },
+            )
+        })
     }
 
     /// Whether the bucket's (or object's) canned ACL grants `op` to anyone.

@@ -191,6 +191,22 @@ async fn dispatch(
         let key = op.is_object_level().then_some(call.key.as_str());
         call.authorize(op, op.action(), &call.bucket, key)?;
     }
+    // An object ACL set on the way in (`x-oss-object-acl`) is PutObjectAcl too: credentials whose
+    // policy does not allow oss:PutObjectAcl cannot make what they write public.
+    let sets_acl = matches!(
+        op,
+        Op::PutObject | Op::CopyObject | Op::InitiateMultipartUpload
+    ) && call
+        .header("x-oss-object-acl")
+        .is_some_and(|v| !v.is_empty());
+    if sets_acl {
+        call.authorize(
+            Op::PutObjectAcl,
+            "oss:PutObjectAcl",
+            &call.bucket,
+            Some(&call.key),
+        )?;
+    }
     let response = match op {
         Op::ListBuckets => list::list_buckets(&call),
         Op::PutBucket => bucket::put_bucket(&call, body).await,

@@ -36,6 +36,15 @@ pub async fn post_object(call: &Call, body: Body) -> Result<Response, OssError> 
         ..clone_call(call)
     };
     scoped.authorize(Op::PostObject, "oss:PutObject", &call.bucket, Some(&key))?;
+    // An ACL field is PutObjectAcl too (as `x-oss-object-acl` on a PUT).
+    if field(&fields, "x-oss-object-acl").is_some_and(|v| !v.is_empty()) {
+        scoped.authorize(
+            Op::PutObjectAcl,
+            "oss:PutObjectAcl",
+            &call.bucket,
+            Some(&key),
+        )?;
+    }
     let range = policy.as_ref().and_then(PostPolicy::content_length_range);
     let max = range.map_or(MAX_OBJECT_SIZE, |(_, max)| max.min(MAX_OBJECT_SIZE));
     let blob = stage_stream(&call.state.store, &mut file, max).await?;

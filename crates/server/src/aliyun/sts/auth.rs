@@ -247,7 +247,8 @@ fn resolve(
         Principal::Root => Caller::Root,
         Principal::Key(name) => Caller::Key(name),
         Principal::Temporary(claims) => Caller::Temporary(claims),
-        Principal::Anonymous => return Err(StsError::AccessKeyNotFound),
+        // Grant signing keys are for the object faces (the sts face's keyring has none).
+        Principal::Anonymous | Principal::Grant(_) => return Err(StsError::AccessKeyNotFound),
     };
     Ok((caller, secret))
 }

@@ -32,6 +32,7 @@ fn keyring() -> Keyring {
         tokens: TokenKey::new(&MasterKey(Zeroizing::new([3; 32]))),
         access_keys: None,
         revoked: None,
+        signing_keys: None,
     }
 }
 

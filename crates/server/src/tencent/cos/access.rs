@@ -112,8 +112,11 @@ impl Call {
                         .map(|action| evaluate(&policies, action, &resource, &context)),
                 )
             }
-            // Extra keys never reach the cos face (its keyring has none).
-            Principal::Anonymous | Principal::Key(_) => Decision::ImplicitDeny,
+            // Extra keys never reach the cos face (its keyring has none), nor do grant signing
+            // keys (Alibaba keys only).
+            Principal::Anonymous | Principal::Key(_) | Principal::Grant(_) => {
+                Decision::ImplicitDeny
+            }
         };
         let action = actions.join(" or ");
         match decision {

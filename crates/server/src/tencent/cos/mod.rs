@@ -260,6 +260,23 @@ async fn dispatch(
         let key = op.is_object_level().then_some(call.key.as_str());
         call.authorize(op, &[op.action()], &call.bucket, key)?;
     }
+    // An object ACL set on the way in (`x-cos-acl`, `x-cos-grant-*`) is PutObjectACL too:
+    // credentials whose policy does not allow cos:PutObjectACL cannot make what they write public.
+    let sets_acl = matches!(
+        op,
+        Op::PutObject | Op::CopyObject | Op::InitiateMultipartUpload
+    ) && call.headers.iter().any(|(name, value)| {
+        (name.as_str() == "x-cos-acl" || name.as_str().starts_with("x-cos-grant-"))
+            && !value.is_empty()
+    });
+    if sets_acl {
+        call.authorize(
+            Op::PutObjectAcl,
+            &["cos:PutObjectACL"],
+            &call.bucket,
+            Some(&call.key),
+        )?;
+    }
     match op {
         Op::GetService => list::list_buckets(&call),
         Op::PutBucket => bucket::put_bucket(&call, body).await,

@@ -37,6 +37,15 @@ pub async fn post_object(call: &Call, body: Body) -> Result<Response, CosError> 
     let scoped = call.scoped(principal, form_headers(&fields, part_type));
     let actions = ["cos:PostObject", "cos:PutObject"];
     scoped.authorize(Op::PostObject, &actions, &call.bucket, Some(&key))?;
+    // An ACL field is PutObjectACL too (as `x-cos-acl` on a PUT).
+    if scoped.headers.contains_key("x-cos-acl") {
+        scoped.authorize(
+            Op::PutObjectAcl,
+            &["cos:PutObjectACL"],
+            &call.bucket,
+            Some(&key),
+        )?;
+    }
     let meta = meta_from_headers(&scoped)?;
     let range = policy.as_ref().and_then(PostPolicy::content_length_range);
     let max = range.map_or(MAX_OBJECT_SIZE, |(_, max)| max.min(MAX_OBJECT_SIZE));

@@ -295,7 +295,7 @@ fn resolve(
         Principal::Root => Caller::Root,
         Principal::Key(name) => Caller::Key(name),
         Principal::Temporary(claims) => Caller::Temporary(claims),
-        Principal::Anonymous => return Err(TcStsError::SecretIdNotFound),
+        Principal::Anonymous | Principal::Grant(_) => return Err(TcStsError::SecretIdNotFound),
     };
     Ok((caller, secret))
 }
