@@ -37,3 +37,35 @@ pub enum StoreError {
     #[error("metadata database error: {0}")]
     Db(#[from] rusqlite::Error),
 }
+
+/// Why the store could not take a request right now, when a retry later may succeed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unavailable {
+    /// The disk (or quota) is full: nothing was stored.
+    StorageFull,
+    /// The metadata database stayed locked by another process past the busy timeout.
+    Locked,
+}
+
+impl StoreError {
+    /// Whether this failure is a full disk or a locked database rather than a fault (what a
+    /// face answers 503 for, so clients back off and retry).
+    pub fn unavailable(&self) -> Option<Unavailable> {
+        use rusqlite::ErrorCode;
+        match self {
+            StoreError::Io(e)
+                if e.kind() == std::io::ErrorKind::StorageFull
+                    || e.kind() == std::io::ErrorKind::QuotaExceeded
+                    || matches!(e.raw_os_error(), Some(28 | 122)) =>
+            {
+                Some(Unavailable::StorageFull)
+            }
+            StoreError::Db(rusqlite::Error::SqliteFailure(f, _)) => match f.code {
+                ErrorCode::DiskFull => Some(Unavailable::StorageFull),
+                ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked => Some(Unavailable::Locked),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+}

@@ -150,8 +150,21 @@ fn run(inner: &Inner, batch: &[Arc<Request>]) {
     })();
     match committed {
         Err(e) => {
+            // Every waiter gets the failure, of the same kind (a full disk or a locked database
+            // stays one, so the faces answer 503 instead of 500).
             let text = e.to_string();
-            fail_all(&|| StoreError::Io(std::io::Error::other(text.clone())))
+            let why = e.unavailable();
+            fail_all(&|| match why {
+                Some(crate::Unavailable::StorageFull) => StoreError::Io(std::io::Error::new(
+                    std::io::ErrorKind::StorageFull,
+                    text.clone(),
+                )),
+                Some(crate::Unavailable::Locked) => StoreError::Db(rusqlite::Error::SqliteFailure(
+                    rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_BUSY),
+                    Some(text.clone()),
+                )),
+                None => StoreError::Io(std::io::Error::other(text.clone())),
+            })
         }
         Ok(results) => {
             for (r, result) in batch.iter().zip(results) {

@@ -27,7 +27,7 @@ mod recovery;
 mod staging;
 mod types;
 
-pub use error::StoreError;
+pub use error::{StoreError, Unavailable};
 pub use objects::BlobReader;
 pub use staging::{FinishedBlob, Staging, INLINE_MAX};
 pub use types::*;

@@ -113,8 +113,26 @@ impl CosError {
         )
     }
 
+    /// 503 for a store that cannot take the request now (a full disk, a locked database): the
+    /// request changed nothing and a retry later succeeds (SDKs retry 5xx).
+    pub fn unavailable(why: stsgate_store::Unavailable, detail: &str) -> CosError {
+        tracing::error!(%detail, "store unavailable");
+        let message = match why {
+            stsgate_store::Unavailable::StorageFull => "The server's storage is full, so nothing was stored. Please try again after space is freed on the stsgate data directory's disk.",
+            stsgate_store::Unavailable::Locked => "The server's metadata database is locked by another process. Please try again.",
+        };
+        CosError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "ServiceUnavailable",
+            message,
+        )
+    }
+
     /// Maps a store failure on `bucket` to its COS error.
     pub fn from_store(e: StoreError, bucket: &str) -> CosError {
+        if let Some(why) = e.unavailable() {
+            return CosError::unavailable(why, &e.to_string());
+        }
         match e {
             StoreError::NoSuchBucket => CosError::no_such_bucket(bucket),
             StoreError::BucketAlreadyExists => CosError::new(
