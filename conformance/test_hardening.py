@@ -1,10 +1,12 @@
 """Safe-by-default behaviour found in review: each test is an attack or a leak that must fail."""
 
 import socket
+import time
 
 import oss2
 import requests
 
+from conftest import REGION, Server
 from helpers import assert_oss_error, post_policy_b64, post_v1_signature, v1_headers
 from test_post_object import post
 
@@ -95,3 +97,65 @@ def test_oversized_declared_uploads_are_refused_before_the_body(server, bucket):
     sock.close()
     assert data.startswith(b"HTTP/1.1 400"), data[:300]
     assert b"<Code>EntityTooLarge</Code>" in data
+
+
+# ---- slow and oversized clients ([timeouts]) --------------------------------------------------
+def _slow_server(tmp_path):
+    config = tmp_path / "timeouts.toml"
+    config.write_text("[timeouts]\nheader_read = 2\nbody_idle = 2\n")
+    srv = Server(tmp_path / "slow-data", log_dir=tmp_path, args=["--config", str(config)])
+    srv.start()
+    return srv
+
+
+def _read_all(sock, limit=10.0):
+    sock.settimeout(limit)
+    out = b""
+    try:
+        while True:
+            chunk = sock.recv(65536)
+            if not chunk:
+                return out, True
+            out += chunk
+    except socket.timeout:
+        return out, False
+
+
+def test_slow_clients_are_cut_off_and_nothing_is_stored(tmp_path):
+    srv = _slow_server(tmp_path)
+    try:
+        b = oss2.Bucket(srv.root_auth(), srv.endpoint, "slow", region=REGION)
+        b.create_bucket()
+        # A request head that never ends: the connection is closed after header_read.
+        s = socket.create_connection((srv.host, srv.port))
+        s.sendall(b"GET /slow/x HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: 1\r\n")
+        started = time.monotonic()
+        _, closed = _read_all(s, limit=10)
+        assert closed and time.monotonic() - started < 8, "the half-sent head held the connection"
+        s.close()
+        # A body that stops: RequestTimeout after body_idle, nothing stored, connection closed.
+        url = b.sign_url("PUT", "stalled.bin", 60)
+        path = url.split(str(srv.port), 1)[1]
+        s = socket.create_connection((srv.host, srv.port))
+        s.sendall(f"PUT {path} HTTP/1.1\r\nHost: {srv.host}:{srv.port}\r\nContent-Length: 100000\r\n\r\n".encode()
+                  + b"x" * 1000)
+        started = time.monotonic()
+        answer, _ = _read_all(s, limit=10)
+        assert time.monotonic() - started < 8
+        assert answer.startswith(b"HTTP/1.1 400"), answer[:200]
+        assert b"<Code>RequestTimeout</Code>" in answer, answer
+        s.close()
+        assert not b.object_exists("stalled.bin")
+        # Meanwhile and after, everyone else is served.
+        b.put_object("ok.txt", b"fine")
+        assert b.get_object("ok.txt").read() == b"fine"
+    finally:
+        srv.stop()
+
+
+def test_an_oversized_request_head_is_refused_and_the_server_goes_on(server):
+    b = oss2.Bucket(server.root_auth(), server.endpoint, "app", region=REGION)
+    r = requests.get(f"{server.endpoint}/app/x", headers={"x-oss-meta-big": "a" * (1024 * 1024)}, timeout=30)
+    assert 400 <= r.status_code < 500, r.status_code
+    b.put_object("after-big-head.txt", b"ok")
+    assert b.get_object("after-big-head.txt").read() == b"ok"

@@ -16,6 +16,9 @@ pub struct Config {
     pub data: Option<PathBuf>,
     /// The region the faces report, e.g. `cn-hangzhou` (the default).
     pub region: Option<String>,
+    /// `[timeouts]`: how long a slow client may hold a connection.
+    #[serde(default)]
+    pub timeouts: TimeoutsConfig,
     /// The oss face.
     #[serde(default)]
     pub oss: OssConfig,
@@ -113,6 +116,34 @@ pub struct ApiKeyConfig {
     pub name: String,
     /// SHA-256 of the key, 64 hex digits.
     pub sha256: String,
+}
+
+/// `[timeouts]` (seconds, every face): a client that does not finish its request head in
+/// `header_read` seconds (default 30) is disconnected; a request body that sends nothing for
+/// `body_idle` seconds (default 60) is answered `RequestTimeout` and nothing is stored.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TimeoutsConfig {
+    pub header_read: Option<u64>,
+    pub body_idle: Option<u64>,
+}
+
+impl TimeoutsConfig {
+    /// The validated timeouts (1 to 3600 s each).
+    pub fn resolve(&self) -> anyhow::Result<crate::common::http::Timeouts> {
+        let pick =
+            |v: Option<u64>, default: u64, key: &str| -> anyhow::Result<std::time::Duration> {
+                let secs = v.unwrap_or(default);
+                if !(1..=3600).contains(&secs) {
+                    bail!("timeouts.{key} = {secs}: give 1 to 3600 seconds");
+                }
+                Ok(std::time::Duration::from_secs(secs))
+            };
+        Ok(crate::common::http::Timeouts {
+            header_read: pick(self.header_read, 30, "header_read")?,
+            body_idle: pick(self.body_idle, 60, "body_idle")?,
+        })
+    }
 }
 
 /// `[api]`
@@ -432,6 +463,7 @@ impl Config {
                 }
             }
         }
+        config.timeouts.resolve()?;
         for (name, p) in &config.provider {
             if let Some(kind) = p.kind.as_deref() {
                 if Vendor::parse(kind).is_none() {

@@ -795,6 +795,7 @@ async fn run_serve(faces: Faces) -> anyhow::Result<()> {
         anyhow::bail!("every face is turned off in the config: nothing to serve");
     }
     let tls = stsgate::tls::load(&dir.path, &faces.config.tls)?;
+    stsgate::common::http::set_timeouts(faces.config.timeouts.resolve()?);
     let scheme = match &tls {
         Some(_) => "https",
         None => "http",

@@ -88,40 +88,103 @@ pub fn sts_state_with_audit(
     Ok(Arc::new(StsState::open(dir, audit)?))
 }
 
+/// How long a graceful stop waits for requests in flight.
+const DRAIN: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Serves `app` on `listener` until `shutdown` completes, over https when `tls` is given (the
-/// peer address reaches handlers as `ConnectInfo<SocketAddr>` either way).
+/// peer address reaches handlers as `ConnectInfo<SocketAddr>` either way). A request head must
+/// arrive within the `[timeouts] header_read` (hyper's timer; axum's own `serve` sets none, so a
+/// client sending a header a minute could hold a connection for ever).
 pub async fn serve_app(
     listener: TcpListener,
     app: axum::Router,
     tls: Option<crate::tls::Tls>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let make = app.into_make_service_with_connect_info::<SocketAddr>();
+    let header_read = crate::common::http::timeouts().header_read;
     let Some(tls) = tls else {
-        // Without TCP_NODELAY, Nagle's algorithm holds a response's body back until the client
-        // acknowledges its headers, which a delayed ACK puts off by ~40 ms per request on a
-        // keep-alive connection. axum-server's acceptor (the TLS branch) already sets it.
-        use axum::serve::ListenerExt;
-        let listener = listener.tap_io(|tcp| {
-            if let Err(err) = tcp.set_nodelay(true) {
-                tracing::debug!(%err, "TCP_NODELAY not set");
-            }
-        });
-        return axum::serve(listener, make)
-            .with_graceful_shutdown(shutdown)
-            .await;
+        return serve_plain(listener, app, header_read, shutdown).await;
     };
+    let make = app.into_make_service_with_connect_info::<SocketAddr>();
     let handle = axum_server::Handle::new();
     let stopper = handle.clone();
     tokio::spawn(async move {
         shutdown.await;
-        stopper.graceful_shutdown(Some(std::time::Duration::from_secs(10)));
+        stopper.graceful_shutdown(Some(DRAIN));
     });
     let config = axum_server::tls_rustls::RustlsConfig::from_config(tls.config);
-    axum_server::from_tcp_rustls(listener.into_std()?, config)
-        .handle(handle)
-        .serve(make)
+    let mut server = axum_server::from_tcp_rustls(listener.into_std()?, config).handle(handle);
+    server
+        .http_builder()
+        .http1()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(header_read);
+    server.serve(make).await
+}
+
+/// The plain-http accept loop: TCP_NODELAY, the peer address as `ConnectInfo`, hyper's header
+/// read timeout, graceful shutdown.
+async fn serve_plain(
+    listener: TcpListener,
+    app: axum::Router,
+    header_read: std::time::Duration,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+    use hyper_util::server::conn::auto::Builder;
+    use tower::ServiceExt as _;
+    let mut builder = Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(header_read);
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let (tcp, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(pair) => pair,
+                Err(err) => {
+                    // Out of file descriptors and the like: back off instead of spinning.
+                    tracing::warn!(%err, "accept failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        // Without TCP_NODELAY, Nagle's algorithm holds a response's body back until the client
+        // acknowledges its headers, which a delayed ACK puts off by ~40 ms per request on a
+        // keep-alive connection.
+        if let Err(err) = tcp.set_nodelay(true) {
+            tracing::debug!(%err, "TCP_NODELAY not set");
+        }
+        let service =
+            app.clone()
+                .map_request(move |mut req: http::Request<hyper::body::Incoming>| {
+                    req.extensions_mut()
+                        .insert(axum::extract::ConnectInfo(peer));
+                    req
+                });
+        let conn = builder.serve_connection_with_upgrades(
+            TokioIo::new(tcp),
+            hyper_util::service::TowerToHyperService::new(service),
+        );
+        let conn = graceful.watch(conn.into_owned());
+        tokio::spawn(async move {
+            if let Err(err) = conn.await {
+                tracing::trace!(%err, "connection ended");
+            }
+        });
+    }
+    drop(listener);
+    if tokio::time::timeout(DRAIN, graceful.shutdown())
         .await
+        .is_err()
+    {
+        tracing::warn!("requests still in flight after {DRAIN:?}; stopping anyway");
+    }
+    Ok(())
 }
 
 /// Serves the sts face on `listener` until `shutdown` completes (the peer address goes into

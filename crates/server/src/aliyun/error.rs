@@ -249,6 +249,16 @@ impl OssError {
     pub fn from_object(e: ObjectError) -> OssError {
         match e {
             ObjectError::TooLarge { max } => OssError::entity_too_large(max),
+            ObjectError::IncompleteBody(detail)
+                if detail.contains(crate::common::http::BODY_IDLE) =>
+            {
+                OssError::new(
+                    StatusCode::BAD_REQUEST,
+                    "RequestTimeout",
+                    "Your socket connection to the server was not read from or written to within the timeout period.",
+                    "0002-00000007",
+                )
+            }
             ObjectError::IncompleteBody(detail) => OssError::new(
                 StatusCode::BAD_REQUEST,
                 "IncompleteBody",

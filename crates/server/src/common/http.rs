@@ -32,6 +32,70 @@ impl Signed<'_> {
     }
 }
 
+/// How long a slow client may hold a connection (`[timeouts]`), set once at start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    /// From a connection's first byte of a request head to its end.
+    pub header_read: std::time::Duration,
+    /// Between two chunks of a request body.
+    pub body_idle: std::time::Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Timeouts {
+        Timeouts {
+            header_read: std::time::Duration::from_secs(30),
+            body_idle: std::time::Duration::from_secs(60),
+        }
+    }
+}
+
+static TIMEOUTS: std::sync::OnceLock<Timeouts> = std::sync::OnceLock::new();
+
+/// Sets the process's timeouts (the first call wins; `serve` calls it before binding).
+pub fn set_timeouts(t: Timeouts) {
+    let _ = TIMEOUTS.set(t);
+}
+
+/// The process's timeouts (the defaults until [`set_timeouts`]).
+pub fn timeouts() -> Timeouts {
+    TIMEOUTS.get().copied().unwrap_or_default()
+}
+
+/// The start of the error a request body gives when it sent nothing for the body-idle timeout
+/// (the faces answer it `RequestTimeout`).
+pub const BODY_IDLE: &str = "the request body sent nothing for";
+
+/// `body`, failing with [`BODY_IDLE`] when no bytes arrive for the `[timeouts] body_idle` (a
+/// request without a body, by its headers, is left as it is).
+pub fn idle_limited(body: Body, headers: &HeaderMap) -> Body {
+    use futures::StreamExt as _;
+    let has_body = headers.contains_key(http::header::TRANSFER_ENCODING)
+        || headers
+            .get(http::header::CONTENT_LENGTH)
+            .is_some_and(|v| v.as_bytes() != b"0");
+    if !has_body {
+        return body;
+    }
+    let idle = timeouts().body_idle;
+    let stream = futures::stream::unfold(Some(body.into_data_stream()), move |state| async move {
+        let mut data = state?;
+        match tokio::time::timeout(idle, data.next()).await {
+            Ok(Some(Ok(bytes))) => Some((Ok(bytes), Some(data))),
+            Ok(Some(Err(e))) => Some((Err(std::io::Error::other(e)), None)),
+            Ok(None) => None,
+            Err(_) => Some((
+                Err(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    format!("{BODY_IDLE} {} s", idle.as_secs()),
+                )),
+                None,
+            )),
+        }
+    });
+    Body::from_stream(stream)
+}
+
 /// A query parameter's decoded value; `None` when absent.
 pub fn param<'a>(query: &'a [(String, String)], name: &str) -> Option<&'a str> {
     query

@@ -180,6 +180,15 @@ impl CosError {
                 "EntityTooLarge",
                 format!("Your proposed upload exceeds the maximum allowed size of {max} bytes."),
             ),
+            ObjectError::IncompleteBody(detail)
+                if detail.contains(crate::common::http::BODY_IDLE) =>
+            {
+                CosError::new(
+                    StatusCode::BAD_REQUEST,
+                    "RequestTimeout",
+                    "Your socket connection to the server was not read from or written to within the timeout period.",
+                )
+            }
             ObjectError::IncompleteBody(detail) => CosError::new(
                 StatusCode::BAD_REQUEST,
                 "IncompleteBody",

@@ -189,6 +189,7 @@ async fn dispatch(
     cors_bucket: &mut Option<String>,
 ) -> Result<Response, CosError> {
     let (parts, body) = req.into_parts();
+    let body = crate::common::http::idle_limited(body, &parts.headers);
     let method = parts.method.as_str().to_string();
     let header_list = crate::common::http::header_pairs(&parts.headers);
     let query = stsgate_signing::encode::decode_query(parts.uri.query().unwrap_or(""));
