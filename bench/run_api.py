@@ -13,8 +13,8 @@ ROUNDS interleaved rounds (each round starting with the next row) and row 5 once
   1. axum fixed body: crates/server/examples/fixed_body.rs (same tokio/axum as stsgate);
   2. Flask /auth/custom: bench/flask_auth_custom.py (seed 000's route) under `gunicorn -w 4`
      (seed 004's deployment; sync workers, so every request is a new connection);
-  3. stsgate POST /auth/custom (in-grant V1 string-to-sign, 64 callers whose credentials are
-     cached: every request is a cache hit, and writes its `signed` audit row);
+  3. stsgate POST /auth/custom (in-grant V1 string-to-sign, 64 callers whose scope is cached,
+     signed with the grant's long-term signing key; each request writes its `signed` audit row);
   4. stsgate GET /v1/credentials?grant=user-folder, cache hit: the same 64 callers again;
   5. stsgate GET /v1/credentials?grant=user-folder, cache miss: every request is a caller never
      seen before (JWTs with distinct `sub` minted beforehand, each used once), so each one mints
@@ -176,7 +176,7 @@ def mint_jwts(key: bytes, subs, ttl=3600):
 
 def custom_body(sub: str) -> str:
     """seed 000's form: `content` = an OSS V1 string-to-sign, here a GET inside the caller's
-    folder (Date now; stsgate adds the x-oss-security-token line itself)."""
+    folder (Date now; signed with the grant's signing key, no token)."""
     sts = f"GET\n\n\n{email.utils.formatdate(usegmt=True)}\n/app/users/{sub}/bench.txt"
     return urllib.parse.urlencode({"content": sts})
 
