@@ -26,6 +26,9 @@ cargo clippy --all-targets -- -D warnings || fail "cargo clippy"
 step "cargo test"
 cargo test --workspace || fail "cargo test"
 
+step "fuzz targets (scripts/fuzz.sh: every parser of untrusted input, a fixed budget each)"
+bash "$ROOT/scripts/fuzz.sh" "${STSGATE_FUZZ_SECONDS:-8}" || fail "fuzzing"
+
 step "cargo build --release"
 cargo build --release -p stsgate || fail "cargo build --release"
 export STSGATE_BIN="$ROOT/target/release/stsgate"
@@ -68,5 +71,5 @@ elif [[ $rc -ne 0 ]]; then
   fail "conformance (pytest exit $rc)"
 fi
 
-printf '\nRESULT: OK — fmt, clippy, cargo test, release build and conformance suite passed in %ss\n' \
+printf '\nRESULT: OK — fmt, clippy, cargo test, fuzz targets, release build and conformance suite passed in %ss\n' \
   "$(( $(date +%s) - START ))"

@@ -71,7 +71,7 @@
 //! `*`; resources not in the `qcs:` six-field form; COS resources with an empty account, a
 //! bucket without a `/` (neither object nor bucket), a bucket without its `-<appid>` suffix,
 //! the v4-era `prefix/<bucket>/…` form, or a legacy `prefix//<appid>/…` whose appid differs
-//! from the account's; unknown operators and keys; malformed values (as in RAM).
+//! from the account's or is not a number; unknown operators and keys; malformed values (as in RAM).
 
 use serde_json::{Map, Value};
 
@@ -392,7 +392,16 @@ fn legacy_path(account: &str, legacy: &str) -> Result<String, String> {
              be the same"
         ));
     }
-    Ok(format!("{bucket}-{appid}/{key}"))
+    // The rewrite must be a bucket the canonical form accepts, or the policy would not parse
+    // back from its `to_json`.
+    let bucket = format!("{bucket}-{appid}");
+    if !(bucket.contains(['*', '?']) || has_appid_suffix(&bucket)) {
+        return Err(format!(
+            "the legacy part names appid \"{appid}\", which is not a number; an AppId is digits, \
+             such as 1250000000"
+        ));
+    }
+    Ok(format!("{bucket}/{key}"))
 }
 
 fn has_appid_suffix(bucket: &str) -> bool {
@@ -1198,6 +1207,21 @@ mod tests {
             );
             check_error(&second(&statement), expected);
         }
+    }
+
+    /// Found by fuzz/fuzz_targets/policy_cam.rs: a legacy resource whose appid is not a number
+    /// was accepted and rewritten to a bucket without its `-<appid>` suffix, which `parse_cam`
+    /// refuses, so the policy's `to_json` did not parse back.
+    #[test]
+    fn legacy_resource_with_a_non_numeric_appid_is_refused() {
+        let crash = r#"{"version":"2.0","statement":[{"action":"name/cos:PutObject","effect":"allow","principal":{"qcs":"*"},"resource":"qcs::cos:ap-guangzhou:uid/q2500 0000:prefix//q2500 0000/app/users/alice/*"},{"action":"name/cos:GetSe-vice","effect":"allow","principal":{"qcs":"*"},"resource":"*"}]}"#;
+        assert_eq!(
+            parse_cam(crash).unwrap_err().0,
+            r#"statement[0].resource: "qcs::cos:ap-guangzhou:uid/q2500 0000:prefix//q2500 0000/app/users/alice/*": the legacy part names appid "q2500 0000", which is not a number; an AppId is digits, such as 1250000000"#
+        );
+        let numeric = crash.replace("q2500 0000", "1250000000");
+        let policy = parse_cam(&numeric).unwrap();
+        assert_eq!(parse_cam(&policy.to_json()).unwrap(), policy);
     }
 
     #[test]

@@ -621,10 +621,10 @@ impl Verifier {
         let unauth = |m: String| Err(ApiError::Unauthenticated(m));
         match claims.get("exp").and_then(Value::as_i64) {
             None => return unauth("the JWT has no numeric `exp` (expiry) claim".into()),
-            Some(exp) if now > exp + LEEWAY_SECS => {
+            Some(exp) if now > exp.saturating_add(LEEWAY_SECS) => {
                 return unauth(format!(
                     "the JWT expired {} s ago: get a fresh token",
-                    now - exp
+                    now.saturating_sub(exp)
                 ))
             }
             Some(_) => {}
@@ -1009,6 +1009,19 @@ mod tests {
             }
             (got, want) => panic!("got {got:?}, want {want:?}"),
         }
+    }
+
+    /// Found by fuzz/fuzz_targets/jwt.rs: an `exp` at either end of i64 overflowed the expiry
+    /// arithmetic (a panic with overflow checks; without, a far-future `exp` read as expired).
+    #[test]
+    fn exp_at_the_ends_of_i64_does_not_overflow() {
+        let v = Verifier::new(KEY, None, None);
+        let mut c = dev_claims("alice", &[], NOW, 60);
+        c.insert("exp".into(), i64::MAX.into());
+        check(&v, &token(c), Ok("alice"));
+        let mut c = dev_claims("alice", &[], NOW, 60);
+        c.insert("exp".into(), i64::MIN.into());
+        check(&v, &token(c), Err("expired"));
     }
 
     #[test]
