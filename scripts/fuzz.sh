@@ -120,7 +120,10 @@ for t in "${failed[@]}"; do
   awk '/panicked at|ERROR: libFuzzer|==[0-9]+== ERROR/ { found = 1 } found' "$WORK/$t/log" |
     grep -v -E '^#[0-9]+[[:space:]]|^[[:space:]]+NEW_FUNC' | head -80 || true
   grep -q -E 'panicked at|ERROR: libFuzzer' "$WORK/$t/log" || tail -40 "$WORK/$t/log"
-  ls -l "$WORK/$t/artifacts"
+  for input in "$WORK/$t"/artifacts/*; do
+    [[ -f "$input" ]] || continue
+    printf '%s (%s bytes), base64:\n%s\n' "$input" "$(wc -c <"$input")" "$(head -c 65536 "$input" | base64 -w0)"
+  done
 done
 
 END=$(date +%s)
