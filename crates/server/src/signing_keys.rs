@@ -19,14 +19,14 @@
 //!
 //! One `SigningKeys` per data directory per process (see [`SigningKeys::open`]).
 
-use crate::datadir::{random_alnum, MasterKey};
+use crate::datadir::{once_per_dir, random_alnum, MasterKey, Registry};
 use crate::secret::Secret;
 use crate::token::{derive_cipher, open_bytes, seal_bytes};
-use anyhow::{bail, Context as _};
+use anyhow::bail;
 use chacha20poly1305::ChaCha20Poly1305;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, Mutex, OnceLock, RwLock, Weak};
 use std::time::{Duration, Instant};
 
@@ -88,11 +88,6 @@ impl std::fmt::Debug for SigningKeys {
     }
 }
 
-fn registry() -> &'static Mutex<HashMap<PathBuf, Weak<SigningKeys>>> {
-    static OPEN: OnceLock<Mutex<HashMap<PathBuf, Weak<SigningKeys>>>> = OnceLock::new();
-    OPEN.get_or_init(Default::default)
-}
-
 fn now_secs() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
 }
@@ -101,14 +96,15 @@ impl SigningKeys {
     /// Opens (creating, 0600) `DIR/signing-keys.sqlite3`, or returns the instance this process
     /// already has for `data_dir` (the api and oss faces share one).
     pub fn open(data_dir: &Path, master: &MasterKey) -> anyhow::Result<Arc<SigningKeys>> {
-        let canonical = data_dir
-            .canonicalize()
-            .with_context(|| format!("resolving {}", data_dir.display()))?;
-        let mut open = registry().lock().unwrap_or_else(|e| e.into_inner());
-        open.retain(|_, w| w.strong_count() > 0);
-        if let Some(k) = open.get(&canonical).and_then(Weak::upgrade) {
-            return Ok(k);
-        }
+        static OPEN: Registry<Weak<SigningKeys>> = OnceLock::new();
+        once_per_dir(&OPEN, data_dir, Weak::upgrade, |canonical| {
+            let keys = Arc::new(SigningKeys::open_new(canonical, master)?);
+            let weak = Arc::downgrade(&keys);
+            Ok((keys, weak))
+        })
+    }
+
+    fn open_new(canonical: &Path, master: &MasterKey) -> anyhow::Result<SigningKeys> {
         let path = canonical.join("signing-keys.sqlite3");
         let conn = crate::datadir::open_private_sqlite(&path, Duration::from_secs(5))?;
         conn.execute_batch(
@@ -122,14 +118,13 @@ impl SigningKeys {
              CREATE UNIQUE INDEX IF NOT EXISTS signing_keys_current
                  ON signing_keys (grant_name) WHERE retired IS NULL;",
         )?;
-        let keys = Arc::new(SigningKeys {
+        let keys = SigningKeys {
             conn: Mutex::new(conn),
             cipher: derive_cipher(master, LABEL),
             snapshot: RwLock::default(),
             last_refresh: Mutex::new(None),
-        });
+        };
         keys.refresh()?;
-        open.insert(canonical, Arc::downgrade(&keys));
         Ok(keys)
     }
 
@@ -137,12 +132,25 @@ impl SigningKeys {
         self.conn.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn new_key(&self) -> (String, zeroize::Zeroizing<String>, Vec<u8>) {
+    /// Inserts a fresh current key for `grant` held to `policy`; returns its id (the secret is
+    /// only ever stored sealed).
+    fn insert_new(
+        &self,
+        tx: &Connection,
+        grant: &str,
+        policy: &str,
+        now: i64,
+    ) -> anyhow::Result<String> {
         let mut rng = rand::thread_rng();
         let id = format!("LTAI{}", random_alnum(&mut rng, 20));
         let secret = zeroize::Zeroizing::new(random_alnum(&mut rng, 30));
         let sealed = seal_bytes(&self.cipher, secret.as_bytes(), id.as_bytes());
-        (id, secret, sealed)
+        tx.execute(
+            "INSERT INTO signing_keys (id, grant_name, policy, sealed, created)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![id, grant, policy, sealed, now],
+        )?;
+        Ok(id)
     }
 
     /// Makes sure `grant` has a current key held to `policy` (creating one, or updating the
@@ -170,15 +178,7 @@ impl SigningKeys {
                     )?;
                     id
                 }
-                None => {
-                    let (id, _secret, sealed) = self.new_key();
-                    tx.execute(
-                        "INSERT INTO signing_keys (id, grant_name, policy, sealed, created)
-                         VALUES (?1, ?2, ?3, ?4, ?5)",
-                        params![id, grant, policy, sealed, now],
-                    )?;
-                    id
-                }
+                None => self.insert_new(&tx, grant, policy, now)?,
             };
             tx.commit()?;
             id
@@ -212,12 +212,7 @@ impl SigningKeys {
                 "UPDATE signing_keys SET retired = ?2 WHERE id = ?1",
                 params![old, now.saturating_add(grace_secs.max(0))],
             )?;
-            let (id, _secret, sealed) = self.new_key();
-            tx.execute(
-                "INSERT INTO signing_keys (id, grant_name, policy, sealed, created)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![id, grant, policy, sealed, now],
-            )?;
+            let id = self.insert_new(&tx, grant, &policy, now)?;
             tx.commit()?;
             (id, old)
         };
