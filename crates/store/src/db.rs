@@ -251,23 +251,14 @@ pub(crate) fn meta_to_json(meta: &ObjectMeta) -> String {
         "user_meta": meta.user_meta,
         "acl": meta.acl.map(|a| a.as_str()),
         "storage_class": meta.storage_class,
+        "tags": meta.tags,
     })
     .to_string()
 }
 
 pub(crate) fn meta_from_json(text: &str) -> Result<ObjectMeta, serde_json::Error> {
     let v: Value = serde_json::from_str(text)?;
-    let user_meta = v["user_meta"]
-        .as_array()
-        .map(|pairs| {
-            pairs
-                .iter()
-                .filter_map(|pair| {
-                    Some((pair[0].as_str()?.to_owned(), pair[1].as_str()?.to_owned()))
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+    let user_meta = pairs_field(&v, "user_meta");
     Ok(ObjectMeta {
         content_type: string_field(&v, "content_type"),
         cache_control: string_field(&v, "cache_control"),
@@ -278,7 +269,23 @@ pub(crate) fn meta_from_json(text: &str) -> Result<ObjectMeta, serde_json::Error
         user_meta,
         acl: v["acl"].as_str().and_then(Acl::parse),
         storage_class: string_field(&v, "storage_class"),
+        tags: pairs_field(&v, "tags"),
     })
+}
+
+/// `[[name, value], …]` (absent in rows written before the field existed: empty).
+fn pairs_field(v: &Value, name: &str) -> Vec<(String, String)> {
+    v[name]
+        .as_array()
+        .map(|pairs| {
+            pairs
+                .iter()
+                .filter_map(|pair| {
+                    Some((pair[0].as_str()?.to_owned(), pair[1].as_str()?.to_owned()))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 fn string_field(v: &Value, name: &str) -> Option<String> {

@@ -224,7 +224,18 @@ impl Store {
     /// Sets the object's canned ACL without touching its bytes, other metadata or Last-Modified
     /// (one transaction). `NoSuchBucket`, `NoSuchKey`.
     pub fn set_object_acl(&self, bucket: &str, key: &str, acl: Acl) -> Result<(), StoreError> {
-        objects::set_acl(&self.inner, bucket, key, acl)
+        objects::update_meta(&self.inner, bucket, key, |m| m.acl = Some(acl)).map(|_| ())
+    }
+
+    /// Changes an object's metadata (ACL, tags) in place, without touching its bytes or
+    /// Last-Modified (one transaction); returns the updated info. `NoSuchBucket`, `NoSuchKey`.
+    pub fn update_object_meta(
+        &self,
+        bucket: &str,
+        key: &str,
+        change: impl FnOnce(&mut ObjectMeta),
+    ) -> Result<ObjectInfo, StoreError> {
+        objects::update_meta(&self.inner, bucket, key, change)
     }
 
     /// Copies src to dst (possibly the same key, possibly across buckets). `meta: None` keeps the
@@ -344,19 +355,19 @@ impl Store {
         multipart::list_parts(&self.inner, (bucket, key, upload_id), marker, max)
     }
     /// In-progress uploads in (key, upload id) order after the (key_marker, upload_id_marker) pair,
-    /// filtered by `prefix`, at most `max`; bool = truncated.
+    /// filtered by `prefix`, at most `max` entries; with a non-empty `delimiter`, keys holding it
+    /// after the prefix roll up into common prefixes (each one entry).
     pub fn list_multipart_uploads(
         &self,
         bucket: &str,
-        prefix: &str,
-        key_marker: &str,
-        upload_id_marker: &str,
+        (prefix, delimiter): (&str, &str),
+        (key_marker, upload_id_marker): (&str, &str),
         max: usize,
-    ) -> Result<(Vec<UploadInfo>, bool), StoreError> {
+    ) -> Result<UploadListing, StoreError> {
         multipart::list_uploads(
             &self.inner,
             bucket,
-            prefix,
+            (prefix, delimiter),
             (key_marker, upload_id_marker),
             max,
         )

@@ -16,6 +16,7 @@ use crate::listing::successor_of_prefix;
 use crate::staging::{etag_of, Staging};
 use crate::{
     FinishedBlob, Inner, ObjectInfo, ObjectMeta, ObjectType, PartInfo, StoreError, UploadInfo,
+    UploadListing,
 };
 
 /// Part numbers OSS accepts.
@@ -28,6 +29,10 @@ pub(crate) fn initiate(
     meta: &ObjectMeta,
     now: OffsetDateTime,
 ) -> Result<String, StoreError> {
+    let home = crate::buckets::get(inner, bucket)?;
+    let mut meta = meta.clone();
+    meta.storage_class.get_or_insert(home.storage_class);
+    let meta = &meta;
     let conn = inner.db();
     db::require_bucket(&conn, bucket)?;
     let upload_id = format!("{:032X}", rand::random::<u128>());
@@ -342,42 +347,118 @@ pub(crate) fn list_parts(
     Ok((parts, truncated))
 }
 
+/// Where the next page of uploads starts: after a (key, upload id) pair, or at the first key
+/// not below a byte string (past a rolled-up common prefix).
+enum From {
+    After(Vec<u8>, String),
+    AtLeast(Vec<u8>),
+}
+
+/// Up to `limit` uploads of `bucket` under `prefix` from `from`, in (key, upload id) order.
+fn uploads_from(
+    conn: &Connection,
+    bucket: &str,
+    prefix: &[u8],
+    from: &From,
+    limit: usize,
+) -> Result<Vec<UploadInfo>, StoreError> {
+    let upper = successor_of_prefix(prefix);
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let row = |row: &rusqlite::Row<'_>| {
+        Ok(UploadInfo {
+            key: db::key_from_db(row, 0)?,
+            upload_id: row.get(1)?,
+            initiated: ts_from_db(row.get(2)?),
+        })
+    };
+    let uploads = match from {
+        // Without an upload id marker, every upload of `key` itself is skipped (as in S3).
+        From::After(key, id) => conn
+            .prepare_cached(
+                "SELECT key, upload_id, initiated FROM uploads
+                 WHERE bucket = ?1 AND key >= ?4 AND (?5 IS NULL OR key < ?5)
+                   AND (key > ?2 OR (?3 <> '' AND key = ?2 AND upload_id > ?3))
+                 ORDER BY key, upload_id LIMIT ?6",
+            )?
+            .query_map(
+                rusqlite::params![bucket, key, id, prefix, upper, limit],
+                row,
+            )?
+            .collect::<Result<Vec<_>, _>>()?,
+        From::AtLeast(key) => conn
+            .prepare_cached(
+                "SELECT key, upload_id, initiated FROM uploads
+                 WHERE bucket = ?1 AND key >= ?2 AND key >= ?3 AND (?4 IS NULL OR key < ?4)
+                 ORDER BY key, upload_id LIMIT ?5",
+            )?
+            .query_map(rusqlite::params![bucket, key, prefix, upper, limit], row)?
+            .collect::<Result<Vec<_>, _>>()?,
+    };
+    Ok(uploads)
+}
+
+/// In-progress uploads in (key, upload id) order after the (key_marker, upload_id_marker)
+/// pair, filtered by `prefix`, at most `max` entries; with a non-empty `delimiter`, keys
+/// holding it after the prefix roll up into common prefixes (each counting toward `max`; one
+/// not above the key marker is skipped, as an earlier page listed it).
 pub(crate) fn list_uploads(
     inner: &Inner,
     bucket: &str,
-    prefix: &str,
+    (prefix, delimiter): (&str, &str),
     (key_marker, upload_id_marker): (&str, &str),
     max: usize,
-) -> Result<(Vec<UploadInfo>, bool), StoreError> {
+) -> Result<UploadListing, StoreError> {
     let conn = inner.db();
     db::require_bucket(&conn, bucket)?;
-    // Without an upload id marker, every upload of `key_marker` itself is skipped (as in S3).
-    let mut stmt = conn.prepare_cached(
-        "SELECT key, upload_id, initiated FROM uploads
-         WHERE bucket = ?1 AND key >= ?4 AND (?5 IS NULL OR key < ?5)
-           AND (key > ?2 OR (?3 <> '' AND key = ?2 AND upload_id > ?3))
-         ORDER BY key, upload_id LIMIT ?6",
-    )?;
-    let limit = i64::try_from(max.saturating_add(1)).unwrap_or(i64::MAX);
-    let upper = successor_of_prefix(prefix.as_bytes());
-    let params = rusqlite::params![
-        bucket,
-        key_marker.as_bytes(),
-        upload_id_marker,
-        prefix.as_bytes(),
-        upper,
-        limit
-    ];
-    let mut uploads = stmt
-        .query_map(params, |row| {
-            Ok(UploadInfo {
-                key: db::key_from_db(row, 0)?,
-                upload_id: row.get(1)?,
-                initiated: ts_from_db(row.get(2)?),
-            })
-        })?
-        .collect::<Result<Vec<_>, _>>()?;
-    let truncated = uploads.len() > max;
-    uploads.truncate(max);
-    Ok((uploads, truncated))
+    let mut out = UploadListing::default();
+    let mut from = From::After(key_marker.as_bytes().to_vec(), upload_id_marker.to_string());
+    let mut count = 0;
+    'pages: loop {
+        let asked = max + 1 - count;
+        let page = uploads_from(&conn, bucket, prefix.as_bytes(), &from, asked)?;
+        let got = page.len();
+        let mut jumped = false;
+        for upload in page {
+            let rolled = (!delimiter.is_empty())
+                .then(|| upload.key[prefix.len()..].find(delimiter))
+                .flatten()
+                .map(|at| upload.key[..prefix.len() + at + delimiter.len()].to_string());
+            match rolled {
+                Some(common) => {
+                    if common.as_str() > key_marker {
+                        if count == max {
+                            out.truncated = true;
+                            break 'pages;
+                        }
+                        out.next_key_marker = common.clone();
+                        out.next_upload_id_marker.clear();
+                        out.common_prefixes.push(common.clone());
+                        count += 1;
+                    }
+                    // On past every key under this common prefix.
+                    match successor_of_prefix(common.as_bytes()) {
+                        Some(after) => from = From::AtLeast(after),
+                        None => break 'pages,
+                    }
+                    jumped = true;
+                    break;
+                }
+                None => {
+                    if count == max {
+                        out.truncated = true;
+                        break 'pages;
+                    }
+                    out.next_key_marker = upload.key.clone();
+                    out.next_upload_id_marker = upload.upload_id.clone();
+                    from = From::After(upload.key.as_bytes().to_vec(), upload.upload_id.clone());
+                    out.uploads.push(upload);
+                    count += 1;
+                }
+            }
+        }
+        if !jumped && got < asked {
+            break;
+        }
+    }
+    Ok(out)
 }

@@ -89,12 +89,14 @@ pub(crate) fn put(
     bucket: &str,
     key: &str,
     mut blob: FinishedBlob,
-    meta: ObjectMeta,
+    mut meta: ObjectMeta,
     forbid_overwrite: bool,
     now: OffsetDateTime,
 ) -> Result<ObjectInfo, StoreError> {
     // Fail fast before moving any bytes; the group commit checks again inside its transaction.
-    crate::buckets::get(inner, bucket)?;
+    let home = crate::buckets::get(inner, bucket)?;
+    // Written without a storage class, an object has its bucket's.
+    meta.storage_class.get_or_insert(home.storage_class);
     if forbid_overwrite {
         let conn = inner.db();
         if db::find_object(&conn, bucket, key)?.is_some() {
@@ -228,6 +230,10 @@ pub(crate) fn copy(
     forbid_overwrite: bool,
     now: OffsetDateTime,
 ) -> Result<ObjectInfo, StoreError> {
+    let mut meta = meta;
+    if let Some(m) = meta.as_mut().filter(|m| m.storage_class.is_none()) {
+        m.storage_class = Some(crate::buckets::get(inner, dst_bucket)?.storage_class);
+    }
     if (src_bucket, src_key) == (dst_bucket, dst_key) {
         return copy_onto_itself(inner, src_bucket, src_key, meta, forbid_overwrite, now);
     }
@@ -309,18 +315,18 @@ fn copy_onto_itself(
 }
 
 /// Changes only the object's ACL, in one transaction: bytes, other metadata and Last-Modified stay.
-pub(crate) fn set_acl(
+pub(crate) fn update_meta(
     inner: &Inner,
     bucket: &str,
     key: &str,
-    acl: crate::Acl,
-) -> Result<(), StoreError> {
+    change: impl FnOnce(&mut crate::ObjectMeta),
+) -> Result<ObjectInfo, StoreError> {
     let mut conn = inner.db();
     let tx = conn.transaction()?;
     let (blob, mut info) = find(&tx, bucket, key)?;
-    info.meta.acl = Some(acl);
+    change(&mut info.meta);
     db::upsert_object(&tx, &info, &blob)?;
     inner.cache.forget_object(bucket, key);
     tx.commit()?;
-    Ok(())
+    Ok(info)
 }

@@ -71,6 +71,8 @@ pub struct ObjectMeta {
     /// `x-oss-object-acl`; `Acl::Default` when not given.
     pub acl: Option<Acl>,
     pub storage_class: Option<String>,
+    /// Object tags (`x-oss-tagging`, PutObjectTagging): (key, value) in the order given.
+    pub tags: Vec<(String, String)>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -119,6 +121,19 @@ pub struct PartInfo {
     pub size: u64,
     pub crc64: u64,
     pub last_modified: OffsetDateTime,
+}
+
+/// A page of in-progress multipart uploads.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct UploadListing {
+    pub uploads: Vec<UploadInfo>,
+    /// Keys rolled up at the delimiter, in order among the uploads.
+    pub common_prefixes: Vec<String>,
+    pub truncated: bool,
+    /// The last upload or common prefix listed (empty when nothing is).
+    pub next_key_marker: String,
+    /// The last upload's id (empty when the page ends on a common prefix or is empty).
+    pub next_upload_id_marker: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

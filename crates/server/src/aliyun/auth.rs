@@ -26,11 +26,12 @@ pub fn authenticate(
     req: &Signed,
     targets: &[Target],
     now: OffsetDateTime,
+    region: &str,
 ) -> Result<(Principal, usize), OssError> {
     if let Some(header) = req.header("authorization") {
         let header = header.trim();
         if header.starts_with("OSS4-HMAC-SHA256") {
-            return v4_header(keys, req, targets, header, now);
+            return v4_header(keys, req, targets, header, now, region);
         }
         if header.starts_with("OSS ") {
             return v1_header(keys, req, targets, header, now);
@@ -42,7 +43,7 @@ pub fn authenticate(
         ));
     }
     if req.param("x-oss-signature").is_some() || req.param("x-oss-signature-version").is_some() {
-        return v4_query(keys, req, targets, now);
+        return v4_query(keys, req, targets, now, region);
     }
     if req.param("Signature").is_some() || req.param("OSSAccessKeyId").is_some() {
         return v1_query(keys, req, targets, now);
@@ -154,6 +155,7 @@ fn v4_header(
     targets: &[Target],
     header: &str,
     now: OffsetDateTime,
+    region: &str,
 ) -> Result<(Principal, usize), OssError> {
     let auth = oss_v4::Authorization::parse(header).ok_or_else(|| {
         OssError::invalid_argument(
@@ -165,6 +167,7 @@ fn v4_header(
     let x_oss_date = req.header("x-oss-date").ok_or_else(|| {
         OssError::access_denied("V4 requests must carry an x-oss-date header (YYYYMMDDTHHMMSSZ).")
     })?;
+    check_scope_place(&auth.credential, region)?;
     let when = parse_v4_date(x_oss_date)?;
     check_skew(when, now)?;
     check_scope_date(&auth.credential, x_oss_date)?;
@@ -201,11 +204,38 @@ fn v4_header(
     .map(|i| (principal, i))
 }
 
+/// The V4 scope must name this store's region and the `oss` product, as OSS requires.
+pub fn check_scope_place(credential: &oss_v4::Credential, region: &str) -> Result<(), OssError> {
+    if credential.region != region {
+        return Err(OssError::new(
+            StatusCode::BAD_REQUEST,
+            "InvalidArgument",
+            "Invalid signing region in Authorization header.",
+            "0002-00000226",
+        )
+        .with("ArgumentName", "region")
+        .with("ArgumentValue", &credential.region)
+        .with("ExpectedRegion", region));
+    }
+    if credential.product != "oss" {
+        return Err(OssError::new(
+            StatusCode::BAD_REQUEST,
+            "InvalidArgument",
+            "Invalid signing product in Authorization header.",
+            "0002-00000227",
+        )
+        .with("ArgumentName", "product")
+        .with("ArgumentValue", &credential.product));
+    }
+    Ok(())
+}
+
 fn v4_query(
     keys: &Keyring,
     req: &Signed,
     targets: &[Target],
     now: OffsetDateTime,
+    region: &str,
 ) -> Result<(Principal, usize), OssError> {
     let missing = |name: &str| {
         OssError::access_denied(format!("The V4 presigned URL lacks the {name} parameter."))
@@ -230,6 +260,7 @@ fn v4_query(
             credential_text,
         )
     })?;
+    check_scope_place(&credential, region)?;
     let x_oss_date = req
         .param("x-oss-date")
         .ok_or_else(|| missing("x-oss-date"))?;

@@ -99,6 +99,9 @@ pub enum Op {
     DeleteObject,
     GetObjectAcl,
     PutObjectAcl,
+    GetObjectTagging,
+    PutObjectTagging,
+    DeleteObjectTagging,
     InitiateMultipartUpload,
     UploadPart,
     CompleteMultipartUpload,
@@ -127,6 +130,7 @@ const KNOWN: &[&str] = &[
     "uploadId",
     "partNumber",
     "objectMeta",
+    "tagging",
     "continuation-token",
     "security-token",
     "response-content-type",
@@ -158,6 +162,11 @@ impl Op {
                 "GET" => Op::ListBuckets,
                 _ => return Err(OpError::MethodNotAllowed("Service")),
             },
+            (Some(_), None) if has("tagging") => {
+                return Err(OpError::NotImplemented(
+                    "bucket tagging (the 'tagging' sub-resource on a bucket)".into(),
+                ))
+            }
             (Some(_), None) => match method {
                 "PUT" if has("acl") => Op::PutBucketAcl,
                 "PUT" if has("cors") => Op::PutBucketCors,
@@ -179,6 +188,9 @@ impl Op {
                 _ => return Err(OpError::MethodNotAllowed("Bucket")),
             },
             (Some(_), Some(_)) => match method {
+                "PUT" if has("tagging") => Op::PutObjectTagging,
+                "GET" if has("tagging") => Op::GetObjectTagging,
+                "DELETE" if has("tagging") => Op::DeleteObjectTagging,
                 "PUT" if has("acl") => Op::PutObjectAcl,
                 "PUT" if has("uploadId") && has("partNumber") && has_copy_source => {
                     return Err(OpError::NotImplemented("UploadPartCopy".into()))
@@ -231,6 +243,9 @@ impl Op {
             Op::GetObject | Op::HeadObject | Op::GetObjectMeta => "oss:GetObject",
             Op::GetObjectAcl => "oss:GetObjectAcl",
             Op::PutObjectAcl => "oss:PutObjectAcl",
+            Op::GetObjectTagging => "oss:GetObjectTagging",
+            Op::PutObjectTagging => "oss:PutObjectTagging",
+            Op::DeleteObjectTagging => "oss:DeleteObjectTagging",
             Op::AbortMultipartUpload => "oss:AbortMultipartUpload",
             Op::ListParts => "oss:ListParts",
         }

@@ -104,6 +104,34 @@ impl OssError {
             "0016-00000702",
         )
     }
+    /// A tag set that breaks OSS's limits (count, lengths, characters, duplicates): OSS
+    /// answers these `InvalidArgument` (EC 0010-00000217; S3's `InvalidTag` is not an OSS code).
+    pub fn invalid_tag(detail: &str) -> OssError {
+        OssError::new(
+            StatusCode::BAD_REQUEST,
+            "InvalidArgument",
+            detail,
+            "0010-00000217",
+        )
+    }
+    /// A tagging header or `<Tagging>` body refused, as OSS codes it.
+    pub fn from_tags(e: crate::common::tagging::TagError) -> OssError {
+        match e {
+            crate::common::tagging::TagError::Malformed(x) => OssError::malformed_xml(&x.0),
+            crate::common::tagging::TagError::Invalid(m) => OssError::invalid_tag(&m),
+        }
+    }
+    /// A request header that asks for something the store does not do (never accepted and
+    /// dropped).
+    pub fn header_not_implemented(name: &str) -> OssError {
+        OssError::new(
+            StatusCode::BAD_REQUEST,
+            "NotImplemented",
+            format!("A header you provided implies functionality that is not implemented: stsgate's embedded store does not act on {name}, so it refuses the request rather than ignore it."),
+            "0016-00000102",
+        )
+        .with("Header", name)
+    }
     pub fn invalid_bucket_name(bucket: &str) -> OssError {
         OssError::new(
             StatusCode::BAD_REQUEST,
@@ -132,9 +160,11 @@ impl OssError {
         .with("Method", method)
         .with("ResourceType", resource_type)
     }
+    /// OSS answers `NotImplemented` with 400 (oss2's typed `NotImplemented` exception is
+    /// keyed on 400; a 501 would surface as a generic `ServerError`).
     pub fn not_implemented(what: &str) -> OssError {
         OssError::new(
-            StatusCode::NOT_IMPLEMENTED,
+            StatusCode::BAD_REQUEST,
             "NotImplemented",
             format!("stsgate does not implement {what} yet."),
             "0016-00000102",

@@ -13,8 +13,15 @@ use serde_json::json;
 /// action).
 fn object_actions(bundle: Bundle) -> &'static [&'static str] {
     match bundle {
-        Bundle::Read => &["oss:GetObject"],
-        Bundle::Write => &["oss:PutObject", "oss:AbortMultipartUpload", "oss:ListParts"],
+        Bundle::Read => &["oss:GetObject", "oss:GetObjectTagging"],
+        // Tagging is a write: tags set with the object (`x-oss-tagging`) or after it.
+        Bundle::Write => &[
+            "oss:PutObject",
+            "oss:PutObjectTagging",
+            "oss:DeleteObjectTagging",
+            "oss:AbortMultipartUpload",
+            "oss:ListParts",
+        ],
         Bundle::List => &[],
         Bundle::Delete => &["oss:DeleteObject"],
         Bundle::Acl => &["oss:PutObjectAcl", "oss:GetObjectAcl"],
@@ -110,7 +117,8 @@ mod tests {
         assert_eq!(
             policy,
             json!({"Version":"1","Statement":[
-                {"Effect":"Allow","Action":["oss:GetObject","oss:PutObject","oss:AbortMultipartUpload","oss:ListParts","oss:DeleteObject"],
+                {"Effect":"Allow","Action":["oss:GetObject","oss:GetObjectTagging","oss:PutObject","oss:PutObjectTagging",
+                    "oss:DeleteObjectTagging","oss:AbortMultipartUpload","oss:ListParts","oss:DeleteObject"],
                  "Resource":["acs:oss:*:*:app/users/alice/*"]},
                 {"Effect":"Allow","Action":["oss:ListObjects"],"Resource":["acs:oss:*:*:app"],
                  "Condition":{"StringLike":{"oss:Prefix":["users/alice/*"]}}},

@@ -10,7 +10,7 @@ pub use crate::common::xml::{
     cors, delete_result, parse_complete_multipart, parse_cors, parse_delete, url_encode, XmlError,
     MAX_CORS_RULES, MAX_DELETE_KEYS, MAX_PART_NUMBER,
 };
-use stsgate_store::{Acl, BucketInfo, Listing, ObjectInfo, PartInfo, UploadInfo};
+use stsgate_store::{Acl, BucketInfo, Listing, ObjectInfo, PartInfo, UploadListing};
 use time::OffsetDateTime;
 
 pub use crate::common::dates::{iso8601_ms, rfc1123};
@@ -343,44 +343,48 @@ pub fn list_parts(
     doc.finish("ListPartsResult")
 }
 
+/// The query of a ListMultipartUploads, as sent.
+pub struct UploadsPage<'a> {
+    pub bucket: &'a str,
+    pub prefix: &'a str,
+    pub delimiter: &'a str,
+    pub key_marker: &'a str,
+    pub upload_id_marker: &'a str,
+    pub max: usize,
+    pub encoding_url: bool,
+}
+
 /// ListMultipartUploadsResult: Bucket, KeyMarker, UploadIdMarker, NextKeyMarker,
-/// NextUploadIdMarker, Delimiter, Prefix, MaxUploads, IsTruncated, Upload (Key, UploadId, Initiated).
+/// NextUploadIdMarker, Delimiter, Prefix, MaxUploads, IsTruncated, Upload (Key, UploadId,
+/// Initiated)…, CommonPrefixes (Prefix)….
 ///
-/// The Next markers are the last upload listed (empty when none is); Delimiter is always empty;
-/// `<EncodingType>` sits just before IsTruncated, and with it KeyMarker, NextKeyMarker, Prefix and
-/// keys are url-encoded.
-#[allow(clippy::too_many_arguments)]
-pub fn list_multipart_uploads(
-    bucket: &str,
-    prefix: &str,
-    key_marker: &str,
-    upload_id_marker: &str,
-    max_uploads: usize,
-    truncated: bool,
-    uploads: &[UploadInfo],
-    encoding_url: bool,
-) -> String {
-    let enc = Encoder(encoding_url);
-    let (next_key, next_id) = uploads
-        .last()
-        .map_or(("", ""), |u| (u.key.as_str(), u.upload_id.as_str()));
+/// The Next markers are the last entry listed (empty when none is); `<EncodingType>` sits just
+/// before IsTruncated, and with it KeyMarker, NextKeyMarker, Delimiter, Prefix, keys and common
+/// prefixes are url-encoded.
+pub fn list_multipart_uploads(page: &UploadsPage, listing: &UploadListing) -> String {
+    let enc = Encoder(page.encoding_url);
     let mut doc = Doc::new("ListMultipartUploadsResult");
-    doc.leaf("Bucket", bucket);
-    doc.leaf("KeyMarker", &enc.apply(key_marker));
-    doc.leaf("UploadIdMarker", upload_id_marker);
-    doc.leaf("NextKeyMarker", &enc.apply(next_key));
-    doc.leaf("NextUploadIdMarker", next_id);
-    doc.leaf("Delimiter", "");
-    doc.leaf("Prefix", &enc.apply(prefix));
-    doc.leaf("MaxUploads", &max_uploads.to_string());
+    doc.leaf("Bucket", page.bucket);
+    doc.leaf("KeyMarker", &enc.apply(page.key_marker));
+    doc.leaf("UploadIdMarker", page.upload_id_marker);
+    doc.leaf("NextKeyMarker", &enc.apply(&listing.next_key_marker));
+    doc.leaf("NextUploadIdMarker", &listing.next_upload_id_marker);
+    doc.leaf("Delimiter", &enc.apply(page.delimiter));
+    doc.leaf("Prefix", &enc.apply(page.prefix));
+    doc.leaf("MaxUploads", &page.max.to_string());
     enc.encoding_type(&mut doc);
-    doc.leaf("IsTruncated", bool_str(truncated));
-    for upload in uploads {
+    doc.leaf("IsTruncated", bool_str(listing.truncated));
+    for upload in &listing.uploads {
         doc.open("Upload");
         doc.leaf("Key", &enc.apply(&upload.key));
         doc.leaf("UploadId", &upload.upload_id);
         doc.leaf("Initiated", &iso8601_ms(upload.initiated));
         doc.close("Upload");
+    }
+    for prefix in &listing.common_prefixes {
+        doc.open("CommonPrefixes");
+        doc.leaf("Prefix", &enc.apply(prefix));
+        doc.close("CommonPrefixes");
     }
     doc.finish("ListMultipartUploadsResult")
 }
@@ -715,13 +719,29 @@ mod tests {
 
     #[test]
     fn list_multipart_uploads_document() {
-        let upload = UploadInfo {
+        let upload = stsgate_store::UploadInfo {
             key: "a b".into(),
             upload_id: "U1".into(),
             initiated: T0,
         };
+        let page =
+            |prefix, delimiter, key_marker, upload_id_marker, max, encoding_url| UploadsPage {
+                bucket: "b",
+                prefix,
+                delimiter,
+                key_marker,
+                upload_id_marker,
+                max,
+                encoding_url,
+            };
+        let listing = UploadListing {
+            uploads: vec![upload],
+            next_key_marker: "a b".into(),
+            next_upload_id_marker: "U1".into(),
+            ..UploadListing::default()
+        };
         check(
-            list_multipart_uploads("b", "a ", "", "", 1000, false, &[upload], true),
+            list_multipart_uploads(&page("a ", "", "", "", 1000, true), &listing),
             "<ListMultipartUploadsResult><Bucket>b</Bucket><KeyMarker></KeyMarker><UploadIdMarker></UploadIdMarker>\
              <NextKeyMarker>a%20b</NextKeyMarker><NextUploadIdMarker>U1</NextUploadIdMarker>\
              <Delimiter></Delimiter><Prefix>a%20</Prefix><MaxUploads>1000</MaxUploads>\
@@ -729,8 +749,28 @@ mod tests {
              <UploadId>U1</UploadId><Initiated>2024-01-01T00:00:00.000Z</Initiated></Upload>\
              </ListMultipartUploadsResult>",
         );
+        let rolled = UploadListing {
+            common_prefixes: vec!["d/".into()],
+            truncated: true,
+            next_key_marker: "d/".into(),
+            ..UploadListing::default()
+        };
         check(
-            list_multipart_uploads("b", "", "k", "U0", 1, true, &[], false),
+            list_multipart_uploads(&page("", "/", "", "", 1, false), &rolled),
+            "<ListMultipartUploadsResult><Bucket>b</Bucket><KeyMarker></KeyMarker><UploadIdMarker></UploadIdMarker>\
+             <NextKeyMarker>d/</NextKeyMarker><NextUploadIdMarker></NextUploadIdMarker>\
+             <Delimiter>/</Delimiter><Prefix></Prefix><MaxUploads>1</MaxUploads>\
+             <IsTruncated>true</IsTruncated><CommonPrefixes><Prefix>d/</Prefix></CommonPrefixes>\
+             </ListMultipartUploadsResult>",
+        );
+        check(
+            list_multipart_uploads(
+                &page("", "", "k", "U0", 1, false),
+                &UploadListing {
+                    truncated: true,
+                    ..UploadListing::default()
+                },
+            ),
             "<ListMultipartUploadsResult><Bucket>b</Bucket><KeyMarker>k</KeyMarker><UploadIdMarker>U0</UploadIdMarker>\
              <NextKeyMarker></NextKeyMarker><NextUploadIdMarker></NextUploadIdMarker>\
              <Delimiter></Delimiter><Prefix></Prefix><MaxUploads>1</MaxUploads>\

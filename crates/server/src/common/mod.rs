@@ -11,6 +11,7 @@
 //!   bundles, conditions), validated once from the config.
 //! - [`issued`] — credentials handed out (what every format renders) and their answer cache.
 //! - [`xml`] — the XML writer and reader, and the S3-family bodies OSS and COS share.
+//! - [`tagging`] — object tags: the tagging header, the `<Tagging>` body, the limits.
 //! - [`dates`] — the date forms of the wire shapes, through `time`/`httpdate`.
 //! - [`cors`] — CORS rule matching and the `Access-Control-*` header sets of every object face.
 //! - [`form`] — browser form uploads: the fields before the file part, bounded, then the file.
@@ -45,5 +46,6 @@ pub mod rest;
 pub mod rest_xml;
 pub mod scope;
 pub mod store_client;
+pub mod tagging;
 pub mod upstream;
 pub mod xml;

@@ -267,6 +267,7 @@ pub fn standard_meta(headers: &HeaderMap, meta_prefix: &str) -> Result<ObjectMet
         user_meta,
         acl: None,
         storage_class: None,
+        tags: Vec::new(),
     })
 }
 

@@ -12,7 +12,7 @@ use crate::common::xml::{bool_str, err, parse_document, Doc, Element, Encoder};
 pub use crate::common::xml::{
     cors, delete_result, parse_complete_multipart, parse_cors, parse_delete, url_encode, XmlError,
 };
-use stsgate_store::{BucketInfo, Listing, ObjectInfo, PartInfo, UploadInfo};
+use stsgate_store::{BucketInfo, Listing, ObjectInfo, PartInfo, UploadListing};
 
 /// The group every anonymous caller belongs to, as COS ACLs name it.
 pub const ALL_USERS: &str = "http://cam.qcloud.com/groups/global/AllUsers";
@@ -305,6 +305,7 @@ pub fn list_parts(
 pub struct UploadsPage<'a> {
     pub bucket: &'a str,
     pub prefix: &'a str,
+    pub delimiter: &'a str,
     pub key_marker: &'a str,
     pub upload_id_marker: &'a str,
     pub max: usize,
@@ -313,13 +314,14 @@ pub struct UploadsPage<'a> {
 
 /// `<ListMultipartUploadsResult>`: Bucket, [EncodingType], KeyMarker, UploadIdMarker,
 /// NextKeyMarker, NextUploadIdMarker, MaxUploads, IsTruncated, Prefix, Upload (Key, UploadId,
-/// StorageClass, Initiator, Owner, Initiated)….
+/// StorageClass, Initiator, Owner, Initiated)…, CommonPrefixes (Prefix)… (Delimiter after
+/// Prefix when one was given).
 pub fn list_multipart_uploads(
     page: &UploadsPage,
     owner_uin: &str,
-    uploads: &[UploadInfo],
-    truncated: bool,
+    listing: &UploadListing,
 ) -> String {
+    let (uploads, truncated) = (&listing.uploads, listing.truncated);
     let enc = Encoder(page.encoding_url);
     let id = owner_id(owner_uin);
     let mut doc = Doc::new("ListMultipartUploadsResult");
@@ -327,18 +329,14 @@ pub fn list_multipart_uploads(
     enc.encoding_type(&mut doc);
     doc.leaf("KeyMarker", &enc.apply(page.key_marker));
     doc.leaf("UploadIdMarker", page.upload_id_marker);
-    let last = uploads.last();
-    doc.leaf(
-        "NextKeyMarker",
-        &enc.apply(last.map_or("", |u| u.key.as_str())),
-    );
-    doc.leaf(
-        "NextUploadIdMarker",
-        last.map_or("", |u| u.upload_id.as_str()),
-    );
+    doc.leaf("NextKeyMarker", &enc.apply(&listing.next_key_marker));
+    doc.leaf("NextUploadIdMarker", &listing.next_upload_id_marker);
     doc.leaf("MaxUploads", &page.max.to_string());
     doc.leaf("IsTruncated", bool_str(truncated));
     doc.leaf("Prefix", &enc.apply(page.prefix));
+    if !page.delimiter.is_empty() {
+        doc.leaf("Delimiter", &enc.apply(page.delimiter));
+    }
     for upload in uploads {
         doc.open("Upload");
         doc.leaf("Key", &enc.apply(&upload.key));
@@ -348,6 +346,11 @@ pub fn list_multipart_uploads(
         owner(&mut doc, "Owner", &id, &id);
         doc.leaf("Initiated", &iso8601_ms(upload.initiated));
         doc.close("Upload");
+    }
+    for prefix in &listing.common_prefixes {
+        doc.open("CommonPrefixes");
+        doc.leaf("Prefix", &enc.apply(prefix));
+        doc.close("CommonPrefixes");
     }
     doc.finish("ListMultipartUploadsResult")
 }

@@ -35,6 +35,11 @@ fn happy_path() {
             .all(|c| c.is_ascii_digit() || c.is_ascii_uppercase()),
         "{id}"
     );
+    // Without a storage class, the upload (and the object it makes) has the bucket's.
+    let meta = ObjectMeta {
+        storage_class: Some("Standard".into()),
+        ..meta
+    };
     assert_eq!(store.upload_meta(BUCKET, "obj", &id).unwrap(), meta);
 
     let bodies = [part_bytes(1, 300), part_bytes(2, 300), part_bytes(3, 17)];
@@ -283,9 +288,11 @@ fn list_uploads_pages() {
                  max: usize,
                  expected: &[(String, String)],
                  truncated: bool| {
-        let (uploads, is_truncated) = store
-            .list_multipart_uploads(BUCKET, prefix, key_marker, id_marker, max)
+        let page = store
+            .list_multipart_uploads(BUCKET, (prefix, ""), (key_marker, id_marker), max)
             .unwrap();
+        assert!(page.common_prefixes.is_empty());
+        let (uploads, is_truncated) = (page.uploads, page.truncated);
         let got: Vec<(String, String)> = uploads
             .iter()
             .map(|u| (u.key.clone(), u.upload_id.clone()))
@@ -308,9 +315,51 @@ fn list_uploads_pages() {
     check("c/", "c/1", "", 100, &all[4..], false);
     check("zz", "", "", 100, &[], false);
     assert!(matches!(
-        store.list_multipart_uploads("nope", "", "", "", 1),
+        store.list_multipart_uploads("nope", ("", ""), ("", ""), 1),
         Err(StoreError::NoSuchBucket)
     ));
+}
+
+#[test]
+fn list_uploads_roll_up_at_the_delimiter() {
+    let (_dir, store) = common::store();
+    let mut ids = std::collections::BTreeMap::new();
+    for key in ["a", "d/1", "d/2", "d/x/3", "e", "f/1", "g"] {
+        let id = store
+            .initiate_multipart(BUCKET, key, ObjectMeta::default(), now())
+            .unwrap();
+        ids.insert(key, id);
+    }
+    // (prefix, key marker, max) → (entries: uploads' keys and common prefixes in order, truncated)
+    let list = |prefix: &str, marker: &str, max: usize| {
+        let page = store
+            .list_multipart_uploads(BUCKET, (prefix, "/"), (marker, ""), max)
+            .unwrap();
+        let mut entries: Vec<String> = page.uploads.iter().map(|u| u.key.clone()).collect();
+        entries.extend(page.common_prefixes.iter().cloned());
+        entries.sort();
+        (entries, page.truncated, page.next_key_marker)
+    };
+    let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+    assert_eq!(
+        list("", "", 100),
+        (s(&["a", "d/", "e", "f/", "g"]), false, "g".into())
+    );
+    assert_eq!(list("", "", 2), (s(&["a", "d/"]), true, "d/".into()));
+    // The next page starts after the common prefix, not inside it.
+    assert_eq!(list("", "d/", 2), (s(&["e", "f/"]), true, "f/".into()));
+    assert_eq!(list("", "f/", 2), (s(&["g"]), false, "g".into()));
+    // A marker inside a common prefix does not list that prefix again.
+    assert_eq!(
+        list("", "d/1", 100),
+        (s(&["e", "f/", "g"]), false, "g".into())
+    );
+    assert_eq!(
+        list("d/", "", 100),
+        (s(&["d/1", "d/2", "d/x/"]), false, "d/x/".into())
+    );
+    assert_eq!(list("d/", "", 2), (s(&["d/1", "d/2"]), true, "d/2".into()));
+    assert_eq!(ids.len(), 7);
 }
 
 #[test]

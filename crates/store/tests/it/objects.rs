@@ -19,6 +19,7 @@ fn meta(content_type: &str) -> ObjectMeta {
         user_meta: vec![("author".into(), "alice".into()), ("x".into(), "ü".into())],
         acl: Some(Acl::PublicRead),
         storage_class: Some("IA".into()),
+        tags: vec![("team".into(), "a b".into())],
     }
 }
 

@@ -25,9 +25,71 @@ pub fn meta_from_headers(call: &Call) -> Result<ObjectMeta, OssError> {
             )
         })?),
     };
+    let tags = match call.header("x-oss-tagging") {
+        None => Vec::new(),
+        Some(v) => crate::common::tagging::parse_header(&v).map_err(OssError::from_tags)?,
+    };
     Ok(ObjectMeta {
         acl,
-        storage_class: h("x-oss-storage-class"),
+        storage_class: storage_class(call)?,
+        tags,
         ..standard_meta(&call.headers, "x-oss-meta-")?
+    })
+}
+
+/// The storage classes an object may be written with.
+pub const STORAGE_CLASSES: [&str; 5] = [
+    "Standard",
+    "IA",
+    "Archive",
+    "ColdArchive",
+    "DeepColdArchive",
+];
+
+/// `x-oss-storage-class`, checked (`None` when absent: the bucket's class applies).
+fn storage_class(call: &Call) -> Result<Option<String>, OssError> {
+    match call.header("x-oss-storage-class").filter(|v| !v.is_empty()) {
+        None => Ok(None),
+        Some(v) => match STORAGE_CLASSES.iter().find(|c| c.eq_ignore_ascii_case(&v)) {
+            Some(c) => Ok(Some(c.to_string())),
+            None => Err(OssError::invalid_argument(
+                "x-oss-storage-class must be Standard, IA, Archive, ColdArchive or DeepColdArchive.",
+                "x-oss-storage-class",
+                &v,
+            )),
+        },
+    }
+}
+
+/// The `x-oss-*` request headers the oss face acts on (or that only carry the signature);
+/// any other is refused as not implemented rather than ignored.
+const IMPLEMENTED_HEADERS: &[&str] = &[
+    "x-oss-date",
+    "x-oss-security-token",
+    "x-oss-content-sha256",
+    "x-oss-user-agent",
+    "x-oss-acl",
+    "x-oss-object-acl",
+    "x-oss-storage-class",
+    "x-oss-forbid-overwrite",
+    "x-oss-copy-source",
+    "x-oss-copy-source-if-match",
+    "x-oss-copy-source-if-none-match",
+    "x-oss-copy-source-if-modified-since",
+    "x-oss-copy-source-if-unmodified-since",
+    "x-oss-metadata-directive",
+    "x-oss-tagging",
+    "x-oss-tagging-directive",
+    "x-oss-range-behavior",
+    "x-oss-complete-all",
+];
+
+/// The first `x-oss-*` header (or form field) the oss face does not act on, if any.
+pub fn unimplemented_header<'a>(names: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    names.into_iter().find(|name| {
+        let lower = name.to_ascii_lowercase();
+        lower.starts_with("x-oss-")
+            && !lower.starts_with("x-oss-meta-")
+            && !IMPLEMENTED_HEADERS.contains(&lower.as_str())
     })
 }

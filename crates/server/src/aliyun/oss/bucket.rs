@@ -26,17 +26,67 @@ fn bucket_acl(call: &Call) -> Result<Acl, OssError> {
     }
 }
 
+/// PutBucket. As on OSS, creating a bucket this account already owns answers 200 (apps call
+/// `create_bucket()` at every start), applying an `x-oss-acl` if one is given; asking for
+/// another storage class than the bucket has is 409 BucketAlreadyExists.
 pub async fn put_bucket(call: &Call, body: Body) -> Result<Response, OssError> {
     let acl = bucket_acl(call)?;
     let bytes = read_small(body, MAX_XML_BODY).await?;
-    let storage_class = storage_class_from(&bytes).unwrap_or_else(|| "Standard".to_string());
-    call.state
+    let asked_class = storage_class_from(&bytes);
+    let storage_class = asked_class
+        .clone()
+        .unwrap_or_else(|| "Standard".to_string());
+    let created = call
+        .state
         .store
-        .create_bucket(&call.bucket, acl, &storage_class, call.now)
-        .map_err(store_err(call))?;
+        .create_bucket(&call.bucket, acl, &storage_class, call.now);
+    match created {
+        Err(stsgate_store::StoreError::BucketAlreadyExists) => {
+            let existing = call
+                .state
+                .store
+                .get_bucket(&call.bucket)
+                .map_err(store_err(call))?;
+            if asked_class.is_some_and(|c| c != existing.storage_class) {
+                return Err(OssError::new(
+                    StatusCode::CONFLICT,
+                    "BucketAlreadyExists",
+                    "Cannot modify existing bucket's storage class.",
+                    "0015-00000104",
+                )
+                .with("BucketName", &call.bucket));
+            }
+            if call.header("x-oss-acl").is_some_and(|v| !v.is_empty()) && acl != existing.acl {
+                call.authorize(
+                    crate::aliyun::endpoint::Op::PutBucketAcl,
+                    "oss:PutBucketAcl",
+                    &call.bucket,
+                    None,
+                )?;
+                call.state
+                    .store
+                    .set_bucket_acl(&call.bucket, acl)
+                    .map_err(store_err(call))?;
+            }
+        }
+        other => {
+            other.map_err(store_err(call))?;
+        }
+    }
     let mut r = empty(StatusCode::OK);
     set(&mut r, http::header::LOCATION, &format!("/{}", call.bucket));
     Ok(r)
+}
+
+/// A negative `MaxAgeSeconds` in a well-formed `<CORSConfiguration>`, if any.
+fn negative_max_age(body: &[u8]) -> Option<String> {
+    let root = crate::common::xml::parse_document(body, "CORSConfiguration").ok()?;
+    let found = root
+        .all("CORSRule")
+        .flat_map(|rule| rule.all("MaxAgeSeconds"))
+        .map(|e| e.text.trim().to_string())
+        .find(|v| v.parse::<i64>().is_ok_and(|n| n < 0));
+    found
 }
 
 /// The `<StorageClass>` of an optional `<CreateBucketConfiguration>` body.
@@ -116,7 +166,15 @@ pub fn put_bucket_acl(call: &Call) -> Result<Response, OssError> {
 
 pub async fn put_bucket_cors(call: &Call, body: Body) -> Result<Response, OssError> {
     let bytes = read_small(body, MAX_XML_BODY).await?;
-    let config = xml::parse_cors(&bytes).map_err(|e| OssError::malformed_xml(&e.0))?;
+    let config = xml::parse_cors(&bytes).map_err(|e| match negative_max_age(&bytes) {
+        // Well-formed, but a value OSS refuses: InvalidArgument, not MalformedXML.
+        Some(value) => OssError::invalid_argument(
+            "MaxAgeSeconds must be a non-negative integer.",
+            "MaxAgeSeconds",
+            &value,
+        ),
+        None => OssError::malformed_xml(&e.0),
+    })?;
     call.state
         .store
         .set_bucket_cors(&call.bucket, Some(&config))
@@ -153,6 +211,20 @@ pub fn delete_bucket_cors(call: &Call) -> Result<Response, OssError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn negative_max_age_is_found() {
+        let rule = |age: &str| {
+            format!("<CORSConfiguration><CORSRule><AllowedOrigin>*</AllowedOrigin><AllowedMethod>GET</AllowedMethod><MaxAgeSeconds>{age}</MaxAgeSeconds></CORSRule></CORSConfiguration>")
+        };
+        assert_eq!(
+            negative_max_age(rule("-1").as_bytes()).as_deref(),
+            Some("-1")
+        );
+        assert_eq!(negative_max_age(rule("10").as_bytes()), None);
+        assert_eq!(negative_max_age(rule("x").as_bytes()), None);
+        assert_eq!(negative_max_age(b"<CORSConfiguration>"), None);
+    }
 
     #[test]
     fn storage_class_is_read_from_the_optional_body() {

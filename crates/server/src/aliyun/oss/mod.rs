@@ -143,7 +143,8 @@ async fn dispatch(
         query: &query,
         authority: None,
     };
-    let (principal, chosen) = auth::authenticate(&state.keys, &signed, &targets, now)?;
+    let (principal, chosen) =
+        auth::authenticate(&state.keys, &signed, &targets, now, &state.region)?;
     let Target { bucket, key } = targets[chosen].clone();
     *cors_bucket = bucket.clone();
     if let Some(b) = &bucket {
@@ -170,6 +171,9 @@ async fn dispatch(
         OpError::MethodNotAllowed(kind) => OssError::method_not_allowed(&method, kind),
         OpError::NotImplemented(what) => OssError::not_implemented(&what),
     })?;
+    if let Some(name) = body::unimplemented_header(parts.headers.keys().map(|k| k.as_str())) {
+        return Err(OssError::header_not_implemented(name));
+    }
     let source_ip = parts
         .extensions
         .get::<ConnectInfo<SocketAddr>>()
@@ -208,6 +212,19 @@ async fn dispatch(
             Some(&call.key),
         )?;
     }
+    // Tags set on the way in (`x-oss-tagging`) are PutObjectTagging too.
+    let sets_tags = matches!(
+        op,
+        Op::PutObject | Op::CopyObject | Op::InitiateMultipartUpload
+    ) && call.header("x-oss-tagging").is_some();
+    if sets_tags {
+        call.authorize(
+            Op::PutObjectTagging,
+            "oss:PutObjectTagging",
+            &call.bucket,
+            Some(&call.key),
+        )?;
+    }
     let response = match op {
         Op::ListBuckets => list::list_buckets(&call),
         Op::PutBucket => bucket::put_bucket(&call, body).await,
@@ -233,6 +250,9 @@ async fn dispatch(
         Op::DeleteObject => object::delete_object(&call),
         Op::GetObjectAcl => object::get_object_acl(&call),
         Op::PutObjectAcl => object::put_object_acl(&call),
+        Op::GetObjectTagging => object::get_object_tagging(&call),
+        Op::PutObjectTagging => object::put_object_tagging(&call, body).await,
+        Op::DeleteObjectTagging => object::delete_object_tagging(&call),
         Op::InitiateMultipartUpload => multipart::initiate(&call),
         Op::UploadPart => multipart::upload_part(&call, body).await,
         Op::CompleteMultipartUpload => multipart::complete(&call, body).await,

@@ -161,23 +161,24 @@ pub fn list_parts(call: &Call) -> Result<Response, OssError> {
 }
 
 pub fn list_uploads(call: &Call) -> Result<Response, OssError> {
-    let prefix = call.nonempty_param("prefix").unwrap_or("");
-    let key_marker = call.nonempty_param("key-marker").unwrap_or("");
-    let id_marker = call.nonempty_param("upload-id-marker").unwrap_or("");
-    let max = number(call, "max-uploads", 1000, 1000)?;
-    let (uploads, truncated) = call
+    let page = xml::UploadsPage {
+        bucket: &call.bucket,
+        prefix: call.nonempty_param("prefix").unwrap_or(""),
+        delimiter: call.nonempty_param("delimiter").unwrap_or(""),
+        key_marker: call.nonempty_param("key-marker").unwrap_or(""),
+        upload_id_marker: call.nonempty_param("upload-id-marker").unwrap_or(""),
+        max: number(call, "max-uploads", 1000, 1000)?,
+        encoding_url: encoding_url(call),
+    };
+    let listing = call
         .state
         .store
-        .list_multipart_uploads(&call.bucket, prefix, key_marker, id_marker, max)
+        .list_multipart_uploads(
+            &call.bucket,
+            (page.prefix, page.delimiter),
+            (page.key_marker, page.upload_id_marker),
+            page.max,
+        )
         .map_err(store_err(call))?;
-    Ok(xml_response(xml::list_multipart_uploads(
-        &call.bucket,
-        prefix,
-        key_marker,
-        id_marker,
-        max,
-        truncated,
-        &uploads,
-        encoding_url(call),
-    )))
+    Ok(xml_response(xml::list_multipart_uploads(&page, &listing)))
 }

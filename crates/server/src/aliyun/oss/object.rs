@@ -89,6 +89,13 @@ fn object_headers(r: &mut Response, info: &ObjectInfo) {
             &base64::engine::general_purpose::STANDARD.encode(md5),
         );
     }
+    if !m.tags.is_empty() {
+        set(
+            r,
+            HeaderName::from_static("x-oss-tagging-count"),
+            &m.tags.len().to_string(),
+        );
+    }
     objects::set_stored_headers(r, m, "x-oss-meta-");
 }
 
@@ -257,14 +264,31 @@ pub async fn copy_object(call: &Call) -> Result<Response, OssError> {
             ))
         }
     };
+    let replace_tags = match call.header("x-oss-tagging-directive").as_deref() {
+        None | Some("Copy") | Some("COPY") => false,
+        Some("Replace") | Some("REPLACE") => true,
+        Some(other) => {
+            return Err(OssError::invalid_argument(
+                "x-oss-tagging-directive must be Copy or Replace.",
+                "x-oss-tagging-directive",
+                other,
+            ))
+        }
+    };
     // COPY keeps the source's metadata, but the copy's ACL is the request's (default if none):
-    // copying a public object must not make a public copy.
-    let meta = if replace {
-        meta_from_headers(call)?
+    // copying a public object must not make a public copy. Tags follow their own directive.
+    let asked = meta_from_headers(call)?;
+    let mut meta = if replace {
+        asked.clone()
     } else {
         let mut m = src.meta.clone();
-        m.acl = meta_from_headers(call)?.acl;
+        m.acl = asked.acl;
         m
+    };
+    meta.tags = if replace_tags {
+        asked.tags
+    } else {
+        src.meta.tags.clone()
     };
     let forbid = call
         .header("x-oss-forbid-overwrite")
@@ -325,6 +349,35 @@ pub fn put_object_acl(call: &Call) -> Result<Response, OssError> {
         .set_object_acl(&call.bucket, &call.key, acl)
         .map_err(store_err(call))?;
     Ok(empty(StatusCode::OK))
+}
+
+pub fn get_object_tagging(call: &Call) -> Result<Response, OssError> {
+    let info = call
+        .state
+        .store
+        .head_object(&call.bucket, &call.key)
+        .map_err(store_err(call))?;
+    Ok(xml_response(crate::common::tagging::render(
+        &info.meta.tags,
+    )))
+}
+
+pub async fn put_object_tagging(call: &Call, body: Body) -> Result<Response, OssError> {
+    let bytes = read_small(body, MAX_XML_BODY).await?;
+    let tags = crate::common::tagging::parse_xml(&bytes).map_err(OssError::from_tags)?;
+    call.state
+        .store
+        .update_object_meta(&call.bucket, &call.key, |m| m.tags = tags)
+        .map_err(store_err(call))?;
+    Ok(empty(StatusCode::OK))
+}
+
+pub fn delete_object_tagging(call: &Call) -> Result<Response, OssError> {
+    call.state
+        .store
+        .update_object_meta(&call.bucket, &call.key, |m| m.tags.clear())
+        .map_err(store_err(call))?;
+    Ok(empty(StatusCode::NO_CONTENT))
 }
 
 pub use crate::common::http::set;

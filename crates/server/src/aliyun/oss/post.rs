@@ -22,6 +22,13 @@ fn bad(code: &'static str, message: &str) -> OssError {
     OssError::new(StatusCode::BAD_REQUEST, code, message, "0016-00000601")
 }
 
+/// The form fields of a V4 signature (the header allowlist covers the rest).
+const POST_SIGNATURE_FIELDS: [&str; 3] = [
+    "x-oss-signature",
+    "x-oss-signature-version",
+    "x-oss-credential",
+];
+
 pub async fn post_object(call: &Call, body: Body) -> Result<Response, OssError> {
     let content_type = call.header("content-type").unwrap_or_default();
     let mut form = FormUpload::new(&content_type, body).map_err(form_error)?;
@@ -41,6 +48,23 @@ pub async fn post_object(call: &Call, body: Body) -> Result<Response, OssError> 
         scoped.authorize(
             Op::PutObjectAcl,
             "oss:PutObjectAcl",
+            &call.bucket,
+            Some(&key),
+        )?;
+    }
+    // A field that asks for what the store does not do is refused, never dropped.
+    if let Some(name) = super::body::unimplemented_header(
+        fields
+            .iter()
+            .map(|(k, _)| k.as_str())
+            .filter(|k| !POST_SIGNATURE_FIELDS.contains(k)),
+    ) {
+        return Err(OssError::header_not_implemented(name));
+    }
+    if field(&fields, "x-oss-tagging").is_some() {
+        scoped.authorize(
+            Op::PutObjectTagging,
+            "oss:PutObjectTagging",
             &call.bucket,
             Some(&key),
         )?;
@@ -132,6 +156,7 @@ fn authenticate_form(
                 credential_text,
             )
         })?;
+        auth::check_scope_place(&credential, &call.state.region)?;
         let policy = policy_text.ok_or_else(needs_policy)?;
         check_v4_date(
             field(fields, "x-oss-date").unwrap_or(""),
@@ -290,6 +315,10 @@ async fn store_file(
         },
         acl,
         storage_class: f("x-oss-storage-class"),
+        tags: match f("x-oss-tagging") {
+            None => Vec::new(),
+            Some(v) => crate::common::tagging::parse_header(&v).map_err(OssError::from_tags)?,
+        },
     };
     let forbid = f("x-oss-forbid-overwrite").is_some_and(|v| v.eq_ignore_ascii_case("true"));
     let (store, bucket, k, now) = (

@@ -125,26 +125,25 @@ pub fn list_uploads(call: &Call) -> Result<Response, CosError> {
     let page = UploadsPage {
         bucket: &call.bucket,
         prefix: call.nonempty_param("prefix").unwrap_or(""),
+        delimiter: call.nonempty_param("delimiter").unwrap_or(""),
         key_marker: call.nonempty_param("key-marker").unwrap_or(""),
         upload_id_marker: call.nonempty_param("upload-id-marker").unwrap_or(""),
         max: number(call, "max-uploads", 1000, 1000)?,
         encoding_url: encoding_url(call)?,
     };
-    let (uploads, truncated) = call
+    let listing = call
         .state
         .store
         .list_multipart_uploads(
             &call.bucket,
-            page.prefix,
-            page.key_marker,
-            page.upload_id_marker,
+            (page.prefix, page.delimiter),
+            (page.key_marker, page.upload_id_marker),
             page.max,
         )
         .map_err(store_err(call))?;
     Ok(xml_response(xml::list_multipart_uploads(
         &page,
         &call.state.uin,
-        &uploads,
-        truncated,
+        &listing,
     )))
 }

@@ -2,7 +2,7 @@
 
 use super::*;
 use proptest::prelude::*;
-use stsgate_store::{Acl, ObjectMeta, ObjectType};
+use stsgate_store::{Acl, ObjectMeta, ObjectType, UploadInfo};
 use time::macros::datetime;
 use time::OffsetDateTime;
 
@@ -227,13 +227,20 @@ fn multipart_and_copy_documents() {
     let page = UploadsPage {
         bucket: "b-1",
         prefix: "a",
+        delimiter: "",
         key_marker: "",
         upload_id_marker: "",
         max: 1000,
         encoding_url: true,
     };
+    let listing = UploadListing {
+        uploads: vec![upload],
+        next_key_marker: "a b".into(),
+        next_upload_id_marker: "U".into(),
+        ..UploadListing::default()
+    };
     check(
-        list_multipart_uploads(&page, "7", &[upload], false),
+        list_multipart_uploads(&page, "7", &listing),
         &format!(
             "<ListMultipartUploadsResult><Bucket>b-1</Bucket><EncodingType>url</EncodingType>\
              <KeyMarker></KeyMarker><UploadIdMarker></UploadIdMarker><NextKeyMarker>a%20b</NextKeyMarker>\

@@ -1,0 +1,81 @@
+// The real ali-oss SDK against the oss face for the operations of issue 15 (the embedded store as
+// a drop-in): object tagging, with the SDK's own calls and error classes.
+// Run by conformance/test_oss_dropin.py.
+//
+// Env: OSS_ENDPOINT (http://127.0.0.1:PORT), OSS_BUCKET, OSS_AK, OSS_SK, [OSS_TOKEN],
+//      OSS_PREFIX (key prefix the credentials may use), OSS_STEPS (comma-separated steps).
+// Prints one "ok <step>" line per passed step; exits 1 with a message on the first failure.
+'use strict';
+
+const OSS = require('ali-oss');
+const assert = require('assert');
+
+const env = (name) => {
+  const v = process.env[name];
+  if (v === undefined || v === '') throw new Error(`missing env ${name}`);
+  return v;
+};
+
+const endpoint = env('OSS_ENDPOINT');
+const bucket = env('OSS_BUCKET');
+const prefix = env('OSS_PREFIX');
+const steps = new Set(env('OSS_STEPS').split(','));
+const token = process.env.OSS_TOKEN || '';
+const creds = {
+  accessKeyId: env('OSS_AK'),
+  accessKeySecret: env('OSS_SK'),
+  ...(token ? { stsToken: token } : {}),
+};
+const base = { endpoint, region: 'oss-cn-hangzhou', bucket, timeout: 60000 };
+
+async function expectError(promise, name, status) {
+  try {
+    await promise;
+  } catch (e) {
+    assert.strictEqual(e.name, name, `want ${name}, got ${e.name}: ${e.message}`);
+    assert.strictEqual(e.status, status, `want status ${status}, got ${e.status}: ${e.message}`);
+    return e;
+  }
+  return assert.fail(`expected ${name}`);
+}
+
+async function tagging(client) {
+  const key = `${prefix}tagged.txt`;
+  await client.put(key, Buffer.from('tags'), { headers: { 'x-oss-tagging': 'a=1&b=x%20y' } });
+  let got = await client.getObjectTagging(key);
+  assert.strictEqual(got.status, 200);
+  assert.deepStrictEqual(got.tag, { a: '1', b: 'x y' });
+  const head = await client.head(key);
+  assert.strictEqual(head.res.headers['x-oss-tagging-count'], '2');
+  const put = await client.putObjectTagging(key, { team: 'games', 'k.2': 'v:/+' });
+  assert.strictEqual(put.status, 200);
+  got = await client.getObjectTagging(key);
+  assert.deepStrictEqual(got.tag, { team: 'games', 'k.2': 'v:/+' });
+  const del = await client.deleteObjectTagging(key);
+  assert.strictEqual(del.status, 204);
+  // No tags: an empty TagSet, which the SDK reads as {}.
+  got = await client.getObjectTagging(key);
+  assert.deepStrictEqual(got.tag, {});
+  await expectError(client.getObjectTagging(`${prefix}missing.txt`), 'NoSuchKeyError', 404);
+  // Past the limit the server refuses (the SDK's own check is bypassed through the header).
+  const eleven = Array.from({ length: 11 }, (_, i) => `k${i}=v`).join('&');
+  await expectError(client.put(`${prefix}bad.txt`, Buffer.from('x'), { headers: { 'x-oss-tagging': eleven } }),
+    'InvalidArgumentError', 400);
+  // A header the store does not act on is refused, not ignored.
+  await expectError(client.put(`${prefix}sse.txt`, Buffer.from('x'), {
+    headers: { 'x-oss-server-side-encryption': 'KMS' },
+  }), 'NotImplementedError', 400);
+  await client.delete(key);
+  console.log('ok tagging');
+}
+
+async function main() {
+  const client = new OSS({ ...base, ...creds });
+  if (steps.has('tagging')) await tagging(client);
+  console.log('ALL OK');
+}
+
+main().catch((e) => {
+  console.error(`FAILED: ${e && e.stack ? e.stack : e}`);
+  process.exit(1);
+});
