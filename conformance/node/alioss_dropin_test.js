@@ -69,9 +69,60 @@ async function tagging(client) {
   console.log('ok tagging');
 }
 
+async function append(client) {
+  const key = `${prefix}app.log`;
+  let r = await client.append(key, Buffer.from('one\n'));
+  assert.strictEqual(r.res.status, 200);
+  assert.strictEqual(r.nextAppendPosition, '4');
+  r = await client.append(key, Buffer.from('two\n'), { position: r.nextAppendPosition });
+  assert.strictEqual(r.nextAppendPosition, '8');
+  const got = await client.get(key);
+  assert.strictEqual(Buffer.from(got.content).toString(), 'one\ntwo\n');
+  assert.strictEqual(got.res.headers['x-oss-object-type'], 'Appendable');
+  await expectError(client.append(key, Buffer.from('x'), { position: '4' }), 'PositionNotEqualToLengthError', 409);
+  await client.put(`${prefix}normal.txt`, Buffer.from('n'));
+  await expectError(client.append(`${prefix}normal.txt`, Buffer.from('x'), { position: '1' }),
+    'ObjectNotAppendableError', 409);
+  await client.delete(key);
+  await client.delete(`${prefix}normal.txt`);
+  console.log('ok append');
+}
+
+async function symlink(client) {
+  const target = `${prefix}sub/target.txt`;
+  await client.put(target, Buffer.from('through the link'));
+  const put = await client.putSymlink(`${prefix}link`, target);
+  assert.strictEqual(put.res.status, 200);
+  const got = await client.getSymlink(`${prefix}link`);
+  assert.strictEqual(got.targetName, target);
+  const read = await client.get(`${prefix}link`);
+  assert.strictEqual(Buffer.from(read.content).toString(), 'through the link');
+  await client.putSymlink(`${prefix}dangling`, `${prefix}nothing`);
+  await expectError(client.get(`${prefix}dangling`), 'SymlinkTargetNotExistError', 404);
+  for (const k of [target, `${prefix}link`, `${prefix}dangling`]) await client.delete(k);
+  console.log('ok symlink');
+}
+
+async function uploadPartCopy(client) {
+  const src = Buffer.alloc(300 * 1024, 7);
+  src.write('start', 0);
+  await client.put(`${prefix}src.bin`, src);
+  // ali-oss's multipartUploadCopy drives InitiateMultipartUpload, UploadPartCopy, Complete.
+  const res = await client.multipartUploadCopy(`${prefix}dst.bin`, { sourceKey: `${prefix}src.bin`, sourceBucketName: bucket },
+    { partSize: 100 * 1024 });
+  assert.strictEqual(res.res.status, 200);
+  const got = await client.get(`${prefix}dst.bin`);
+  assert.ok(Buffer.from(got.content).equals(src));
+  for (const k of ['src.bin', 'dst.bin']) await client.delete(`${prefix}${k}`);
+  console.log('ok uploadPartCopy');
+}
+
 async function main() {
   const client = new OSS({ ...base, ...creds });
   if (steps.has('tagging')) await tagging(client);
+  if (steps.has('append')) await append(client);
+  if (steps.has('symlink')) await symlink(client);
+  if (steps.has('uploadPartCopy')) await uploadPartCopy(client);
   console.log('ALL OK');
 }
 

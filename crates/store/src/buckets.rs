@@ -151,6 +151,45 @@ pub(crate) fn valid_object_key(key: &str) -> bool {
     (1..=1023).contains(&key.len()) && !key.starts_with(['/', '\\'])
 }
 
+/// Sizes and counts of what `name` holds (one pass over its rows, by storage class).
+pub(crate) fn stat(inner: &Inner, name: &str) -> Result<crate::BucketStat, StoreError> {
+    let conn = inner.db();
+    db::require_bucket(&conn, name)?;
+    let mut stat = crate::BucketStat::default();
+    let mut stmt = conn.prepare_cached(
+        "SELECT COALESCE(json_extract(meta, '$.storage_class'), 'Standard'), SUM(size), COUNT(*),
+                MAX(last_modified)
+         FROM objects WHERE bucket = ?1 GROUP BY 1 ORDER BY 1",
+    )?;
+    let rows = stmt.query_map([name], |row| {
+        Ok((
+            row.get::<_, String>(0)?,
+            row.get::<_, i64>(1)?,
+            row.get::<_, i64>(2)?,
+            row.get::<_, i64>(3)?,
+        ))
+    })?;
+    for row in rows {
+        let (class, bytes, count, newest) = row?;
+        let (bytes, count) = (bytes.max(0) as u64, count.max(0) as u64);
+        stat.storage += bytes;
+        stat.object_count += count;
+        stat.last_modified = stat
+            .last_modified
+            .max(db::ts_from_db(newest).unix_timestamp());
+        stat.by_class.push((class, bytes, count));
+    }
+    let (uploads, parts): (i64, i64) = conn.query_row(
+        "SELECT (SELECT COUNT(*) FROM uploads WHERE bucket = ?1),
+                (SELECT COUNT(*) FROM parts WHERE upload_id IN (SELECT upload_id FROM uploads WHERE bucket = ?1))",
+        [name],
+        |row| Ok((row.get(0)?, row.get(1)?)),
+    )?;
+    stat.multipart_upload_count = uploads.max(0) as u64;
+    stat.multipart_part_count = parts.max(0) as u64;
+    Ok(stat)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -114,7 +114,7 @@ pub(crate) fn key_from_db(row: &Row<'_>, idx: usize) -> rusqlite::Result<String>
 /// An [`ObjectInfo`] from a row selected with [`OBJECT_COLUMNS`].
 pub(crate) fn object_from_row(bucket: &str, row: &Row<'_>) -> rusqlite::Result<ObjectInfo> {
     let md5: Option<Vec<u8>> = row.get(5)?;
-    let multipart: bool = row.get(6)?;
+    let object_type: i64 = row.get(6)?;
     let meta: String = row.get(7)?;
     Ok(ObjectInfo {
         bucket: bucket.to_owned(),
@@ -124,11 +124,7 @@ pub(crate) fn object_from_row(bucket: &str, row: &Row<'_>) -> rusqlite::Result<O
         last_modified: ts_from_db(row.get(3)?),
         crc64: u64_from_db(row.get(4)?),
         md5: md5.and_then(|m| <[u8; 16]>::try_from(m).ok()),
-        object_type: if multipart {
-            ObjectType::Multipart
-        } else {
-            ObjectType::Normal
-        },
+        object_type: ObjectType::from_code(object_type),
         meta: meta_from_json(&meta).map_err(|e| conversion_error(7, e))?,
     })
 }
@@ -173,7 +169,7 @@ pub(crate) fn upsert_object(
         ts_to_db(info.last_modified),
         u64_to_db(info.crc64),
         info.md5.as_ref().map(|m| m.as_slice()),
-        info.object_type == ObjectType::Multipart,
+        info.object_type.code(),
         meta_to_json(&info.meta),
     ])?;
     if let Some(old) = old.as_deref().filter(|old| *old != blob) {
@@ -252,6 +248,7 @@ pub(crate) fn meta_to_json(meta: &ObjectMeta) -> String {
         "acl": meta.acl.map(|a| a.as_str()),
         "storage_class": meta.storage_class,
         "tags": meta.tags,
+        "symlink_target": meta.symlink_target,
     })
     .to_string()
 }
@@ -270,6 +267,7 @@ pub(crate) fn meta_from_json(text: &str) -> Result<ObjectMeta, serde_json::Error
         acl: v["acl"].as_str().and_then(Acl::parse),
         storage_class: string_field(&v, "storage_class"),
         tags: pairs_field(&v, "tags"),
+        symlink_target: string_field(&v, "symlink_target"),
     })
 }
 

@@ -30,6 +30,15 @@ pub enum StoreError {
     /// Occurs when a part other than the last is smaller than the minimum; carries the part number and size.
     #[error("part {0} is {1} bytes, smaller than the minimum part size")]
     EntityTooSmall(u32, u64),
+    /// Occurs when appending to an object that was not created by an append.
+    #[error("the object is not appendable")]
+    ObjectNotAppendable,
+    /// Occurs when an append's position is not the object's length; carries the length.
+    #[error("the position is not the object's length ({0})")]
+    PositionNotEqualToLength(u64),
+    /// Occurs when an append would grow the object past the limit; carries the limit.
+    #[error("the appended object would exceed {0} bytes")]
+    AppendTooLarge(u64),
     /// Occurs on a filesystem failure.
     #[error("storage I/O error: {0}")]
     Io(#[from] std::io::Error),

@@ -14,6 +14,7 @@
 //! The API is synchronous (rusqlite, std::fs); async callers wrap calls in `spawn_blocking` or
 //! `block_in_place`. [`Store`] is cheap to clone and safe to share between threads.
 
+mod append;
 mod buckets;
 mod cache;
 mod db;
@@ -27,6 +28,7 @@ mod recovery;
 mod staging;
 mod types;
 
+pub use append::{crc64_combine, MAX_APPENDABLE};
 pub use error::{StoreError, Unavailable};
 pub use objects::BlobReader;
 pub use staging::{FinishedBlob, Staging, INLINE_MAX};
@@ -139,6 +141,11 @@ impl Store {
         buckets::list(&self.inner, prefix, marker, max)
     }
     /// `NoSuchBucket`; `BucketNotEmpty` if it holds objects or in-progress multipart uploads.
+    /// Sizes and counts of what a bucket holds, by storage class. `NoSuchBucket`.
+    pub fn bucket_stat(&self, name: &str) -> Result<BucketStat, StoreError> {
+        buckets::stat(&self.inner, name)
+    }
+
     pub fn delete_bucket(&self, name: &str) -> Result<(), StoreError> {
         buckets::delete(&self.inner, name)
     }
@@ -185,6 +192,42 @@ impl Store {
         now: OffsetDateTime,
     ) -> Result<ObjectInfo, StoreError> {
         objects::put(&self.inner, bucket, key, blob, meta, forbid_overwrite, now)
+    }
+
+    /// AppendObject: appends `blob` to `bucket/key` at `position`, creating it (position 0,
+    /// with `meta`) when missing. `ObjectNotAppendable`, `PositionNotEqualToLength(length)`,
+    /// `AppendTooLarge`, `NoSuchBucket`. The returned info has the whole object's CRC-64.
+    pub fn append_object(
+        &self,
+        bucket: &str,
+        key: &str,
+        position: u64,
+        blob: FinishedBlob,
+        meta: ObjectMeta,
+        now: OffsetDateTime,
+    ) -> Result<ObjectInfo, StoreError> {
+        append::append(&self.inner, (bucket, key), position, blob, meta, now)
+    }
+
+    /// PutSymlink: makes `bucket/key` a link to `target` in the same bucket (the target need not
+    /// exist), with `meta`. `forbid_overwrite` → `ObjectAlreadyExists`. `NoSuchBucket`.
+    pub fn put_symlink(
+        &self,
+        bucket: &str,
+        key: &str,
+        target: &str,
+        meta: ObjectMeta,
+        forbid_overwrite: bool,
+        now: OffsetDateTime,
+    ) -> Result<ObjectInfo, StoreError> {
+        objects::put_symlink(
+            &self.inner,
+            (bucket, key),
+            target,
+            meta,
+            forbid_overwrite,
+            now,
+        )
     }
 
     /// Metadata of an object: `NoSuchBucket`, `NoSuchKey`.

@@ -84,6 +84,44 @@ pub(crate) fn commit(
     }
 }
 
+/// PutSymlink: `bucket/key` becomes a link to `target` (which need not exist), replacing
+/// whatever the key held; its metadata is `meta`.
+pub(crate) fn put_symlink(
+    inner: &Inner,
+    (bucket, key): (&str, &str),
+    target: &str,
+    mut meta: ObjectMeta,
+    forbid_overwrite: bool,
+    now: OffsetDateTime,
+) -> Result<ObjectInfo, StoreError> {
+    let home = crate::buckets::get(inner, bucket)?;
+    meta.storage_class.get_or_insert(home.storage_class);
+    meta.symlink_target = Some(target.to_owned());
+    if forbid_overwrite && db::find_object(&inner.db(), bucket, key)?.is_some() {
+        return Err(StoreError::ObjectAlreadyExists);
+    }
+    let empty = FinishedBlob::inline(b"");
+    let info = ObjectInfo {
+        bucket: bucket.to_owned(),
+        key: key.to_owned(),
+        size: 0,
+        etag: etag_of(&empty.md5()),
+        last_modified: ts_from_db(ts_to_db(now)),
+        crc64: 0,
+        md5: Some(empty.md5()),
+        object_type: ObjectType::Symlink,
+        meta,
+    };
+    inner.group.commit(
+        inner,
+        info.clone(),
+        new_inline_id(),
+        Some(Vec::new()),
+        forbid_overwrite,
+    )?;
+    Ok(info)
+}
+
 pub(crate) fn put(
     inner: &Inner,
     bucket: &str,
@@ -234,6 +272,12 @@ pub(crate) fn copy(
     if let Some(m) = meta.as_mut().filter(|m| m.storage_class.is_none()) {
         m.storage_class = Some(crate::buckets::get(inner, dst_bucket)?.storage_class);
     }
+    // A copied link stays a link to the same target, whatever metadata replaces its own.
+    if let Some(m) = meta.as_mut() {
+        if let Some((_, src)) = db::find_object(&inner.db(), src_bucket, src_key)? {
+            m.symlink_target = src.meta.symlink_target;
+        }
+    }
     if (src_bucket, src_key) == (dst_bucket, dst_key) {
         return copy_onto_itself(inner, src_bucket, src_key, meta, forbid_overwrite, now);
     }
@@ -247,6 +291,10 @@ pub(crate) fn copy(
         // Both calls are cheap metadata operations, and the lock keeps the source blob alive.
         let source = if is_inline(&src_blob) {
             CopySource::Inline(db::read_inline(&conn, &src_blob)?)
+        } else if src_info.object_type == ObjectType::Appendable {
+            // An appendable blob grows in place: the copy gets bytes of its own, up to the
+            // committed size, and is a Normal object.
+            CopySource::Opened(File::open(inner.dirs.blob_path(&src_blob))?)
         } else {
             match inner.dirs.link_blob(&src_blob) {
                 Ok(id) => CopySource::Linked(id),
@@ -259,6 +307,7 @@ pub(crate) fn copy(
         (src_info, source)
     };
     let mut data = None;
+    let mut rewritten = None;
     let id = match source {
         CopySource::Inline(bytes) => {
             data = Some(bytes);
@@ -271,19 +320,29 @@ pub(crate) fn copy(
             }
             id
         }
-        CopySource::Opened(mut file) => {
+        CopySource::Opened(file) => {
             let mut staging = Staging::create(&inner.dirs.tmp)?;
-            staging.copy_from(&mut file)?;
-            inner.dirs.install(staging.finish()?)?
+            staging.copy_from(&mut file.take(src_info.size))?;
+            let blob = staging.finish()?;
+            if src_info.object_type == ObjectType::Appendable {
+                rewritten = Some((blob.md5(), blob.crc64()));
+            }
+            inner.dirs.install(blob)?
         }
     };
-    let info = ObjectInfo {
+    let mut info = ObjectInfo {
         bucket: dst_bucket.to_owned(),
         key: dst_key.to_owned(),
         last_modified: ts_from_db(ts_to_db(now)),
         meta: meta.unwrap_or(src_info.meta),
         ..src_info
     };
+    if let Some((md5, crc64)) = rewritten {
+        info.object_type = ObjectType::Normal;
+        info.etag = etag_of(&md5);
+        info.md5 = Some(md5);
+        info.crc64 = crc64;
+    }
     commit(inner, &info, &id, data.as_deref(), forbid_overwrite)?;
     Ok(info)
 }
@@ -314,7 +373,7 @@ fn copy_onto_itself(
     Ok(info)
 }
 
-/// Changes only the object's ACL, in one transaction: bytes, other metadata and Last-Modified stay.
+/// Changes an object's metadata in one transaction: bytes and Last-Modified stay.
 pub(crate) fn update_meta(
     inner: &Inner,
     bucket: &str,

@@ -377,6 +377,10 @@ impl FinishedBlob {
     pub fn size(&self) -> u64 {
         self.size
     }
+    /// The staged file (`None` for an inline blob).
+    pub(crate) fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
     /// Raw MD5 of the bytes.
     pub fn md5(&self) -> [u8; 16] {
         self.md5

@@ -73,12 +73,18 @@ pub struct ObjectMeta {
     pub storage_class: Option<String>,
     /// Object tags (`x-oss-tagging`, PutObjectTagging): (key, value) in the order given.
     pub tags: Vec<(String, String)>,
+    /// A symlink's target key (same bucket); `None` for any other object.
+    pub symlink_target: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ObjectType {
     Normal,
     Multipart,
+    /// Made and grown by AppendObject.
+    Appendable,
+    /// A link to another key of the bucket (`ObjectMeta::symlink_target`); no bytes of its own.
+    Symlink,
 }
 
 impl ObjectType {
@@ -86,6 +92,27 @@ impl ObjectType {
         match self {
             ObjectType::Normal => "Normal",
             ObjectType::Multipart => "Multipart",
+            ObjectType::Appendable => "Appendable",
+            ObjectType::Symlink => "Symlink",
+        }
+    }
+
+    /// The value of the `objects.multipart` column (0 and 1 from before appendable objects).
+    pub(crate) fn code(self) -> i64 {
+        match self {
+            ObjectType::Normal => 0,
+            ObjectType::Multipart => 1,
+            ObjectType::Appendable => 2,
+            ObjectType::Symlink => 3,
+        }
+    }
+
+    pub(crate) fn from_code(code: i64) -> ObjectType {
+        match code {
+            1 => ObjectType::Multipart,
+            2 => ObjectType::Appendable,
+            3 => ObjectType::Symlink,
+            _ => ObjectType::Normal,
         }
     }
 }
@@ -141,4 +168,17 @@ pub struct UploadInfo {
     pub key: String,
     pub upload_id: String,
     pub initiated: OffsetDateTime,
+}
+
+/// What a bucket holds (GetBucketStat).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct BucketStat {
+    pub storage: u64,
+    pub object_count: u64,
+    pub multipart_upload_count: u64,
+    pub multipart_part_count: u64,
+    /// The newest object's Last-Modified (Unix seconds; 0 for an empty bucket).
+    pub last_modified: i64,
+    /// (storage class, bytes, objects), for the classes present.
+    pub by_class: Vec<(String, u64, u64)>,
 }

@@ -80,6 +80,7 @@ pub enum Op {
     DeleteBucket,
     HeadBucket,
     GetBucketInfo,
+    GetBucketStat,
     GetBucketLocation,
     GetBucketAcl,
     PutBucketAcl,
@@ -99,11 +100,15 @@ pub enum Op {
     DeleteObject,
     GetObjectAcl,
     PutObjectAcl,
+    AppendObject,
+    PutSymlink,
+    GetSymlink,
     GetObjectTagging,
     PutObjectTagging,
     DeleteObjectTagging,
     InitiateMultipartUpload,
     UploadPart,
+    UploadPartCopy,
     CompleteMultipartUpload,
     AbortMultipartUpload,
     ListParts,
@@ -124,6 +129,7 @@ const KNOWN: &[&str] = &[
     "acl",
     "cors",
     "bucketInfo",
+    "stat",
     "location",
     "uploads",
     "delete",
@@ -131,6 +137,9 @@ const KNOWN: &[&str] = &[
     "partNumber",
     "objectMeta",
     "tagging",
+    "append",
+    "position",
+    "symlink",
     "continuation-token",
     "security-token",
     "response-content-type",
@@ -174,6 +183,7 @@ impl Op {
                 "GET" if has("acl") => Op::GetBucketAcl,
                 "GET" if has("cors") => Op::GetBucketCors,
                 "GET" if has("bucketInfo") => Op::GetBucketInfo,
+                "GET" if has("stat") => Op::GetBucketStat,
                 "GET" if has("location") => Op::GetBucketLocation,
                 "GET" if has("uploads") => Op::ListMultipartUploads,
                 "GET" if query.iter().any(|(k, v)| k == "list-type" && v == "2") => {
@@ -188,12 +198,14 @@ impl Op {
                 _ => return Err(OpError::MethodNotAllowed("Bucket")),
             },
             (Some(_), Some(_)) => match method {
+                "PUT" if has("symlink") => Op::PutSymlink,
+                "GET" if has("symlink") => Op::GetSymlink,
                 "PUT" if has("tagging") => Op::PutObjectTagging,
                 "GET" if has("tagging") => Op::GetObjectTagging,
                 "DELETE" if has("tagging") => Op::DeleteObjectTagging,
                 "PUT" if has("acl") => Op::PutObjectAcl,
                 "PUT" if has("uploadId") && has("partNumber") && has_copy_source => {
-                    return Err(OpError::NotImplemented("UploadPartCopy".into()))
+                    Op::UploadPartCopy
                 }
                 "PUT" if has("uploadId") && has("partNumber") => Op::UploadPart,
                 "PUT" if has_copy_source => Op::CopyObject,
@@ -208,9 +220,7 @@ impl Op {
                 "DELETE" => Op::DeleteObject,
                 "POST" if has("uploads") => Op::InitiateMultipartUpload,
                 "POST" if has("uploadId") => Op::CompleteMultipartUpload,
-                "POST" if has("append") => {
-                    return Err(OpError::NotImplemented("AppendObject".into()))
-                }
+                "POST" if has("append") => Op::AppendObject,
                 _ => return Err(OpError::MethodNotAllowed("Object")),
             },
         };
@@ -225,6 +235,7 @@ impl Op {
             Op::PutBucket => "oss:PutBucket",
             Op::DeleteBucket => "oss:DeleteBucket",
             Op::HeadBucket | Op::GetBucketInfo => "oss:GetBucketInfo",
+            Op::GetBucketStat => "oss:GetBucketStat",
             Op::GetBucketLocation => "oss:GetBucketLocation",
             Op::GetBucketAcl => "oss:GetBucketAcl",
             Op::PutBucketAcl => "oss:PutBucketAcl",
@@ -236,11 +247,14 @@ impl Op {
             Op::DeleteMultipleObjects | Op::DeleteObject => "oss:DeleteObject",
             Op::PostObject
             | Op::PutObject
+            | Op::AppendObject
+            | Op::PutSymlink
             | Op::CopyObject
             | Op::InitiateMultipartUpload
             | Op::UploadPart
+            | Op::UploadPartCopy
             | Op::CompleteMultipartUpload => "oss:PutObject",
-            Op::GetObject | Op::HeadObject | Op::GetObjectMeta => "oss:GetObject",
+            Op::GetObject | Op::HeadObject | Op::GetObjectMeta | Op::GetSymlink => "oss:GetObject",
             Op::GetObjectAcl => "oss:GetObjectAcl",
             Op::PutObjectAcl => "oss:PutObjectAcl",
             Op::GetObjectTagging => "oss:GetObjectTagging",
@@ -258,6 +272,7 @@ impl Op {
             Op::GetObject
                 | Op::HeadObject
                 | Op::GetObjectMeta
+                | Op::GetSymlink
                 | Op::ListObjects
                 | Op::ListObjectsV2
         )
@@ -269,11 +284,14 @@ impl Op {
             self,
             Op::PutObject
                 | Op::PostObject
+                | Op::AppendObject
+                | Op::PutSymlink
                 | Op::CopyObject
                 | Op::DeleteObject
                 | Op::DeleteMultipleObjects
                 | Op::InitiateMultipartUpload
                 | Op::UploadPart
+                | Op::UploadPartCopy
                 | Op::CompleteMultipartUpload
                 | Op::AbortMultipartUpload
                 | Op::ListParts
@@ -290,6 +308,7 @@ impl Op {
                 | Op::DeleteBucket
                 | Op::HeadBucket
                 | Op::GetBucketInfo
+                | Op::GetBucketStat
                 | Op::GetBucketLocation
                 | Op::GetBucketAcl
                 | Op::PutBucketAcl

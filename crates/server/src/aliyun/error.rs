@@ -19,6 +19,8 @@ pub struct OssError {
     /// Extra child elements of `<Error>`, in order (e.g. `BucketName`, `StringToSign`).
     pub extra: Vec<(&'static str, String)>,
     pub ec: &'static str,
+    /// Response headers the error carries (e.g. `x-oss-next-append-position`).
+    pub headers: Vec<(&'static str, String)>,
 }
 
 impl OssError {
@@ -34,7 +36,14 @@ impl OssError {
             message: message.into(),
             extra: Vec::new(),
             ec,
+            headers: Vec::new(),
         }
+    }
+
+    /// Adds a response header to the error answer.
+    pub fn with_header(mut self, name: &'static str, value: impl Into<String>) -> OssError {
+        self.headers.push((name, value.into()));
+        self
     }
 
     pub fn with(mut self, name: &'static str, value: impl Into<String>) -> OssError {
@@ -269,6 +278,26 @@ impl OssError {
                 "0042-00000005",
             )
             .with("PartNumber", n.to_string()),
+            StoreError::ObjectNotAppendable => OssError::new(
+                StatusCode::CONFLICT,
+                "ObjectNotAppendable",
+                "The object is not appendable",
+                "0026-00000017",
+            ),
+            // oss2 reads the length from the header to build its exception.
+            StoreError::PositionNotEqualToLength(length) => OssError::new(
+                StatusCode::CONFLICT,
+                "PositionNotEqualToLength",
+                "Position is not equal to file length",
+                "0026-00000016",
+            )
+            .with_header("x-oss-next-append-position", length.to_string()),
+            StoreError::AppendTooLarge(max) => OssError::new(
+                StatusCode::BAD_REQUEST,
+                "InvalidArgument",
+                format!("Appended file exceeds the max size: an appendable object holds at most {max} bytes."),
+                "0026-00000018",
+            ),
             StoreError::Io(e) => OssError::internal(&format!("storage: {e}")),
             StoreError::Db(e) => OssError::internal(&format!("metadata: {e}")),
         }
@@ -343,6 +372,11 @@ impl OssError {
             .status(self.status)
             .header("x-oss-ec", self.ec)
             .header(http::header::CONTENT_TYPE, "application/xml");
+        for (name, value) in &self.headers {
+            if let Ok(v) = HeaderValue::from_str(value) {
+                builder = builder.header(*name, v);
+            }
+        }
         if head {
             let b64 = base64::engine::general_purpose::STANDARD.encode(body.as_bytes());
             if let Ok(v) = HeaderValue::from_str(&b64) {

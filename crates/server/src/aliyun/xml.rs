@@ -273,6 +273,51 @@ pub fn copy_object_result(etag: &str, last_modified: OffsetDateTime) -> String {
     doc.finish("CopyObjectResult")
 }
 
+/// `<BucketStat>` (GetBucketStat), every field OSS sends, 0 where nothing applies; per storage
+/// class `*Storage` and `*RealStorage` are both the bytes stored (no minimum billable size here).
+pub fn bucket_stat(stat: &stsgate_store::BucketStat) -> String {
+    let class = |name: &str| {
+        stat.by_class
+            .iter()
+            .find(|(c, _, _)| c == name)
+            .map_or((0, 0), |(_, bytes, count)| (*bytes, *count))
+    };
+    let mut doc = Doc::new("BucketStat");
+    doc.leaf("Storage", &stat.storage.to_string());
+    doc.leaf("ObjectCount", &stat.object_count.to_string());
+    doc.leaf(
+        "MultipartUploadCount",
+        &stat.multipart_upload_count.to_string(),
+    );
+    doc.leaf("LiveChannelCount", "0");
+    doc.leaf("LastModifiedTime", &stat.last_modified.to_string());
+    let (bytes, count) = class("Standard");
+    doc.leaf("StandardStorage", &bytes.to_string());
+    doc.leaf("StandardObjectCount", &count.to_string());
+    for (class_name, prefix) in [
+        ("IA", "InfrequentAccess"),
+        ("Archive", "Archive"),
+        ("ColdArchive", "ColdArchive"),
+        ("DeepColdArchive", "DeepColdArchive"),
+    ] {
+        let (bytes, count) = class(class_name);
+        doc.leaf(&format!("{prefix}Storage"), &bytes.to_string());
+        doc.leaf(&format!("{prefix}RealStorage"), &bytes.to_string());
+        doc.leaf(&format!("{prefix}ObjectCount"), &count.to_string());
+    }
+    doc.leaf("MultipartPartCount", &stat.multipart_part_count.to_string());
+    doc.leaf("DeleteMarkerCount", "0");
+    doc.finish("BucketStat")
+}
+
+/// `<CopyPartResult><LastModified/><ETag/></CopyPartResult>` (UploadPartCopy).
+pub fn copy_part_result(etag: &str, last_modified: OffsetDateTime) -> String {
+    let mut doc = Doc::new("CopyPartResult");
+    doc.leaf("LastModified", &iso8601_ms(last_modified));
+    doc.leaf("ETag", etag);
+    doc.finish("CopyPartResult")
+}
+
 /// `<InitiateMultipartUploadResult>[EncodingType]<Bucket/><Key/><UploadId/></…>` (key url-encoded when `encoding_url`).
 pub fn initiate_multipart(bucket: &str, key: &str, upload_id: &str, encoding_url: bool) -> String {
     let enc = Encoder(encoding_url);

@@ -268,6 +268,7 @@ pub fn standard_meta(headers: &HeaderMap, meta_prefix: &str) -> Result<ObjectMet
         acl: None,
         storage_class: None,
         tags: Vec::new(),
+        symlink_target: None,
     })
 }
 

@@ -167,6 +167,21 @@ impl CosError {
                 "EntityTooSmall",
                 format!("Your proposed upload is smaller than the minimum allowed object size: part {n} is {size} bytes; every part but the last must be at least 1 MB."),
             ),
+            StoreError::ObjectNotAppendable => CosError::new(
+                StatusCode::CONFLICT,
+                "ObjectNotAppendable",
+                "This object can not be appended.",
+            ),
+            StoreError::PositionNotEqualToLength(length) => CosError::new(
+                StatusCode::CONFLICT,
+                "PositionNotEqualToLength",
+                format!("The position is not equal to the object's length ({length})."),
+            ),
+            StoreError::AppendTooLarge(max) => CosError::new(
+                StatusCode::BAD_REQUEST,
+                "InvalidArgument",
+                format!("An appendable object holds at most {max} bytes."),
+            ),
             StoreError::Io(e) => CosError::internal(&format!("storage: {e}")),
             StoreError::Db(e) => CosError::internal(&format!("metadata: {e}")),
         }

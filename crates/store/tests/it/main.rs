@@ -1,5 +1,6 @@
 //! Integration tests of the store, one binary, shared helpers in `common`.
 
+mod append;
 mod buckets;
 mod cache;
 mod common;

@@ -20,6 +20,7 @@ fn meta(content_type: &str) -> ObjectMeta {
         acl: Some(Acl::PublicRead),
         storage_class: Some("IA".into()),
         tags: vec![("team".into(), "a b".into())],
+        symlink_target: None,
     }
 }
 

@@ -73,6 +73,7 @@ const IMPLEMENTED_HEADERS: &[&str] = &[
     "x-oss-storage-class",
     "x-oss-forbid-overwrite",
     "x-oss-copy-source",
+    "x-oss-copy-source-range",
     "x-oss-copy-source-if-match",
     "x-oss-copy-source-if-none-match",
     "x-oss-copy-source-if-modified-since",
@@ -81,6 +82,7 @@ const IMPLEMENTED_HEADERS: &[&str] = &[
     "x-oss-tagging",
     "x-oss-tagging-directive",
     "x-oss-range-behavior",
+    "x-oss-symlink-target",
     "x-oss-complete-all",
 ];
 

@@ -114,6 +114,15 @@ pub fn delete_bucket(call: &Call) -> Result<Response, OssError> {
     Ok(empty(StatusCode::NO_CONTENT))
 }
 
+pub fn get_bucket_stat(call: &Call) -> Result<Response, OssError> {
+    let stat = call
+        .state
+        .store
+        .bucket_stat(&call.bucket)
+        .map_err(store_err(call))?;
+    Ok(xml_response(xml::bucket_stat(&stat)))
+}
+
 pub fn head_bucket(call: &Call) -> Result<Response, OssError> {
     call.state
         .store

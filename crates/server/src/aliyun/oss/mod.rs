@@ -200,7 +200,11 @@ async fn dispatch(
     // policy does not allow oss:PutObjectAcl cannot make what they write public.
     let sets_acl = matches!(
         op,
-        Op::PutObject | Op::CopyObject | Op::InitiateMultipartUpload
+        Op::PutObject
+            | Op::AppendObject
+            | Op::PutSymlink
+            | Op::CopyObject
+            | Op::InitiateMultipartUpload
     ) && call
         .header("x-oss-object-acl")
         .is_some_and(|v| !v.is_empty());
@@ -215,7 +219,11 @@ async fn dispatch(
     // Tags set on the way in (`x-oss-tagging`) are PutObjectTagging too.
     let sets_tags = matches!(
         op,
-        Op::PutObject | Op::CopyObject | Op::InitiateMultipartUpload
+        Op::PutObject
+            | Op::AppendObject
+            | Op::PutSymlink
+            | Op::CopyObject
+            | Op::InitiateMultipartUpload
     ) && call.header("x-oss-tagging").is_some();
     if sets_tags {
         call.authorize(
@@ -231,6 +239,7 @@ async fn dispatch(
         Op::DeleteBucket => bucket::delete_bucket(&call),
         Op::HeadBucket => bucket::head_bucket(&call),
         Op::GetBucketInfo => bucket::get_bucket_info(&call),
+        Op::GetBucketStat => bucket::get_bucket_stat(&call),
         Op::GetBucketLocation => bucket::get_bucket_location(&call),
         Op::GetBucketAcl => bucket::get_bucket_acl(&call),
         Op::PutBucketAcl => bucket::put_bucket_acl(&call),
@@ -243,6 +252,9 @@ async fn dispatch(
         Op::DeleteMultipleObjects => object::delete_multiple(&call, body).await,
         Op::PostObject => post::post_object(&call, body).await,
         Op::PutObject => object::put_object(&call, body).await,
+        Op::AppendObject => object::append_object(&call, body).await,
+        Op::PutSymlink => object::put_symlink(&call),
+        Op::GetSymlink => object::get_symlink(&call),
         Op::CopyObject => object::copy_object(&call).await,
         Op::GetObject => object::get_object(&call, false).await,
         Op::HeadObject => object::get_object(&call, true).await,
@@ -255,6 +267,7 @@ async fn dispatch(
         Op::DeleteObjectTagging => object::delete_object_tagging(&call),
         Op::InitiateMultipartUpload => multipart::initiate(&call),
         Op::UploadPart => multipart::upload_part(&call, body).await,
+        Op::UploadPartCopy => multipart::upload_part_copy(&call).await,
         Op::CompleteMultipartUpload => multipart::complete(&call, body).await,
         Op::AbortMultipartUpload => multipart::abort(&call),
         Op::ListParts => multipart::list_parts(&call),

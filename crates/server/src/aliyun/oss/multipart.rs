@@ -4,6 +4,7 @@ use super::body::{meta_from_headers, MAX_XML_BODY};
 use super::list::number;
 use super::object::set;
 use super::{blocking, empty, store_err, xml_response, Call};
+use crate::aliyun::endpoint::Op;
 use crate::aliyun::error::OssError;
 use crate::aliyun::xml;
 use crate::common::objects::{check_content_md5, check_declared_length, read_small, stage};
@@ -78,6 +79,127 @@ pub async fn upload_part(call: &Call, body: Body) -> Result<Response, OssError> 
         &part.crc64.to_string(),
     );
     Ok(r)
+}
+
+/// The `(bucket, key)` of an `x-oss-copy-source` (`/bucket/percent-encoded key`, an optional
+/// `?versionId=` cut off before decoding).
+pub fn copy_source(call: &Call) -> Result<(String, String), OssError> {
+    let source = call.header("x-oss-copy-source").unwrap_or_default();
+    let path = source.split_once('?').map_or(source.as_str(), |(p, _)| p);
+    let decoded = stsgate_signing::encode::decode_path(path).unwrap_or_default();
+    decoded
+        .strip_prefix('/')
+        .unwrap_or(&decoded)
+        .split_once('/')
+        .filter(|(b, k)| !b.is_empty() && !k.is_empty())
+        .map(|(b, k)| (b.to_string(), k.to_string()))
+        .ok_or_else(|| {
+            OssError::new(
+                StatusCode::BAD_REQUEST,
+                "InvalidArgument",
+                "x-oss-copy-source must be /<bucket>/<url-encoded key>.",
+                if source.is_empty() {
+                    "0042-00000302"
+                } else {
+                    "0042-00000301"
+                },
+            )
+            .with("ArgumentName", "x-oss-copy-source")
+            .with("ArgumentValue", &source)
+        })
+}
+
+/// UploadPartCopy: `PUT /key?partNumber=N&uploadId=ID` with `x-oss-copy-source` and an optional
+/// `x-oss-copy-source-range: bytes=first-last` (inclusive; `first-` and `-n` too): the part is
+/// that range of the source object (GetObject on it is checked too). Answers
+/// `<CopyPartResult>` and the part's ETag in a header as well (both SDKs read the header).
+pub async fn upload_part_copy(call: &Call) -> Result<Response, OssError> {
+    let id = upload_id(call)?;
+    let number_text = call.param("partNumber").unwrap_or("");
+    let number = crate::common::http::part_number(number_text).ok_or_else(|| {
+        OssError::invalid_argument(
+            "partNumber must be an integer from 1 to 10000.",
+            "partNumber",
+            number_text,
+        )
+    })?;
+    let (src_bucket, src_key) = copy_source(call)?;
+    call.authorize(Op::GetObject, "oss:GetObject", &src_bucket, Some(&src_key))?;
+    call.state
+        .store
+        .upload_meta(&call.bucket, &call.key, &id)
+        .map_err(|e| no_such_upload(call, e, &id))?;
+    let src = call
+        .state
+        .store
+        .head_object(&src_bucket, &src_key)
+        .map_err(|e| OssError::from_store(e, &src_bucket, &src_key))?;
+    crate::common::objects::check_copy_conditions(&call.headers, "x-oss-copy-source-", &src)?;
+    let (start, len) = match call.header("x-oss-copy-source-range") {
+        None => (0, src.size),
+        Some(v) => match crate::common::objects::parse_range(&v, src.size, true) {
+            // Unlike a GET's, a copy range is never clipped: its end must lie in the source.
+            Ok(r) if !range_end_past(&v, src.size) => (r.start, r.end - r.start + 1),
+            _ => {
+                return Err(OssError::new(
+                    StatusCode::BAD_REQUEST,
+                    "InvalidArgument",
+                    format!("The copy range must lie within the source object of {} bytes: bytes=first-last.", src.size),
+                    "0042-00000306",
+                )
+                .with("ArgumentName", "x-oss-copy-source-range")
+                .with("ArgumentValue", &v))
+            }
+        },
+    };
+    if len > MAX_PART_SIZE {
+        return Err(OssError::entity_too_large(MAX_PART_SIZE));
+    }
+    let (store, bucket, key, now, id2) = (
+        call.state.store.clone(),
+        call.bucket.clone(),
+        call.key.clone(),
+        call.now,
+        id.clone(),
+    );
+    let (sb, sk) = (src_bucket.clone(), src_key.clone());
+    let part = blocking(move || -> Result<_, stsgate_store::StoreError> {
+        use std::io::{Read, Seek, SeekFrom};
+        let (info, mut reader) = store.open_object(&sb, &sk)?;
+        if info.etag != src.etag || start + len > info.size {
+            // Replaced meanwhile: copy nothing rather than a mix.
+            return Err(stsgate_store::StoreError::NoSuchKey);
+        }
+        reader.seek(SeekFrom::Start(start))?;
+        let mut staging = store.staging()?;
+        let mut limited = reader.take(len);
+        let mut buf = vec![0u8; 1024 * 1024];
+        loop {
+            let n = limited.read(&mut buf)?;
+            if n == 0 {
+                break;
+            }
+            staging.write(&buf[..n])?;
+        }
+        let blob = staging.finish()?;
+        store.upload_part(&bucket, &key, &id2, number, blob, now)
+    })
+    .await?
+    .map_err(|e| no_such_upload(call, e, &id))?;
+    let mut r = xml_response(xml::copy_part_result(&part.etag, part.last_modified));
+    set(&mut r, header::ETAG, &part.etag);
+    Ok(r)
+}
+
+/// Whether `bytes=a-b` names an end `b` at or past `size`.
+fn range_end_past(value: &str, size: u64) -> bool {
+    value
+        .trim()
+        .strip_prefix("bytes=")
+        .and_then(|spec| spec.split_once('-'))
+        .and_then(|(first, last)| (!first.trim().is_empty()).then_some(last))
+        .and_then(|last| last.trim().parse::<u64>().ok())
+        .is_some_and(|last| last >= size)
 }
 
 fn no_such_upload(call: &Call, e: stsgate_store::StoreError, id: &str) -> OssError {

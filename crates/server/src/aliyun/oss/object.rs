@@ -54,6 +54,112 @@ pub async fn put_object(call: &Call, body: Body) -> Result<Response, OssError> {
     Ok(r)
 }
 
+/// PutSymlink: `PUT /link?symlink` with `x-oss-symlink-target` (percent-encoded; the target
+/// need not exist) and the usual object metadata headers.
+pub fn put_symlink(call: &Call) -> Result<Response, OssError> {
+    let raw = call.header("x-oss-symlink-target").unwrap_or_default();
+    let target = stsgate_signing::encode::decode_path(&raw).unwrap_or_default();
+    if target.is_empty() || !stsgate_store::valid_object_key(&target) {
+        return Err(OssError::invalid_argument(
+            "x-oss-symlink-target must name an object key (percent-encoded).",
+            "x-oss-symlink-target",
+            &raw,
+        ));
+    }
+    let meta = meta_from_headers(call)?;
+    let forbid = call
+        .header("x-oss-forbid-overwrite")
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    let info = call
+        .state
+        .store
+        .put_symlink(&call.bucket, &call.key, &target, meta, forbid, call.now)
+        .map_err(store_err(call))?;
+    let mut r = empty(StatusCode::OK);
+    set(&mut r, header::ETAG, &info.etag);
+    Ok(r)
+}
+
+/// GetSymlink: `GET /link?symlink` answers the target (percent-encoded, `/` kept) in
+/// `x-oss-symlink-target`, with the link's own ETag and Last-Modified.
+pub fn get_symlink(call: &Call) -> Result<Response, OssError> {
+    let info = call
+        .state
+        .store
+        .head_object(&call.bucket, &call.key)
+        .map_err(store_err(call))?;
+    let Some(target) = info.meta.symlink_target.as_deref() else {
+        return Err(OssError::new(
+            StatusCode::BAD_REQUEST,
+            "NotSymlink",
+            "The specified object is not a symlink.",
+            "0043-00000101",
+        )
+        .with("Key", &call.key));
+    };
+    let mut r = empty(StatusCode::OK);
+    set(&mut r, header::ETAG, &info.etag);
+    set(
+        &mut r,
+        header::LAST_MODIFIED,
+        &xml::rfc1123(info.last_modified),
+    );
+    set(
+        &mut r,
+        HeaderName::from_static("x-oss-symlink-target"),
+        &stsgate_signing::encode::pe(target).replace("%2F", "/"),
+    );
+    Ok(r)
+}
+
+/// AppendObject: `POST /key?append&position=N`. The first append (position 0) creates the object
+/// with the request's metadata; later ones only add bytes (their metadata and tagging headers
+/// are ignored, as OSS does). Answers the next position and the whole object's CRC-64.
+pub async fn append_object(call: &Call, body: Body) -> Result<Response, OssError> {
+    let text = call.param("position").unwrap_or("");
+    let position: u64 = text.parse().map_err(|_| {
+        OssError::invalid_argument(
+            "position must be a non-negative integer: the length of the object to append to.",
+            "position",
+            text,
+        )
+    })?;
+    objects::check_declared_length(&call.headers, stsgate_store::MAX_APPENDABLE)?;
+    let meta = if position == 0 {
+        meta_from_headers(call)?
+    } else {
+        Default::default()
+    };
+    let (store, bucket, key, now) = (
+        call.state.store.clone(),
+        call.bucket.clone(),
+        call.key.clone(),
+        call.now,
+    );
+    let info = objects::put_body(
+        &call.state.store,
+        &call.headers,
+        body,
+        stsgate_store::MAX_APPENDABLE,
+        move |blob| store.append_object(&bucket, &key, position, blob, meta, now),
+    )
+    .await?
+    .map_err(store_err(call))?;
+    let mut r = empty(StatusCode::OK);
+    set(&mut r, header::ETAG, &info.etag);
+    set(
+        &mut r,
+        HeaderName::from_static("x-oss-next-append-position"),
+        &info.size.to_string(),
+    );
+    set(
+        &mut r,
+        HeaderName::from_static("x-oss-hash-crc64ecma"),
+        &info.crc64.to_string(),
+    );
+    Ok(r)
+}
+
 /// The headers that describe an object (GET, HEAD).
 fn object_headers(r: &mut Response, info: &ObjectInfo) {
     let m = &info.meta;
@@ -89,6 +195,13 @@ fn object_headers(r: &mut Response, info: &ObjectInfo) {
             &base64::engine::general_purpose::STANDARD.encode(md5),
         );
     }
+    if info.object_type == stsgate_store::ObjectType::Appendable {
+        set(
+            r,
+            HeaderName::from_static("x-oss-next-append-position"),
+            &info.size.to_string(),
+        );
+    }
     if !m.tags.is_empty() {
         set(
             r,
@@ -99,10 +212,59 @@ fn object_headers(r: &mut Response, info: &ObjectInfo) {
     objects::set_stored_headers(r, m, "x-oss-meta-");
 }
 
+/// GET/HEAD through a symlink: the target's bytes, length, ETag, MD5 and CRC-64 with the link's
+/// other metadata, Last-Modified the later of the two. The caller must also be allowed to read
+/// the target (a link cannot lend access to a key its reader may not read).
+async fn through_link(
+    call: &Call,
+    link: ObjectInfo,
+    head: bool,
+) -> Result<(ObjectInfo, objects::Content), OssError> {
+    let target = link.meta.symlink_target.clone().unwrap_or_default();
+    call.authorize(Op::GetObject, "oss:GetObject", &call.bucket, Some(&target))?;
+    let opened = objects::open_for_get(&call.state.store, &call.bucket, &target, head).await?;
+    let (info, content) = match opened {
+        Ok(found) => found,
+        Err(stsgate_store::StoreError::NoSuchKey) => {
+            return Err(OssError::new(
+                StatusCode::NOT_FOUND,
+                "SymlinkTargetNotExist",
+                "The symlink target object does not exist",
+                "0026-00000010",
+            )
+            .with("SymlinkTarget", &target))
+        }
+        Err(e) => return Err(store_err(call)(e)),
+    };
+    if info.object_type == stsgate_store::ObjectType::Symlink {
+        return Err(OssError::new(
+            StatusCode::BAD_REQUEST,
+            "InvalidTargetType",
+            "The symlink target object type is not supported.",
+            "0026-00000011",
+        )
+        .with("SymlinkTarget", &target));
+    }
+    let merged = ObjectInfo {
+        size: info.size,
+        etag: info.etag,
+        crc64: info.crc64,
+        md5: info.md5,
+        last_modified: info.last_modified.max(link.last_modified),
+        ..link
+    };
+    Ok((merged, content))
+}
+
 pub async fn get_object(call: &Call, head: bool) -> Result<Response, OssError> {
     let (info, content) = objects::open_for_get(&call.state.store, &call.bucket, &call.key, head)
         .await?
         .map_err(store_err(call))?;
+    let (info, content) = if info.object_type == stsgate_store::ObjectType::Symlink {
+        through_link(call, info, head).await?
+    } else {
+        (info, content)
+    };
     match check_conditions(&call.headers, &info) {
         Ok(()) => {}
         Err(ObjectError::NotModified) => {
@@ -231,21 +393,7 @@ pub async fn delete_multiple(call: &Call, body: Body) -> Result<Response, OssErr
 }
 
 pub async fn copy_object(call: &Call) -> Result<Response, OssError> {
-    let source = call.header("x-oss-copy-source").unwrap_or_default();
-    let decoded = stsgate_signing::encode::decode_path(&source).unwrap_or_default();
-    let (src_bucket, src_key) = decoded
-        .strip_prefix('/')
-        .unwrap_or(&decoded)
-        .split_once('/')
-        .filter(|(b, k)| !b.is_empty() && !k.is_empty())
-        .map(|(b, k)| (b.to_string(), k.to_string()))
-        .ok_or_else(|| {
-            OssError::invalid_argument(
-                "x-oss-copy-source must be /<bucket>/<url-encoded key>.",
-                "x-oss-copy-source",
-                &source,
-            )
-        })?;
+    let (src_bucket, src_key) = super::multipart::copy_source(call)?;
     call.authorize(Op::GetObject, "oss:GetObject", &src_bucket, Some(&src_key))?;
     let src = call
         .state

@@ -319,6 +319,7 @@ async fn store_file(
             None => Vec::new(),
             Some(v) => crate::common::tagging::parse_header(&v).map_err(OssError::from_tags)?,
         },
+        symlink_target: None,
     };
     let forbid = f("x-oss-forbid-overwrite").is_some_and(|v| v.eq_ignore_ascii_case("true"));
     let (store, bucket, k, now) = (
