@@ -117,12 +117,31 @@ async function uploadPartCopy(client) {
   console.log('ok uploadPartCopy');
 }
 
+async function lifecycle(client) {
+  await expectError(client.getBucketLifecycle(bucket), 'NoSuchLifecycleError', 404);
+  const put = await client.putBucketLifecycle(bucket, [{
+    id: 'logs', prefix: 'logs/', status: 'Enabled', expiration: { days: 30 },
+  }, {
+    id: 'uploads', prefix: 'uploads/', status: 'Enabled', abortMultipartUpload: { days: 7 },
+  }]);
+  assert.strictEqual(put.res.status, 200);
+  const got = await client.getBucketLifecycle(bucket);
+  assert.strictEqual(got.rules.length, 2);
+  assert.strictEqual(got.rules[0].id, 'logs');
+  assert.strictEqual(got.rules[0].expiration.days, '30');
+  assert.strictEqual(got.rules[1].abortMultipartUpload.days, '7');
+  const del = await client.deleteBucketLifecycle(bucket);
+  assert.strictEqual(del.res.status, 204);
+  console.log('ok lifecycle');
+}
+
 async function main() {
   const client = new OSS({ ...base, ...creds });
   if (steps.has('tagging')) await tagging(client);
   if (steps.has('append')) await append(client);
   if (steps.has('symlink')) await symlink(client);
   if (steps.has('uploadPartCopy')) await uploadPartCopy(client);
+  if (steps.has('lifecycle')) await lifecycle(client);
   console.log('ALL OK');
 }
 

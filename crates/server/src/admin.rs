@@ -53,6 +53,39 @@ pub fn bucket_create(data: &Path, name: &str, acl: &str) -> anyhow::Result<Strin
     })
 }
 
+/// `stsgate bucket sweep`: applies the lifecycle rules at `at` (RFC 3339; now when `None`).
+pub fn bucket_sweep(data: &Path, at: Option<&str>) -> anyhow::Result<Vec<String>> {
+    let now = match at {
+        None => time::OffsetDateTime::now_utc(),
+        Some(t) => time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339)
+            .map_err(|e| {
+            anyhow::anyhow!("--at {t:?} is not an RFC 3339 time such as 2030-01-01T00:00:00Z: {e}")
+        })?,
+    };
+    with_store(data, |store| {
+        let report = store
+            .sweep_lifecycle(now)
+            .context("applying lifecycle rules")?;
+        let mut out = Vec::new();
+        for (bucket, key) in &report.expired {
+            out.push(format!("expired {bucket}/{key}"));
+        }
+        for (bucket, key, class) in &report.transitioned {
+            out.push(format!("transitioned {bucket}/{key} to {class}"));
+        }
+        for (bucket, key, id) in &report.aborted {
+            out.push(format!("aborted upload {id} of {bucket}/{key}"));
+        }
+        out.push(format!(
+            "swept: {} expired, {} transitioned, {} uploads aborted",
+            report.expired.len(),
+            report.transitioned.len(),
+            report.aborted.len()
+        ));
+        Ok(out)
+    })
+}
+
 /// `stsgate bucket list`: one line per bucket, `NAME ACL CREATED`.
 pub fn bucket_list(data: &Path) -> anyhow::Result<Vec<String>> {
     with_store(data, |store| {

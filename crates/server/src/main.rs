@@ -226,6 +226,16 @@ enum BucketCommand {
         #[arg(long, value_name = "NAME")]
         name: String,
     },
+    /// Apply every bucket's lifecycle rules now, or as of --at (a running server does it
+    /// hourly): prints one line per object expired or moved and per upload aborted.
+    Sweep {
+        /// Data directory
+        #[arg(long, value_name = "DIR", default_value = "./stsgate-data")]
+        data: PathBuf,
+        /// The time to apply the rules at (RFC 3339, e.g. 2030-01-01T00:00:00Z); default now
+        #[arg(long, value_name = "TIME")]
+        at: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -479,6 +489,11 @@ fn main() -> anyhow::Result<()> {
         Command::Bucket { command } => {
             use stsgate::admin;
             match command {
+                BucketCommand::Sweep { data, at } => {
+                    for line in admin::bucket_sweep(&data, at.as_deref())? {
+                        println!("{line}");
+                    }
+                }
                 BucketCommand::Create { data, name, acl } => {
                     println!("{}", admin::bucket_create(&data, &name, &acl)?)
                 }

@@ -36,8 +36,37 @@ pub fn store(dir: &DataDir) -> anyhow::Result<Store> {
     once_per_dir(&OPEN, &dir.path, WeakStore::upgrade, |canonical| {
         let store = Store::open(&canonical.join("store"))?;
         let weak = store.downgrade();
+        start_lifecycle_sweeper(store.downgrade());
         Ok((store, weak))
     })
+}
+
+/// How often the buckets' lifecycle rules are applied (the first time a minute after start).
+const LIFECYCLE_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
+const LIFECYCLE_FIRST: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Applies every bucket's lifecycle rules on a thread of its own, once a minute after start and
+/// then hourly, for as long as the store is open (`stsgate bucket sweep` does it on demand).
+fn start_lifecycle_sweeper(weak: WeakStore) {
+    let spawned = std::thread::Builder::new()
+        .name("lifecycle".into())
+        .spawn(move || {
+            let mut next = std::time::Instant::now() + LIFECYCLE_FIRST;
+            loop {
+                std::thread::sleep(std::time::Duration::from_secs(1));
+                let Some(store) = weak.upgrade() else { return };
+                if std::time::Instant::now() < next {
+                    continue;
+                }
+                next = std::time::Instant::now() + LIFECYCLE_EVERY;
+                if let Err(e) = store.sweep_lifecycle(time::OffsetDateTime::now_utc()) {
+                    tracing::warn!(error = %e, "lifecycle sweep failed; retried in an hour");
+                }
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::warn!(error = %e, "lifecycle sweeper not started");
+    }
 }
 
 /// Builds the oss face's state over a data directory (the shared store; the first open sweeps

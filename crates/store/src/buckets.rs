@@ -98,6 +98,8 @@ pub(crate) fn delete(inner: &Inner, name: &str) -> Result<(), StoreError> {
         return Err(StoreError::BucketNotEmpty);
     }
     tx.execute("DELETE FROM buckets WHERE name = ?1", [name])?;
+    tx.execute("DELETE FROM bucket_settings WHERE bucket = ?1", [name])?;
+    inner.cache.forget_settings(name);
     inner.cache.forget_bucket(name);
     tx.commit()?;
     Ok(())
@@ -188,6 +190,60 @@ pub(crate) fn stat(inner: &Inner, name: &str) -> Result<crate::BucketStat, Store
     stat.multipart_upload_count = uploads.max(0) as u64;
     stat.multipart_part_count = parts.max(0) as u64;
     Ok(stat)
+}
+
+/// A bucket setting stored as text (lifecycle rules, encryption, policy, referer: each
+/// dialect's document in a neutral form); `None` deletes it.
+pub(crate) fn set_setting(
+    inner: &Inner,
+    name: &str,
+    kind: &str,
+    value: Option<&str>,
+) -> Result<(), StoreError> {
+    let mut conn = inner.db();
+    let tx = conn.transaction()?;
+    db::require_bucket(&tx, name)?;
+    match value {
+        Some(v) => tx.execute(
+            "INSERT INTO bucket_settings (bucket, kind, value) VALUES (?1, ?2, ?3)
+             ON CONFLICT (bucket, kind) DO UPDATE SET value = excluded.value",
+            (name, kind, v),
+        )?,
+        None => tx.execute(
+            "DELETE FROM bucket_settings WHERE bucket = ?1 AND kind = ?2",
+            (name, kind),
+        )?,
+    };
+    tx.commit()?;
+    inner.cache.forget_settings(name);
+    Ok(())
+}
+
+/// A bucket setting (`None` when not set). `NoSuchBucket`.
+pub(crate) fn setting(inner: &Inner, name: &str, kind: &str) -> Result<Option<String>, StoreError> {
+    if let Some(hit) = inner.cache.setting(name, kind) {
+        return Ok(hit);
+    }
+    let conn = inner.db();
+    db::require_bucket(&conn, name)?;
+    let value: Option<String> = conn
+        .prepare_cached("SELECT value FROM bucket_settings WHERE bucket = ?1 AND kind = ?2")?
+        .query_row((name, kind), |row| row.get(0))
+        .optional()?;
+    inner.cache.fill_setting(name, kind, value.clone());
+    Ok(value)
+}
+
+/// Every bucket with a setting of `kind`, and its value.
+pub(crate) fn with_setting(inner: &Inner, kind: &str) -> Result<Vec<(String, String)>, StoreError> {
+    let conn = inner.db();
+    let rows = conn
+        .prepare_cached(
+            "SELECT bucket, value FROM bucket_settings WHERE kind = ?1 ORDER BY bucket",
+        )?
+        .query_map([kind], |row| Ok((row.get(0)?, row.get(1)?)))?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
 }
 
 #[cfg(test)]

@@ -49,6 +49,9 @@ impl Weighter<String, Arc<CachedObject>> for ByData {
 pub(crate) struct MetaCache {
     objects: Cache<String, Arc<CachedObject>, ByData>,
     buckets: Cache<String, BucketInfo>,
+    /// Bucket settings (`bucket/kind` → value or `None` when unset): read on every request
+    /// (policy, referer, encryption), so they are kept like bucket rows.
+    settings: Cache<String, Option<String>>,
 }
 
 impl Default for MetaCache {
@@ -71,6 +74,22 @@ impl MetaCache {
         MetaCache {
             objects: Cache::with_weighter(objects, objects as u64, ByData),
             buckets: Cache::new(buckets),
+            settings: Cache::new(buckets * 4),
+        }
+    }
+
+    pub fn setting(&self, bucket: &str, kind: &str) -> Option<Option<String>> {
+        self.settings.get(&object_key(bucket, kind))
+    }
+
+    pub fn fill_setting(&self, bucket: &str, kind: &str, value: Option<String>) {
+        self.settings.insert(object_key(bucket, kind), value);
+    }
+
+    /// Forgets every setting of `bucket`.
+    pub fn forget_settings(&self, bucket: &str) {
+        for kind in crate::SETTING_KINDS {
+            self.settings.remove(&object_key(bucket, kind));
         }
     }
 

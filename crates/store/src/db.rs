@@ -61,6 +61,12 @@ CREATE TABLE IF NOT EXISTS parts (
     PRIMARY KEY (upload_id, part_number)
 );
 CREATE INDEX IF NOT EXISTS parts_blob ON parts (blob);
+CREATE TABLE IF NOT EXISTS bucket_settings (
+    bucket TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (bucket, kind)
+);
 PRAGMA user_version = 1;
 ";
 

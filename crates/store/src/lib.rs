@@ -20,6 +20,7 @@ mod cache;
 mod db;
 mod error;
 mod group;
+mod lifecycle;
 mod listing;
 mod md5fast;
 mod multipart;
@@ -30,6 +31,10 @@ mod types;
 
 pub use append::{crc64_combine, MAX_APPENDABLE};
 pub use error::{StoreError, Unavailable};
+pub use lifecycle::{LifecycleRule, SweepReport, When};
+
+/// The kinds of bucket settings ([`Store::bucket_setting`]).
+pub const SETTING_KINDS: [&str; 4] = [lifecycle::KIND, "encryption", "policy", "referer"];
 pub use objects::BlobReader;
 pub use staging::{FinishedBlob, Staging, INLINE_MAX};
 pub use types::*;
@@ -141,6 +146,45 @@ impl Store {
         buckets::list(&self.inner, prefix, marker, max)
     }
     /// `NoSuchBucket`; `BucketNotEmpty` if it holds objects or in-progress multipart uploads.
+    /// A bucket setting of one of [`SETTING_KINDS`] (each dialect's document in a neutral
+    /// text form); `None` when unset. `NoSuchBucket`.
+    pub fn bucket_setting(&self, name: &str, kind: &str) -> Result<Option<String>, StoreError> {
+        buckets::setting(&self.inner, name, kind)
+    }
+
+    /// Sets (`Some`) or deletes (`None`) a bucket setting. `NoSuchBucket`.
+    pub fn set_bucket_setting(
+        &self,
+        name: &str,
+        kind: &str,
+        value: Option<&str>,
+    ) -> Result<(), StoreError> {
+        buckets::set_setting(&self.inner, name, kind, value)
+    }
+
+    /// The bucket's lifecycle rules (`None` when it has none). `NoSuchBucket`.
+    pub fn lifecycle(&self, name: &str) -> Result<Option<Vec<LifecycleRule>>, StoreError> {
+        self.bucket_setting(name, lifecycle::KIND)?
+            .map(|t| lifecycle::from_text(&t))
+            .transpose()
+    }
+
+    /// Replaces (`Some`) or deletes (`None`) the bucket's lifecycle rules. `NoSuchBucket`.
+    pub fn set_lifecycle(
+        &self,
+        name: &str,
+        rules: Option<&[LifecycleRule]>,
+    ) -> Result<(), StoreError> {
+        let text = rules.map(lifecycle::to_text);
+        self.set_bucket_setting(name, lifecycle::KIND, text.as_deref())
+    }
+
+    /// Applies every bucket's enabled lifecycle rules as of `now`: expires objects, records
+    /// transitions, aborts uploads. Never touches an object written after it was judged.
+    pub fn sweep_lifecycle(&self, now: OffsetDateTime) -> Result<SweepReport, StoreError> {
+        lifecycle::sweep(self, now)
+    }
+
     /// Sizes and counts of what a bucket holds, by storage class. `NoSuchBucket`.
     pub fn bucket_stat(&self, name: &str) -> Result<BucketStat, StoreError> {
         buckets::stat(&self.inner, name)

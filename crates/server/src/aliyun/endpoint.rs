@@ -87,6 +87,9 @@ pub enum Op {
     PutBucketCors,
     GetBucketCors,
     DeleteBucketCors,
+    PutBucketLifecycle,
+    GetBucketLifecycle,
+    DeleteBucketLifecycle,
     ListObjects,
     ListObjectsV2,
     ListMultipartUploads,
@@ -128,6 +131,7 @@ pub enum OpError {
 const KNOWN: &[&str] = &[
     "acl",
     "cors",
+    "lifecycle",
     "bucketInfo",
     "stat",
     "location",
@@ -179,6 +183,9 @@ impl Op {
             (Some(_), None) => match method {
                 "PUT" if has("acl") => Op::PutBucketAcl,
                 "PUT" if has("cors") => Op::PutBucketCors,
+                "PUT" if has("lifecycle") => Op::PutBucketLifecycle,
+                "GET" if has("lifecycle") => Op::GetBucketLifecycle,
+                "DELETE" if has("lifecycle") => Op::DeleteBucketLifecycle,
                 "PUT" => Op::PutBucket,
                 "GET" if has("acl") => Op::GetBucketAcl,
                 "GET" if has("cors") => Op::GetBucketCors,
@@ -242,6 +249,9 @@ impl Op {
             Op::PutBucketCors => "oss:PutBucketCors",
             Op::GetBucketCors => "oss:GetBucketCors",
             Op::DeleteBucketCors => "oss:DeleteBucketCors",
+            Op::PutBucketLifecycle => "oss:PutBucketLifecycle",
+            Op::GetBucketLifecycle => "oss:GetBucketLifecycle",
+            Op::DeleteBucketLifecycle => "oss:DeleteBucketLifecycle",
             Op::ListObjects | Op::ListObjectsV2 => "oss:ListObjects",
             Op::ListMultipartUploads => "oss:ListMultipartUploads",
             Op::DeleteMultipleObjects | Op::DeleteObject => "oss:DeleteObject",
@@ -315,6 +325,9 @@ impl Op {
                 | Op::PutBucketCors
                 | Op::GetBucketCors
                 | Op::DeleteBucketCors
+                | Op::PutBucketLifecycle
+                | Op::GetBucketLifecycle
+                | Op::DeleteBucketLifecycle
                 | Op::ListObjects
                 | Op::ListObjectsV2
                 | Op::ListMultipartUploads
@@ -664,10 +677,8 @@ mod tests {
     fn unsupported_sub_resources_and_methods() {
         let t = targets(None, "/b/").unwrap();
         assert_eq!(
-            Op::parse("GET", &t[0], &q("lifecycle"), false),
-            Err(OpError::NotImplemented(
-                "the 'lifecycle' sub-resource".into()
-            ))
+            Op::parse("GET", &t[0], &q("website"), false),
+            Err(OpError::NotImplemented("the 'website' sub-resource".into()))
         );
         assert_eq!(
             Op::parse("PATCH", &t[0], &[], false),

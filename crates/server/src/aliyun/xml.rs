@@ -444,6 +444,337 @@ pub fn post_response(bucket: &str, location: &str, key: &str, etag: &str) -> Str
     doc.finish("PostResponse")
 }
 
+/// Why a `<LifecycleConfiguration>` is refused, by the code OSS answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LifecycleError {
+    /// Not the document expected (→ `MalformedXML`).
+    Malformed(String),
+    /// A value out of range (→ `InvalidArgument`), naming the element.
+    Invalid(String),
+    /// Two enabled rules on overlapping prefixes with the same action (→ `InvalidRequest`,
+    /// "Overlap for same action type X.").
+    Overlap(&'static str),
+    /// Something this store does not do (versioning actions, access-time transitions).
+    NotImplemented(String),
+}
+
+/// The most rules one configuration may hold.
+pub const MAX_LIFECYCLE_RULES: usize = 1000;
+
+/// The storage classes a transition may name.
+const TRANSITION_CLASSES: [&str; 4] = ["IA", "Archive", "ColdArchive", "DeepColdArchive"];
+
+fn lifecycle_date(name: &str, text: &str) -> Result<i64, LifecycleError> {
+    let t = OffsetDateTime::parse(text.trim(), &time::format_description::well_known::Rfc3339)
+        .map_err(|_| {
+            LifecycleError::Invalid(format!(
+                "{name} {text:?} is not a date such as 2030-01-01T00:00:00.000Z."
+            ))
+        })?;
+    if (t.hour(), t.minute(), t.second(), t.nanosecond()) != (0, 0, 0, 0) {
+        return Err(LifecycleError::Invalid(format!(
+            "{name} {text:?} must be a UTC midnight (T00:00:00.000Z)."
+        )));
+    }
+    Ok(t.unix_timestamp())
+}
+
+fn lifecycle_days(name: &str, text: &str) -> Result<u32, LifecycleError> {
+    match text.trim().parse::<u32>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(LifecycleError::Invalid(format!(
+            "{name} must be a positive number of days, not {text:?}."
+        ))),
+    }
+}
+
+/// Days | CreatedBeforeDate (| Date, where `date` allows it): exactly one.
+fn lifecycle_when(
+    element: &crate::common::xml::Element,
+    what: &str,
+    date: bool,
+) -> Result<stsgate_store::When, LifecycleError> {
+    use stsgate_store::When;
+    let m = |e: XmlError| LifecycleError::Malformed(e.0);
+    let days = element.only("Days").map_err(m)?;
+    let before = element.only("CreatedBeforeDate").map_err(m)?;
+    let on = if date {
+        element.only("Date").map_err(m)?
+    } else {
+        None
+    };
+    match (days, before, on) {
+        (Some(d), None, None) => Ok(When::Days(lifecycle_days(
+            &format!("{what}/Days"),
+            &d.text,
+        )?)),
+        (None, Some(b), None) => Ok(When::CreatedBefore(lifecycle_date(
+            &format!("{what}/CreatedBeforeDate"),
+            &b.text,
+        )?)),
+        (None, None, Some(d)) => Ok(When::Date(lifecycle_date(
+            &format!("{what}/Date"),
+            &d.text,
+        )?)),
+        _ => Err(LifecycleError::Invalid(format!(
+            "{what} needs exactly one of Days{}, CreatedBeforeDate.",
+            if date { ", Date" } else { "" }
+        ))),
+    }
+}
+
+fn lifecycle_tag(tag: &crate::common::xml::Element) -> Result<(String, String), LifecycleError> {
+    let m = |e: XmlError| LifecycleError::Malformed(e.0);
+    let key = tag.required("Key").map_err(m)?.text.clone();
+    let value = tag
+        .only("Value")
+        .map_err(m)?
+        .map(|v| v.text.clone())
+        .unwrap_or_default();
+    crate::common::tagging::validate(&[(key.clone(), value.clone())])
+        .map_err(|e| LifecycleError::Invalid(e.to_string()))?;
+    Ok((key, value))
+}
+
+/// Parses and checks `<LifecycleConfiguration>` (PutBucketLifecycle). `allow_overlap` is
+/// `x-oss-allow-same-action-overlap: true`.
+pub fn parse_lifecycle(
+    body: &[u8],
+    allow_overlap: bool,
+) -> Result<Vec<stsgate_store::LifecycleRule>, LifecycleError> {
+    let m = |e: XmlError| LifecycleError::Malformed(e.0);
+    let root = crate::common::xml::parse_document(body, "LifecycleConfiguration").map_err(m)?;
+    let mut rules = Vec::new();
+    for (i, rule) in root.all("Rule").enumerate() {
+        let mut id = rule
+            .only("ID")
+            .map_err(m)?
+            .map(|e| e.text.trim().to_string())
+            .unwrap_or_default();
+        if id.is_empty() {
+            id = format!("rule-{}", i + 1);
+        }
+        if id.chars().count() > 255 {
+            return Err(LifecycleError::Invalid(
+                "A rule ID is at most 255 characters.".into(),
+            ));
+        }
+        let prefix = rule
+            .only("Prefix")
+            .map_err(m)?
+            .map(|e| e.text.clone())
+            .unwrap_or_default();
+        let enabled = match rule.required("Status").map_err(m)?.text.trim() {
+            "Enabled" => true,
+            "Disabled" => false,
+            other => {
+                return Err(LifecycleError::Malformed(format!(
+                    "Status must be Enabled or Disabled, not {other:?}"
+                )))
+            }
+        };
+        for unsupported in ["NoncurrentVersionExpiration", "NoncurrentVersionTransition"] {
+            if rule.only(unsupported).map_err(m)?.is_some() {
+                return Err(LifecycleError::NotImplemented(format!(
+                    "{unsupported} (the embedded store keeps no versions)"
+                )));
+            }
+        }
+        let expiration = match rule.only("Expiration").map_err(m)? {
+            None => None,
+            Some(e) if e.only("ExpiredObjectDeleteMarker").map_err(m)?.is_some() => {
+                return Err(LifecycleError::NotImplemented(
+                    "ExpiredObjectDeleteMarker (the embedded store keeps no versions)".into(),
+                ))
+            }
+            Some(e) => Some(lifecycle_when(e, "Expiration", true)?),
+        };
+        let mut transitions = Vec::new();
+        for t in rule.all("Transition") {
+            if t.only("IsAccessTime")
+                .map_err(m)?
+                .is_some_and(|e| e.text.trim() == "true")
+            {
+                return Err(LifecycleError::NotImplemented(
+                    "transitions by last access time (IsAccessTime)".into(),
+                ));
+            }
+            let class = t
+                .required("StorageClass")
+                .map_err(m)?
+                .text
+                .trim()
+                .to_string();
+            if !TRANSITION_CLASSES.contains(&class.as_str()) {
+                return Err(LifecycleError::Invalid(format!("Transition/StorageClass must be IA, Archive, ColdArchive or DeepColdArchive, not {class:?}.")));
+            }
+            transitions.push((lifecycle_when(t, "Transition", false)?, class));
+        }
+        let abort_multipart = match rule.only("AbortMultipartUpload").map_err(m)? {
+            None => None,
+            Some(e) => Some(lifecycle_when(e, "AbortMultipartUpload", false)?),
+        };
+        if expiration.is_none() && transitions.is_empty() && abort_multipart.is_none() {
+            return Err(LifecycleError::Invalid(format!(
+                "Rule {id:?} has no action: give Expiration, Transition or AbortMultipartUpload."
+            )));
+        }
+        let tags = rule
+            .all("Tag")
+            .map(lifecycle_tag)
+            .collect::<Result<Vec<_>, _>>()?;
+        let (mut not_prefix, mut not_tag, mut size_greater_than, mut size_less_than) =
+            (None, None, None, None);
+        if let Some(filter) = rule.only("Filter").map_err(m)? {
+            let size = |name: &str| -> Result<Option<u64>, LifecycleError> {
+                match filter.only(name).map_err(m)? {
+                    None => Ok(None),
+                    Some(e) => e.text.trim().parse::<u64>().map(Some).map_err(|_| {
+                        LifecycleError::Invalid(format!("Filter/{name} must be a number of bytes."))
+                    }),
+                }
+            };
+            size_greater_than = size("ObjectSizeGreaterThan")?;
+            size_less_than = size("ObjectSizeLessThan")?;
+            if let Some(not) = filter.only("Not").map_err(m)? {
+                let p = not
+                    .only("Prefix")
+                    .map_err(m)?
+                    .map(|e| e.text.clone())
+                    .unwrap_or_default();
+                let t = not.only("Tag").map_err(m)?.map(lifecycle_tag).transpose()?;
+                if !p.starts_with(&prefix) || (p == prefix && t.is_none()) {
+                    return Err(LifecycleError::Invalid(format!("Filter/Not/Prefix {p:?} must start with the rule's Prefix {prefix:?} and, without a Tag, differ from it.")));
+                }
+                not_prefix = (p != prefix).then_some(p);
+                not_tag = t;
+            }
+        }
+        rules.push(stsgate_store::LifecycleRule {
+            id,
+            prefix,
+            enabled,
+            tags,
+            not_prefix,
+            not_tag,
+            size_greater_than,
+            size_less_than,
+            expiration,
+            transitions,
+            abort_multipart,
+        });
+    }
+    if rules.is_empty() {
+        return Err(LifecycleError::Malformed(
+            "LifecycleConfiguration has no Rule".into(),
+        ));
+    }
+    if rules.len() > MAX_LIFECYCLE_RULES {
+        return Err(LifecycleError::Invalid(format!(
+            "A bucket has at most {MAX_LIFECYCLE_RULES} lifecycle rules."
+        )));
+    }
+    let mut ids = std::collections::HashSet::new();
+    if let Some(dup) = rules.iter().find(|r| !ids.insert(r.id.as_str())) {
+        return Err(LifecycleError::Invalid(format!(
+            "The rule ID {:?} is used twice.",
+            dup.id
+        )));
+    }
+    if !allow_overlap {
+        for (i, a) in rules.iter().enumerate() {
+            for b in rules[i + 1..].iter() {
+                if !(a.prefix.starts_with(&b.prefix) || b.prefix.starts_with(&a.prefix)) {
+                    continue;
+                }
+                if a.expiration.is_some() && b.expiration.is_some() {
+                    return Err(LifecycleError::Overlap("Expiration"));
+                }
+                if a.abort_multipart.is_some() && b.abort_multipart.is_some() {
+                    return Err(LifecycleError::Overlap("AbortMultipartUpload"));
+                }
+                if a.transitions
+                    .iter()
+                    .any(|(_, c)| b.transitions.iter().any(|(_, d)| c == d))
+                {
+                    return Err(LifecycleError::Overlap("Transition"));
+                }
+            }
+        }
+    }
+    Ok(rules)
+}
+
+/// Renders `<LifecycleConfiguration>` (GetBucketLifecycle): every rule with ID, Prefix and
+/// Status (oss2 requires the three), its actions, tags and filter.
+pub fn lifecycle(rules: &[stsgate_store::LifecycleRule]) -> String {
+    use stsgate_store::When;
+    let date = |t: i64| {
+        iso8601_ms(OffsetDateTime::from_unix_timestamp(t).unwrap_or(OffsetDateTime::UNIX_EPOCH))
+    };
+    let when = |doc: &mut Doc, w: When| match w {
+        When::Days(d) => doc.leaf("Days", &d.to_string()),
+        When::CreatedBefore(t) => doc.leaf("CreatedBeforeDate", &date(t)),
+        When::Date(t) => doc.leaf("Date", &date(t)),
+    };
+    let tag = |doc: &mut Doc, (k, v): &(String, String)| {
+        doc.open("Tag");
+        doc.leaf("Key", k);
+        doc.leaf("Value", v);
+        doc.close("Tag");
+    };
+    let mut doc = Doc::new("LifecycleConfiguration");
+    for r in rules {
+        doc.open("Rule");
+        doc.leaf("ID", &r.id);
+        doc.leaf("Prefix", &r.prefix);
+        doc.leaf("Status", if r.enabled { "Enabled" } else { "Disabled" });
+        if let Some(w) = r.expiration {
+            doc.open("Expiration");
+            when(&mut doc, w);
+            doc.close("Expiration");
+        }
+        for (w, class) in &r.transitions {
+            doc.open("Transition");
+            when(&mut doc, *w);
+            doc.leaf("StorageClass", class);
+            doc.close("Transition");
+        }
+        if let Some(w) = r.abort_multipart {
+            doc.open("AbortMultipartUpload");
+            when(&mut doc, w);
+            doc.close("AbortMultipartUpload");
+        }
+        for t in &r.tags {
+            tag(&mut doc, t);
+        }
+        if r.not_prefix.is_some()
+            || r.not_tag.is_some()
+            || r.size_greater_than.is_some()
+            || r.size_less_than.is_some()
+        {
+            doc.open("Filter");
+            if let Some(n) = r.size_greater_than {
+                doc.leaf("ObjectSizeGreaterThan", &n.to_string());
+            }
+            if let Some(n) = r.size_less_than {
+                doc.leaf("ObjectSizeLessThan", &n.to_string());
+            }
+            if r.not_prefix.is_some() || r.not_tag.is_some() {
+                doc.open("Not");
+                doc.leaf("Prefix", r.not_prefix.as_deref().unwrap_or(&r.prefix));
+                if let Some(t) = &r.not_tag {
+                    tag(&mut doc, t);
+                }
+                doc.close("Not");
+            }
+            doc.close("Filter");
+        }
+        doc.close("Rule");
+    }
+    doc.finish("LifecycleConfiguration")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -196,8 +196,8 @@ async fn unimplemented_sub_resources_say_so() {
     let f = Fixture::new();
     let req = signed(
         "GET",
-        "/bkt/?lifecycle",
-        "/bkt/?lifecycle",
+        "/bkt/?website",
+        "/bkt/?website",
         &f.dir.root.id,
         f.dir.root.secret.expose(),
     );
@@ -205,7 +205,7 @@ async fn unimplemented_sub_resources_say_so() {
     // 400, as oss2's NotImplemented exception expects.
     assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
     assert_eq!(element(&body, "Code").as_deref(), Some("NotImplemented"));
-    assert!(element(&body, "Message").unwrap().contains("lifecycle"));
+    assert!(element(&body, "Message").unwrap().contains("website"));
 }
 
 #[tokio::test]

@@ -6,6 +6,7 @@ mod cache;
 mod common;
 mod group;
 mod inline;
+mod lifecycle;
 mod listing;
 mod multipart;
 mod objects;

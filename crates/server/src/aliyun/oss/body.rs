@@ -84,6 +84,7 @@ const IMPLEMENTED_HEADERS: &[&str] = &[
     "x-oss-range-behavior",
     "x-oss-symlink-target",
     "x-oss-complete-all",
+    "x-oss-allow-same-action-overlap",
 ];
 
 /// The first `x-oss-*` header (or form field) the oss face does not act on, if any.

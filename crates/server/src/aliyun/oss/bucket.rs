@@ -114,6 +114,60 @@ pub fn delete_bucket(call: &Call) -> Result<Response, OssError> {
     Ok(empty(StatusCode::NO_CONTENT))
 }
 
+pub async fn put_bucket_lifecycle(call: &Call, body: Body) -> Result<Response, OssError> {
+    let bytes = read_small(body, MAX_XML_BODY).await?;
+    let allow_overlap = call
+        .header("x-oss-allow-same-action-overlap")
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    let rules = xml::parse_lifecycle(&bytes, allow_overlap).map_err(|e| match e {
+        xml::LifecycleError::Malformed(m) => OssError::malformed_xml(&m),
+        xml::LifecycleError::Invalid(m) => OssError::new(
+            StatusCode::BAD_REQUEST,
+            "InvalidArgument",
+            m,
+            "0014-00000001",
+        ),
+        xml::LifecycleError::Overlap(action) => OssError::new(
+            StatusCode::BAD_REQUEST,
+            "InvalidRequest",
+            format!("Overlap for same action type {action}."),
+            "0014-00000084",
+        ),
+        xml::LifecycleError::NotImplemented(what) => OssError::not_implemented(&what),
+    })?;
+    call.state
+        .store
+        .set_lifecycle(&call.bucket, Some(&rules))
+        .map_err(store_err(call))?;
+    Ok(empty(StatusCode::OK))
+}
+
+pub fn get_bucket_lifecycle(call: &Call) -> Result<Response, OssError> {
+    let rules = call
+        .state
+        .store
+        .lifecycle(&call.bucket)
+        .map_err(store_err(call))?
+        .ok_or_else(|| {
+            OssError::new(
+                StatusCode::NOT_FOUND,
+                "NoSuchLifecycle",
+                "No Row found in Lifecycle Table.",
+                "0014-00000002",
+            )
+            .with("BucketName", &call.bucket)
+        })?;
+    Ok(xml_response(xml::lifecycle(&rules)))
+}
+
+pub fn delete_bucket_lifecycle(call: &Call) -> Result<Response, OssError> {
+    call.state
+        .store
+        .set_lifecycle(&call.bucket, None)
+        .map_err(store_err(call))?;
+    Ok(empty(StatusCode::NO_CONTENT))
+}
+
 pub fn get_bucket_stat(call: &Call) -> Result<Response, OssError> {
     let stat = call
         .state
