@@ -135,6 +135,22 @@ async function lifecycle(client) {
   console.log('ok lifecycle');
 }
 
+async function encryption(client) {
+  const put = await client.putBucketEncryption(bucket, { SSEAlgorithm: 'AES256' });
+  assert.strictEqual(put.status, 200);
+  const got = await client.getBucketEncryption(bucket);
+  assert.strictEqual(got.encryption.SSEAlgorithm, 'AES256');
+  const r = await client.put(`${prefix}sealed.txt`, Buffer.from('secret'));
+  assert.strictEqual(r.res.headers['x-oss-server-side-encryption'], 'AES256');
+  const read = await client.get(`${prefix}sealed.txt`);
+  assert.strictEqual(Buffer.from(read.content).toString(), 'secret');
+  const del = await client.deleteBucketEncryption(bucket);
+  assert.strictEqual(del.status, 204);
+  await expectError(client.getBucketEncryption(bucket), 'NoSuchServerSideEncryptionRuleError', 404);
+  await client.delete(`${prefix}sealed.txt`);
+  console.log('ok encryption');
+}
+
 async function main() {
   const client = new OSS({ ...base, ...creds });
   if (steps.has('tagging')) await tagging(client);
@@ -142,6 +158,7 @@ async function main() {
   if (steps.has('symlink')) await symlink(client);
   if (steps.has('uploadPartCopy')) await uploadPartCopy(client);
   if (steps.has('lifecycle')) await lifecycle(client);
+  if (steps.has('encryption')) await encryption(client);
   console.log('ALL OK');
 }
 

@@ -86,6 +86,18 @@ pub struct DataDir {
 #[derive(Clone)]
 pub struct MasterKey(pub Zeroizing<[u8; 32]>);
 
+impl MasterKey {
+    /// The store's server-side-encryption key: HMAC-SHA256(master key, a fixed label), so it
+    /// changes with the master key and reveals nothing about it.
+    pub fn store_sse_key(&self) -> [u8; 32] {
+        use hmac::{Hmac, Mac};
+        let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(&self.0[..])
+            .expect("HMAC takes any key length");
+        mac.update(b"stsgate store server-side encryption v1");
+        mac.finalize().into_bytes().into()
+    }
+}
+
 impl std::fmt::Debug for MasterKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("MasterKey(<redacted>)")

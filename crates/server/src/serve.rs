@@ -35,6 +35,7 @@ pub fn store(dir: &DataDir) -> anyhow::Result<Store> {
     static OPEN: Registry<WeakStore> = std::sync::OnceLock::new();
     once_per_dir(&OPEN, &dir.path, WeakStore::upgrade, |canonical| {
         let store = Store::open(&canonical.join("store"))?;
+        store.set_sse_key(dir.master_key.store_sse_key());
         let weak = store.downgrade();
         start_lifecycle_sweeper(store.downgrade());
         Ok((store, weak))

@@ -106,6 +106,9 @@ pub(crate) fn append(
             return Err(StoreError::AppendTooLarge(MAX_APPENDABLE));
         }
         meta.storage_class.get_or_insert(home.storage_class);
+        // Appendable objects grow in place and are never sealed (the faces refuse to ask).
+        meta.sse = None;
+        meta.sse_salt = None;
         let size = blob.size();
         let crc64 = blob.crc64();
         // Always a file (an inline blob becomes one): appends write to it in place.

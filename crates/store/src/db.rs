@@ -255,6 +255,8 @@ pub(crate) fn meta_to_json(meta: &ObjectMeta) -> String {
         "storage_class": meta.storage_class,
         "tags": meta.tags,
         "symlink_target": meta.symlink_target,
+        "sse": meta.sse,
+        "sse_salt": meta.sse_salt,
     })
     .to_string()
 }
@@ -274,6 +276,8 @@ pub(crate) fn meta_from_json(text: &str) -> Result<ObjectMeta, serde_json::Error
         storage_class: string_field(&v, "storage_class"),
         tags: pairs_field(&v, "tags"),
         symlink_target: string_field(&v, "symlink_target"),
+        sse: string_field(&v, "sse"),
+        sse_salt: string_field(&v, "sse_salt"),
     })
 }
 

@@ -26,6 +26,7 @@ mod md5fast;
 mod multipart;
 mod objects;
 mod recovery;
+mod sse;
 mod staging;
 mod types;
 
@@ -34,8 +35,12 @@ pub use error::{StoreError, Unavailable};
 pub use lifecycle::{LifecycleRule, SweepReport, When};
 
 /// The kinds of bucket settings ([`Store::bucket_setting`]).
-pub const SETTING_KINDS: [&str; 4] = [lifecycle::KIND, "encryption", "policy", "referer"];
+pub const SETTING_KINDS: [&str; 4] = [lifecycle::KIND, SSE_SETTING, "policy", "referer"];
+
+/// The bucket setting of default server-side encryption (its value: the algorithm, `AES256`).
+pub const SSE_SETTING: &str = "encryption";
 pub use objects::BlobReader;
+pub use sse::AES256;
 pub use staging::{FinishedBlob, Staging, INLINE_MAX};
 pub use types::*;
 
@@ -64,6 +69,8 @@ struct Inner {
     cache: cache::MetaCache,
     /// Batches concurrent object writes into one directory fsync and one commit (`group.rs`).
     group: group::Group,
+    /// The key sealed objects' keys derive from (`sse.rs`); set once by the server.
+    sse_key: std::sync::OnceLock<sse::StoreKey>,
 }
 
 /// A handle that does not keep the store open: [`WeakStore::upgrade`] gives the [`Store`] while
@@ -93,6 +100,15 @@ impl Inner {
     fn db(&self) -> MutexGuard<'_, Connection> {
         self.db.lock().unwrap_or_else(PoisonError::into_inner)
     }
+
+    /// The store key of server-side encryption, or the error a sealed object meets without it.
+    fn sse_key(&self) -> Result<&[u8; 32], StoreError> {
+        self.sse_key.get().map(|k| &**k).ok_or_else(|| {
+            StoreError::Io(std::io::Error::other(
+                "server-side encryption needs the store key, which this process has not set",
+            ))
+        })
+    }
 }
 
 impl Store {
@@ -108,6 +124,7 @@ impl Store {
                 db: Mutex::new(conn),
                 cache: Default::default(),
                 group: Default::default(),
+                sse_key: Default::default(),
             }),
         })
     }
@@ -146,6 +163,12 @@ impl Store {
         buckets::list(&self.inner, prefix, marker, max)
     }
     /// `NoSuchBucket`; `BucketNotEmpty` if it holds objects or in-progress multipart uploads.
+    /// Sets the key server-side encryption derives object keys from (32 bytes, e.g. derived from
+    /// the data directory's master key); the first call wins.
+    pub fn set_sse_key(&self, key: [u8; 32]) {
+        let _ = self.inner.sse_key.set(zeroize::Zeroizing::new(key));
+    }
+
     /// A bucket setting of one of [`SETTING_KINDS`] (each dialect's document in a neutral
     /// text form); `None` when unset. `NoSuchBucket`.
     pub fn bucket_setting(&self, name: &str, kind: &str) -> Result<Option<String>, StoreError> {

@@ -32,6 +32,7 @@ pub(crate) fn initiate(
     let home = crate::buckets::get(inner, bucket)?;
     let mut meta = meta.clone();
     meta.storage_class.get_or_insert(home.storage_class);
+    crate::objects::default_sse(inner, bucket, &mut meta)?;
     let meta = &meta;
     let conn = inner.db();
     db::require_bucket(&conn, bucket)?;
@@ -209,6 +210,8 @@ pub(crate) fn complete(
     let (chosen, meta) = choose_parts(&inner.db(), (bucket, key, upload_id), parts, min_part_size)?;
     let meta = meta_from_text(&meta)?;
     let blob = concatenate(inner, (bucket, key, upload_id), &chosen)?;
+    let mut meta = meta;
+    let blob = crate::objects::seal_if_asked(inner, blob, &mut meta)?;
     let mut etag_md5 = Md5::new();
     for part in &chosen {
         etag_md5.update(&part.md5);

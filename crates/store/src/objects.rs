@@ -15,6 +15,8 @@ use crate::{FinishedBlob, Inner, ObjectInfo, ObjectMeta, ObjectType, StoreError}
 pub enum BlobReader {
     File(File),
     Inline(Cursor<Arc<[u8]>>),
+    /// A sealed (server-side encrypted) file blob, read as plaintext.
+    Sealed(Box<crate::sse::SealedReader<File>>),
 }
 
 impl BlobReader {
@@ -22,7 +24,7 @@ impl BlobReader {
     pub fn into_file(self) -> Option<File> {
         match self {
             BlobReader::File(f) => Some(f),
-            BlobReader::Inline(_) => None,
+            BlobReader::Inline(_) | BlobReader::Sealed(_) => None,
         }
     }
 }
@@ -32,6 +34,7 @@ impl Read for BlobReader {
         match self {
             BlobReader::File(f) => f.read(buf),
             BlobReader::Inline(c) => c.read(buf),
+            BlobReader::Sealed(r) => r.read(buf),
         }
     }
 }
@@ -41,6 +44,7 @@ impl Seek for BlobReader {
         match self {
             BlobReader::File(f) => f.seek(pos),
             BlobReader::Inline(c) => c.seek(pos),
+            BlobReader::Sealed(r) => r.seek(pos),
         }
     }
 }
@@ -122,11 +126,72 @@ pub(crate) fn put_symlink(
     Ok(info)
 }
 
+/// The bucket's default server-side encryption (`PutBucketEncryption`), if any.
+pub(crate) fn bucket_default_sse(
+    inner: &Inner,
+    bucket: &str,
+) -> Result<Option<String>, StoreError> {
+    crate::buckets::setting(inner, bucket, crate::SSE_SETTING)
+}
+
+/// Applies the bucket's default encryption to `meta` when the request asked for none.
+pub(crate) fn default_sse(
+    inner: &Inner,
+    bucket: &str,
+    meta: &mut ObjectMeta,
+) -> Result<(), StoreError> {
+    if meta.sse.is_none() {
+        meta.sse = bucket_default_sse(inner, bucket)?;
+    }
+    Ok(())
+}
+
+/// Seals `blob` when `meta` asks for server-side encryption (recording the salt).
+pub(crate) fn seal_if_asked(
+    inner: &Inner,
+    blob: FinishedBlob,
+    meta: &mut ObjectMeta,
+) -> Result<FinishedBlob, StoreError> {
+    if meta.sse.is_none() {
+        meta.sse_salt = None;
+        return Ok(blob);
+    }
+    let (sealed, salt) = crate::sse::seal(inner.sse_key()?, &inner.dirs.tmp, blob)?;
+    meta.sse_salt = Some(salt);
+    Ok(sealed)
+}
+
+/// A reader of `blob`'s plaintext: sealed blobs are opened with their object's key.
+fn reader_of(inner: &Inner, info: &ObjectInfo, file: File) -> Result<BlobReader, StoreError> {
+    match &info.meta.sse_salt {
+        None => Ok(BlobReader::File(file)),
+        Some(salt) => Ok(BlobReader::Sealed(Box::new(crate::sse::SealedReader::new(
+            inner.sse_key()?,
+            salt,
+            info.size,
+            file,
+        )?))),
+    }
+}
+
+/// An inline blob's plaintext.
+fn inline_plain(inner: &Inner, info: &ObjectInfo, data: Vec<u8>) -> Result<Vec<u8>, StoreError> {
+    match &info.meta.sse_salt {
+        None => Ok(data),
+        Some(salt) => Ok(crate::sse::open_all(
+            inner.sse_key()?,
+            salt,
+            info.size,
+            &data,
+        )?),
+    }
+}
+
 pub(crate) fn put(
     inner: &Inner,
     bucket: &str,
     key: &str,
-    mut blob: FinishedBlob,
+    blob: FinishedBlob,
     mut meta: ObjectMeta,
     forbid_overwrite: bool,
     now: OffsetDateTime,
@@ -135,6 +200,9 @@ pub(crate) fn put(
     let home = crate::buckets::get(inner, bucket)?;
     // Written without a storage class, an object has its bucket's.
     meta.storage_class.get_or_insert(home.storage_class);
+    default_sse(inner, bucket, &mut meta)?;
+    let blob = seal_if_asked(inner, blob, &mut meta)?;
+    let mut blob = blob;
     if forbid_overwrite {
         let conn = inner.db();
         if db::find_object(&conn, bucket, key)?.is_some() {
@@ -198,13 +266,14 @@ pub(crate) fn open(
     let conn = inner.db();
     let (blob, info) = find(&conn, bucket, key)?;
     if is_inline(&blob) {
-        let data: Arc<[u8]> = db::read_inline(&conn, &blob)?.into();
+        let data: Arc<[u8]> = inline_plain(inner, &info, db::read_inline(&conn, &blob)?)?.into();
         inner.cache.fill_object(&blob, &info, Some(data.clone()));
         return Ok((info, BlobReader::Inline(Cursor::new(data))));
     }
     let file = File::open(inner.dirs.blob_path(&blob))?;
+    let reader = reader_of(inner, &info, file)?;
     inner.cache.fill_object(&blob, &info, None);
-    Ok((info, BlobReader::File(file)))
+    Ok((info, reader))
 }
 
 /// The object's cached row and its open blob, without touching the database; `None` when the
@@ -219,7 +288,10 @@ pub(crate) fn open_cached(
         Some(data) => BlobReader::Inline(Cursor::new(data.clone())),
         // Filled by a HEAD: the bytes are read under the lock.
         None if is_inline(&hit.blob) => return None,
-        None => BlobReader::File(File::open(inner.dirs.blob_path(&hit.blob)).ok()?),
+        None => {
+            let file = File::open(inner.dirs.blob_path(&hit.blob)).ok()?;
+            reader_of(inner, &hit.info, file).ok()?
+        }
     };
     Some((hit.info.clone(), reader))
 }
@@ -281,6 +353,8 @@ pub(crate) fn copy(
     if (src_bucket, src_key) == (dst_bucket, dst_key) {
         return copy_onto_itself(inner, src_bucket, src_key, meta, forbid_overwrite, now);
     }
+    let bucket_default = bucket_default_sse(inner, dst_bucket)?;
+    let asks_seal = bucket_default.is_some() || meta.as_ref().is_some_and(|m| m.sse.is_some());
     let (src_info, source) = {
         let conn = inner.db();
         let (src_blob, src_info) = find(&conn, src_bucket, src_key)?;
@@ -288,12 +362,13 @@ pub(crate) fn copy(
         if forbid_overwrite && db::find_object(&conn, dst_bucket, dst_key)?.is_some() {
             return Err(StoreError::ObjectAlreadyExists);
         }
+        let sealed = src_info.meta.sse_salt.is_some();
         // Both calls are cheap metadata operations, and the lock keeps the source blob alive.
         let source = if is_inline(&src_blob) {
             CopySource::Inline(db::read_inline(&conn, &src_blob)?)
-        } else if src_info.object_type == ObjectType::Appendable {
-            // An appendable blob grows in place: the copy gets bytes of its own, up to the
-            // committed size, and is a Normal object.
+        } else if src_info.object_type == ObjectType::Appendable || (asks_seal && !sealed) {
+            // An appendable blob grows in place, and a copy to be sealed is read as plaintext:
+            // the copy gets bytes of its own, up to the committed size.
             CopySource::Opened(File::open(inner.dirs.blob_path(&src_blob))?)
         } else {
             match inner.dirs.link_blob(&src_blob) {
@@ -306,9 +381,22 @@ pub(crate) fn copy(
         };
         (src_info, source)
     };
+    let src_salt = src_info.meta.sse_salt.clone();
+    let src_sse = src_info.meta.sse.clone();
+    let mut meta = meta.unwrap_or_else(|| src_info.meta.clone());
+    if meta.sse.is_none() {
+        meta.sse = bucket_default;
+    }
     let mut data = None;
     let mut rewritten = None;
     let id = match source {
+        CopySource::Inline(bytes) if asks_seal && src_salt.is_none() => {
+            // A small plaintext object copied with encryption asked: sealed now.
+            let blob = seal_if_asked(inner, FinishedBlob::inline(&bytes), &mut meta)?;
+            let mut blob = blob;
+            data = blob.take_inline();
+            new_inline_id()
+        }
         CopySource::Inline(bytes) => {
             data = Some(bytes);
             new_inline_id()
@@ -322,19 +410,34 @@ pub(crate) fn copy(
         }
         CopySource::Opened(file) => {
             let mut staging = Staging::create(&inner.dirs.tmp)?;
-            staging.copy_from(&mut file.take(src_info.size))?;
-            let blob = staging.finish()?;
+            // A sealed source is copied as it lies on disk (its key goes with it).
+            let on_disk = match src_salt {
+                Some(_) => crate::sse::sealed_len(src_info.size),
+                None => src_info.size,
+            };
+            staging.copy_from(&mut file.take(on_disk))?;
+            let mut blob = staging.finish()?;
             if src_info.object_type == ObjectType::Appendable {
                 rewritten = Some((blob.md5(), blob.crc64()));
+            }
+            if asks_seal && src_salt.is_none() {
+                blob = seal_if_asked(inner, blob, &mut meta)?;
             }
             inner.dirs.install(blob)?
         }
     };
+    // Bytes shared with a sealed source stay sealed with its key, whatever metadata replaces.
+    if src_salt.is_some() {
+        meta.sse = src_sse;
+        meta.sse_salt = src_salt;
+    } else if !asks_seal {
+        meta.sse_salt = None;
+    }
     let mut info = ObjectInfo {
         bucket: dst_bucket.to_owned(),
         key: dst_key.to_owned(),
         last_modified: ts_from_db(ts_to_db(now)),
-        meta: meta.unwrap_or(src_info.meta),
+        meta,
         ..src_info
     };
     if let Some((md5, crc64)) = rewritten {
@@ -362,6 +465,12 @@ fn copy_onto_itself(
     if forbid_overwrite {
         return Err(StoreError::ObjectAlreadyExists);
     }
+    // The bytes stay as they are: sealed or not, as the source was.
+    let meta = meta.map(|mut m| {
+        m.sse = src_info.meta.sse.clone();
+        m.sse_salt = src_info.meta.sse_salt.clone();
+        m
+    });
     let info = ObjectInfo {
         last_modified: ts_from_db(ts_to_db(now)),
         meta: meta.unwrap_or(src_info.meta),

@@ -377,6 +377,26 @@ impl FinishedBlob {
     pub fn size(&self) -> u64 {
         self.size
     }
+    /// The same size, MD5 and CRC-64 (those of the plaintext) over other bytes: `file`'s staged
+    /// file or `inline` bytes (a sealed blob, see `sse.rs`).
+    pub(crate) fn with_content(
+        mut self,
+        file: Option<FinishedBlob>,
+        inline: Option<Vec<u8>>,
+    ) -> FinishedBlob {
+        let path = file.and_then(|mut f| f.path.take());
+        if let Some(old) = self.path.take() {
+            remove_quietly(&old);
+        }
+        FinishedBlob {
+            path,
+            inline,
+            size: self.size,
+            md5: self.md5,
+            crc64: self.crc64,
+        }
+    }
+
     /// The staged file (`None` for an inline blob).
     pub(crate) fn path(&self) -> Option<&Path> {
         self.path.as_deref()

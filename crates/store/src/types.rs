@@ -75,6 +75,10 @@ pub struct ObjectMeta {
     pub tags: Vec<(String, String)>,
     /// A symlink's target key (same bucket); `None` for any other object.
     pub symlink_target: Option<String>,
+    /// Server-side encryption asked for (`AES256`): the store seals the bytes at rest.
+    pub sse: Option<String>,
+    /// Set by the store on a sealed object: the hex salt of its key (never shown to clients).
+    pub sse_salt: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

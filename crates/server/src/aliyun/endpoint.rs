@@ -90,6 +90,9 @@ pub enum Op {
     PutBucketLifecycle,
     GetBucketLifecycle,
     DeleteBucketLifecycle,
+    PutBucketEncryption,
+    GetBucketEncryption,
+    DeleteBucketEncryption,
     ListObjects,
     ListObjectsV2,
     ListMultipartUploads,
@@ -132,6 +135,7 @@ const KNOWN: &[&str] = &[
     "acl",
     "cors",
     "lifecycle",
+    "encryption",
     "bucketInfo",
     "stat",
     "location",
@@ -186,6 +190,9 @@ impl Op {
                 "PUT" if has("lifecycle") => Op::PutBucketLifecycle,
                 "GET" if has("lifecycle") => Op::GetBucketLifecycle,
                 "DELETE" if has("lifecycle") => Op::DeleteBucketLifecycle,
+                "PUT" if has("encryption") => Op::PutBucketEncryption,
+                "GET" if has("encryption") => Op::GetBucketEncryption,
+                "DELETE" if has("encryption") => Op::DeleteBucketEncryption,
                 "PUT" => Op::PutBucket,
                 "GET" if has("acl") => Op::GetBucketAcl,
                 "GET" if has("cors") => Op::GetBucketCors,
@@ -252,6 +259,9 @@ impl Op {
             Op::PutBucketLifecycle => "oss:PutBucketLifecycle",
             Op::GetBucketLifecycle => "oss:GetBucketLifecycle",
             Op::DeleteBucketLifecycle => "oss:DeleteBucketLifecycle",
+            Op::PutBucketEncryption => "oss:PutBucketEncryption",
+            Op::GetBucketEncryption => "oss:GetBucketEncryption",
+            Op::DeleteBucketEncryption => "oss:DeleteBucketEncryption",
             Op::ListObjects | Op::ListObjectsV2 => "oss:ListObjects",
             Op::ListMultipartUploads => "oss:ListMultipartUploads",
             Op::DeleteMultipleObjects | Op::DeleteObject => "oss:DeleteObject",
@@ -328,6 +338,9 @@ impl Op {
                 | Op::PutBucketLifecycle
                 | Op::GetBucketLifecycle
                 | Op::DeleteBucketLifecycle
+                | Op::PutBucketEncryption
+                | Op::GetBucketEncryption
+                | Op::DeleteBucketEncryption
                 | Op::ListObjects
                 | Op::ListObjectsV2
                 | Op::ListMultipartUploads

@@ -99,7 +99,12 @@ pub fn list_buckets(
 }
 
 /// `<BucketInfo><Bucket>…</Bucket></BucketInfo>` with every element oss2 requires.
-pub fn bucket_info(bucket: &BucketInfo, owner_id: &str, region: &Region) -> String {
+pub fn bucket_info(
+    bucket: &BucketInfo,
+    owner_id: &str,
+    region: &Region,
+    sse: Option<&str>,
+) -> String {
     let mut doc = Doc::new("BucketInfo");
     doc.open("Bucket");
     doc.leaf("CreationDate", &iso8601_ms(bucket.created));
@@ -121,7 +126,7 @@ pub fn bucket_info(bucket: &BucketInfo, owner_id: &str, region: &Region) -> Stri
     doc.leaf("TransferAcceleration", "Disabled");
     doc.leaf("CrossRegionReplication", "Disabled");
     doc.open("ServerSideEncryptionRule");
-    doc.leaf("SSEAlgorithm", "None");
+    doc.leaf("SSEAlgorithm", sse.unwrap_or("None"));
     doc.close("ServerSideEncryptionRule");
     doc.close("Bucket");
     doc.finish("BucketInfo")
@@ -308,6 +313,31 @@ pub fn bucket_stat(stat: &stsgate_store::BucketStat) -> String {
     doc.leaf("MultipartPartCount", &stat.multipart_part_count.to_string());
     doc.leaf("DeleteMarkerCount", "0");
     doc.finish("BucketStat")
+}
+
+/// `<ServerSideEncryptionRule><ApplyServerSideEncryptionByDefault><SSEAlgorithm/>…`
+/// (GetBucketEncryption).
+pub fn encryption_rule(algorithm: &str) -> String {
+    let mut doc = Doc::new("ServerSideEncryptionRule");
+    doc.open("ApplyServerSideEncryptionByDefault");
+    doc.leaf("SSEAlgorithm", algorithm);
+    doc.close("ApplyServerSideEncryptionByDefault");
+    doc.finish("ServerSideEncryptionRule")
+}
+
+/// The algorithm of a `<ServerSideEncryptionRule>` (PutBucketEncryption) and whether a KMS
+/// key or data encryption was named.
+pub fn parse_encryption_rule(body: &[u8]) -> Result<(String, bool), XmlError> {
+    let root = crate::common::xml::parse_document(body, "ServerSideEncryptionRule")?;
+    let apply = root.required("ApplyServerSideEncryptionByDefault")?;
+    let algorithm = apply.required("SSEAlgorithm")?.text.trim().to_string();
+    let kms = apply
+        .only("KMSMasterKeyID")?
+        .is_some_and(|e| !e.text.trim().is_empty())
+        || apply
+            .only("KMSDataEncryption")?
+            .is_some_and(|e| !e.text.trim().is_empty());
+    Ok((algorithm, kms))
 }
 
 /// `<CopyPartResult><LastModified/><ETag/></CopyPartResult>` (UploadPartCopy).
@@ -916,7 +946,7 @@ mod tests {
     #[test]
     fn bucket_documents() {
         check(
-            bucket_info(&bucket("b1"), "123", &REGION),
+            bucket_info(&bucket("b1"), "123", &REGION, None),
             &format!(
                 "<BucketInfo><Bucket>{BUCKET_ENTRY}<StorageClass>Standard</StorageClass><Name>b1</Name>\
                  <Owner><DisplayName>123</DisplayName><ID>123</ID></Owner>\

@@ -269,6 +269,8 @@ pub fn standard_meta(headers: &HeaderMap, meta_prefix: &str) -> Result<ObjectMet
         storage_class: None,
         tags: Vec::new(),
         symlink_target: None,
+        sse: None,
+        sse_salt: None,
     })
 }
 
@@ -315,6 +317,8 @@ pub enum Content {
     Whole(Bytes),
     /// An open read handle on a larger object.
     File(std::fs::File),
+    /// A larger object read through the store (a sealed one: decrypted chunk by chunk).
+    Reader(BlobReader),
     /// A HEAD needs no bytes.
     None,
 }
@@ -355,12 +359,10 @@ fn read_content(
     mut blob: BlobReader,
 ) -> Result<(ObjectInfo, Content), StoreError> {
     if info.size > SMALL_OBJECT {
-        if let Some(file) = blob.into_file() {
-            return Ok((info, Content::File(file)));
-        }
-        return Err(StoreError::Io(std::io::Error::other(
-            "a large object's blob is not a file",
-        )));
+        return Ok(match blob {
+            BlobReader::File(file) => (info, Content::File(file)),
+            other => (info, Content::Reader(other)),
+        });
     }
     // One read: a blob is never shorter than its committed size (a short one is an I/O error).
     let mut bytes = vec![0; info.size as usize];
@@ -378,6 +380,39 @@ pub fn content_body(content: Content, start: u64, len: u64) -> Result<Body, Obje
         Content::Whole(bytes) => Ok(Body::from(
             bytes.slice(start as usize..(start + len) as usize),
         )),
+        Content::Reader(mut reader) => {
+            use std::io::Read;
+            reader
+                .seek(SeekFrom::Start(start))
+                .map_err(|e| ObjectError::Internal(format!("seek: {e}")))?;
+            // Blocking reads on the blocking pool, at most two chunks in flight.
+            let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(2);
+            tokio::task::spawn_blocking(move || {
+                let mut left = len;
+                while left > 0 {
+                    let mut buf = vec![0u8; READ_CHUNK.min(left as usize)];
+                    let sent = match reader.read(&mut buf) {
+                        Ok(0) => tx.blocking_send(Err(std::io::Error::other("object ended early"))),
+                        Ok(n) => {
+                            left -= n as u64;
+                            buf.truncate(n);
+                            tx.blocking_send(Ok(Bytes::from(buf)))
+                        }
+                        Err(e) => {
+                            let _ = tx.blocking_send(Err(e));
+                            return;
+                        }
+                    };
+                    if sent.is_err() {
+                        return;
+                    }
+                }
+            });
+            Ok(Body::from_stream(futures::stream::unfold(
+                rx,
+                |mut rx| async move { rx.recv().await.map(|item| (item, rx)) },
+            )))
+        }
         Content::File(mut file) => {
             file.seek(SeekFrom::Start(start))
                 .map_err(|e| ObjectError::Internal(format!("seek: {e}")))?;

@@ -12,3 +12,4 @@ mod multipart;
 mod objects;
 mod prop;
 mod recovery;
+mod sse;

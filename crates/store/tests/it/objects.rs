@@ -21,6 +21,8 @@ fn meta(content_type: &str) -> ObjectMeta {
         storage_class: Some("IA".into()),
         tags: vec![("team".into(), "a b".into())],
         symlink_target: None,
+        sse: None,
+        sse_salt: None,
     }
 }
 

@@ -29,12 +29,54 @@ pub fn meta_from_headers(call: &Call) -> Result<ObjectMeta, OssError> {
         None => Vec::new(),
         Some(v) => crate::common::tagging::parse_header(&v).map_err(OssError::from_tags)?,
     };
+    let sse = match call.header("x-oss-server-side-encryption") {
+        None => None,
+        Some(v) => Some(sse_algorithm(&v)?),
+    };
+    for kms_only in [
+        "x-oss-server-side-encryption-key-id",
+        "x-oss-server-side-data-encryption",
+    ] {
+        if call.header(kms_only).is_some() {
+            return Err(kms_refused(kms_only));
+        }
+    }
     Ok(ObjectMeta {
         acl,
         storage_class: storage_class(call)?,
         tags,
+        sse,
         ..standard_meta(&call.headers, "x-oss-meta-")?
     })
+}
+
+/// `x-oss-server-side-encryption`: `AES256` is what the store does (sealed at rest with a key
+/// derived from the data directory's master key); `KMS` and `SM4` need a key service it does
+/// not have (refused, saying so); anything else is OSS's InvalidEncryptionAlgorithmError.
+pub fn sse_algorithm(value: &str) -> Result<String, OssError> {
+    match value {
+        stsgate_store::AES256 => Ok(value.to_string()),
+        "KMS" | "SM4" => Err(kms_refused("x-oss-server-side-encryption")),
+        _ => Err(OssError::new(
+            http::StatusCode::BAD_REQUEST,
+            "InvalidEncryptionAlgorithmError",
+            "The Encryption request you specified is not valid. Supported value: AES256/KMS/SM4",
+            "0005-00000002",
+        )
+        .with("ArgumentName", "x-oss-server-side-encryption")
+        .with("ArgumentValue", value)),
+    }
+}
+
+/// What a KMS or SM4 request hears: the embedded store has no key service.
+pub fn kms_refused(header: &str) -> OssError {
+    OssError::new(
+        http::StatusCode::BAD_REQUEST,
+        "NotImplemented",
+        format!("{header}: stsgate's embedded store encrypts with AES256 only (keys derived from its master key); KMS and SM4 need Alibaba Cloud KMS, which it does not have. Use x-oss-server-side-encryption: AES256."),
+        "0016-00000102",
+    )
+    .with("Header", header)
 }
 
 /// The storage classes an object may be written with.
@@ -83,6 +125,9 @@ const IMPLEMENTED_HEADERS: &[&str] = &[
     "x-oss-tagging-directive",
     "x-oss-range-behavior",
     "x-oss-symlink-target",
+    "x-oss-server-side-encryption",
+    "x-oss-server-side-encryption-key-id",
+    "x-oss-server-side-data-encryption",
     "x-oss-complete-all",
     "x-oss-allow-same-action-overlap",
 ];

@@ -31,6 +31,19 @@ fn bucket_acl(call: &Call) -> Result<Acl, OssError> {
 /// another storage class than the bucket has is 409 BucketAlreadyExists.
 pub async fn put_bucket(call: &Call, body: Body) -> Result<Response, OssError> {
     let acl = bucket_acl(call)?;
+    // `x-oss-server-side-encryption` on PutBucket sets the bucket's default.
+    let default_sse = match call.header("x-oss-server-side-encryption") {
+        None => None,
+        Some(v) => Some(super::body::sse_algorithm(&v)?),
+    };
+    for kms_only in [
+        "x-oss-server-side-encryption-key-id",
+        "x-oss-server-side-data-encryption",
+    ] {
+        if call.header(kms_only).is_some() {
+            return Err(super::body::kms_refused(kms_only));
+        }
+    }
     let bytes = read_small(body, MAX_XML_BODY).await?;
     let asked_class = storage_class_from(&bytes);
     let storage_class = asked_class
@@ -72,6 +85,12 @@ pub async fn put_bucket(call: &Call, body: Body) -> Result<Response, OssError> {
         other => {
             other.map_err(store_err(call))?;
         }
+    }
+    if let Some(algorithm) = default_sse {
+        call.state
+            .store
+            .set_bucket_setting(&call.bucket, stsgate_store::SSE_SETTING, Some(&algorithm))
+            .map_err(store_err(call))?;
     }
     let mut r = empty(StatusCode::OK);
     set(&mut r, http::header::LOCATION, &format!("/{}", call.bucket));
@@ -168,6 +187,58 @@ pub fn delete_bucket_lifecycle(call: &Call) -> Result<Response, OssError> {
     Ok(empty(StatusCode::NO_CONTENT))
 }
 
+pub async fn put_bucket_encryption(call: &Call, body: Body) -> Result<Response, OssError> {
+    let bytes = read_small(body, MAX_XML_BODY).await?;
+    let (algorithm, kms) =
+        xml::parse_encryption_rule(&bytes).map_err(|e| OssError::malformed_xml(&e.0))?;
+    let algorithm =
+        match algorithm.as_str() {
+            stsgate_store::AES256 if !kms => algorithm,
+            stsgate_store::AES256 | "KMS" | "SM4" => {
+                return Err(super::body::kms_refused("SSEAlgorithm"))
+            }
+            other => return Err(OssError::new(
+                StatusCode::BAD_REQUEST,
+                "InvalidEncryptionAlgorithmError",
+                "The server-side encryption type is not supported. Supported value: AES256/KMS/SM4",
+                "0005-00000003",
+            )
+            .with("ArgumentName", "SSEAlgorithm")
+            .with("ArgumentValue", other)),
+        };
+    call.state
+        .store
+        .set_bucket_setting(&call.bucket, stsgate_store::SSE_SETTING, Some(&algorithm))
+        .map_err(store_err(call))?;
+    Ok(empty(StatusCode::OK))
+}
+
+pub fn get_bucket_encryption(call: &Call) -> Result<Response, OssError> {
+    let algorithm = call
+        .state
+        .store
+        .bucket_setting(&call.bucket, stsgate_store::SSE_SETTING)
+        .map_err(store_err(call))?
+        .ok_or_else(|| {
+            OssError::new(
+                StatusCode::NOT_FOUND,
+                "NoSuchServerSideEncryptionRule",
+                "The server side encryption configuration was not found",
+                "0005-00000001",
+            )
+            .with("BucketName", &call.bucket)
+        })?;
+    Ok(xml_response(xml::encryption_rule(&algorithm)))
+}
+
+pub fn delete_bucket_encryption(call: &Call) -> Result<Response, OssError> {
+    call.state
+        .store
+        .set_bucket_setting(&call.bucket, stsgate_store::SSE_SETTING, None)
+        .map_err(store_err(call))?;
+    Ok(empty(StatusCode::NO_CONTENT))
+}
+
 pub fn get_bucket_stat(call: &Call) -> Result<Response, OssError> {
     let stat = call
         .state
@@ -191,10 +262,16 @@ pub fn get_bucket_info(call: &Call) -> Result<Response, OssError> {
         .store
         .get_bucket(&call.bucket)
         .map_err(store_err(call))?;
+    let sse = call
+        .state
+        .store
+        .bucket_setting(&call.bucket, stsgate_store::SSE_SETTING)
+        .map_err(store_err(call))?;
     Ok(xml_response(xml::bucket_info(
         &info,
         &call.state.keys.account_id,
         &call.state.region(),
+        sse.as_deref(),
     )))
 }
 

@@ -35,12 +35,46 @@ pub fn initiate(call: &Call) -> Result<Response, OssError> {
         .store
         .initiate_multipart(&call.bucket, &call.key, meta, call.now)
         .map_err(store_err(call))?;
-    Ok(xml_response(xml::initiate_multipart(
+    let mut r = xml_response(xml::initiate_multipart(
         &call.bucket,
         &call.key,
         &id,
         encoding_url(call),
-    )))
+    ));
+    if let Ok(meta) = call.state.store.upload_meta(&call.bucket, &call.key, &id) {
+        upload_sse_header(&mut r, &meta);
+    }
+    Ok(r)
+}
+
+/// The upload's `x-oss-server-side-encryption` (asked at initiation or the bucket default).
+fn upload_sse_header(r: &mut Response, meta: &stsgate_store::ObjectMeta) {
+    if let Some(algorithm) = &meta.sse {
+        set(
+            r,
+            HeaderName::from_static("x-oss-server-side-encryption"),
+            algorithm,
+        );
+    }
+}
+
+/// UploadPart and CompleteMultipartUpload take no encryption headers (the upload's are set at
+/// initiation): OSS answers InvalidArgument.
+fn refuse_sse_headers(call: &Call) -> Result<(), OssError> {
+    for name in [
+        "x-oss-server-side-encryption",
+        "x-oss-server-side-encryption-key-id",
+        "x-oss-server-side-data-encryption",
+    ] {
+        if let Some(v) = call.header(name) {
+            return Err(OssError::invalid_argument(
+                "Server-side encryption is set when the multipart upload is initiated, not on its parts or completion.",
+                name,
+                &v,
+            ));
+        }
+    }
+    Ok(())
 }
 
 pub async fn upload_part(call: &Call, body: Body) -> Result<Response, OssError> {
@@ -53,8 +87,10 @@ pub async fn upload_part(call: &Call, body: Body) -> Result<Response, OssError> 
             number_text,
         )
     })?;
+    refuse_sse_headers(call)?;
     // Refuse unknown uploads before accepting bytes.
-    call.state
+    let upload = call
+        .state
         .store
         .upload_meta(&call.bucket, &call.key, &id)
         .map_err(|e| no_such_upload(call, e, &id))?;
@@ -72,6 +108,7 @@ pub async fn upload_part(call: &Call, body: Body) -> Result<Response, OssError> 
         .await?
         .map_err(|e| no_such_upload(call, e, &id))?;
     let mut r = empty(StatusCode::OK);
+    upload_sse_header(&mut r, &upload);
     set(&mut r, header::ETAG, &part.etag);
     set(
         &mut r,
@@ -211,6 +248,7 @@ fn no_such_upload(call: &Call, e: stsgate_store::StoreError, id: &str) -> OssErr
 
 pub async fn complete(call: &Call, body: Body) -> Result<Response, OssError> {
     let id = upload_id(call)?;
+    refuse_sse_headers(call)?;
     let complete_all = call
         .header("x-oss-complete-all")
         .is_some_and(|v| v.eq_ignore_ascii_case("yes"));
@@ -243,6 +281,7 @@ pub async fn complete(call: &Call, body: Body) -> Result<Response, OssError> {
         &info.etag,
         encoding_url(call),
     ));
+    super::object::sse_header(&mut r, &info);
     set(&mut r, header::ETAG, &info.etag);
     set(
         &mut r,

@@ -40,6 +40,7 @@ pub async fn put_object(call: &Call, body: Body) -> Result<Response, OssError> {
     .map_err(store_err(call))?;
     let md5 = info.md5.unwrap_or_default();
     let mut r = empty(StatusCode::OK);
+    sse_header(&mut r, &info);
     set(&mut r, header::ETAG, &info.etag);
     set(
         &mut r,
@@ -125,6 +126,18 @@ pub async fn append_object(call: &Call, body: Body) -> Result<Response, OssError
         )
     })?;
     objects::check_declared_length(&call.headers, stsgate_store::MAX_APPENDABLE)?;
+    // Appendable objects grow in place and are never sealed: asking (or a bucket default)
+    // is refused rather than ignored.
+    let default_sse = call
+        .state
+        .store
+        .bucket_setting(&call.bucket, stsgate_store::SSE_SETTING)
+        .map_err(store_err(call))?;
+    if call.header("x-oss-server-side-encryption").is_some() || default_sse.is_some() {
+        return Err(OssError::not_implemented(
+            "server-side encryption of appendable objects (AppendObject with x-oss-server-side-encryption or in a bucket with default encryption)",
+        ));
+    }
     let meta = if position == 0 {
         meta_from_headers(call)?
     } else {
@@ -158,6 +171,19 @@ pub async fn append_object(call: &Call, body: Body) -> Result<Response, OssError
         &info.crc64.to_string(),
     );
     Ok(r)
+}
+
+/// `x-oss-server-side-encryption` for a sealed object.
+pub fn sse_header(r: &mut Response, info: &ObjectInfo) {
+    if info.meta.sse_salt.is_some() {
+        if let Some(algorithm) = &info.meta.sse {
+            set(
+                r,
+                HeaderName::from_static("x-oss-server-side-encryption"),
+                algorithm,
+            );
+        }
+    }
 }
 
 /// The headers that describe an object (GET, HEAD).
@@ -202,6 +228,7 @@ fn object_headers(r: &mut Response, info: &ObjectInfo) {
             &info.size.to_string(),
         );
     }
+    sse_header(r, info);
     if !m.tags.is_empty() {
         set(
             r,
@@ -461,6 +488,7 @@ pub async fn copy_object(call: &Call) -> Result<Response, OssError> {
     .await?
     .map_err(store_err(call))?;
     let mut r = xml_response(xml::copy_object_result(&info.etag, info.last_modified));
+    sse_header(&mut r, &info);
     set(&mut r, header::ETAG, &info.etag);
     set(
         &mut r,

@@ -320,6 +320,11 @@ async fn store_file(
             Some(v) => crate::common::tagging::parse_header(&v).map_err(OssError::from_tags)?,
         },
         symlink_target: None,
+        sse: match f("x-oss-server-side-encryption") {
+            None => None,
+            Some(v) => Some(super::body::sse_algorithm(&v)?),
+        },
+        sse_salt: None,
     };
     let forbid = f("x-oss-forbid-overwrite").is_some_and(|v| v.eq_ignore_ascii_case("true"));
     let (store, bucket, k, now) = (
