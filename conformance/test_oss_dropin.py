@@ -569,3 +569,81 @@ def test_aes256_objects_are_sealed_at_rest_and_need_the_master_key(start_server,
 def test_alioss_encryption(server, bucket):
     r = server.root
     run_alioss(server, bucket.bucket_name, ["encryption"], r["AccessKeyId"], r["AccessKeySecret"])
+
+
+# ---- bucket policy and referer ------------------------------------------------------------
+def test_bucket_policy_grants_and_denies_by_principal(server, bucket):
+    import json
+    name = bucket.bucket_name
+    bucket.put_object("public/a.txt", b"for everyone")
+    bucket.put_object("public/secret.txt", b"not for anyone")
+    bucket.put_object("private/b.txt", b"owner only")
+    url = f"{server.endpoint}/{name}/public/a.txt"
+    assert requests.get(url, timeout=10).status_code == 403
+    error(lambda: bucket.get_bucket_policy(), 404, "NoSuchBucketPolicy")
+    policy = {"Version": "1", "Statement": [
+        {"Effect": "Allow", "Principal": ["*"], "Action": ["oss:GetObject"],
+         "Resource": [f"acs:oss:*:*:{name}/public/*"]},
+        {"Effect": "Deny", "Principal": ["*"], "Action": ["oss:GetObject"],
+         "Resource": [f"acs:oss:*:*:{name}/public/secret.txt"]}]}
+    text = json.dumps(policy)
+    assert bucket.put_bucket_policy(text).status == 200
+    assert json.loads(bucket.get_bucket_policy().policy) == policy
+    # Anonymous: allowed by Principal "*", except where a Deny says otherwise.
+    r = requests.get(url, timeout=10)
+    assert r.status_code == 200 and r.content == b"for everyone"
+    assert requests.get(f"{server.endpoint}/{name}/public/secret.txt", timeout=10).status_code == 403
+    assert requests.get(f"{server.endpoint}/{name}/private/b.txt", timeout=10).status_code == 403
+    # Temporary credentials whose own policy allows the secret are still stopped by the Deny.
+    b = server.bucket(name, auth=server.sts_auth(server.issue({"Version": "1", "Statement": [
+        {"Effect": "Allow", "Action": ["oss:GetObject"], "Resource": [f"acs:oss:*:*:{name}/*"]}]})))
+    assert b.get_object("private/b.txt").read() == b"owner only"
+    error(lambda: b.get_object("public/secret.txt"), 403, "AccessDenied")
+    # The owner is not bound by it.
+    assert bucket.get_object("public/secret.txt").read() == b"not for anyone"
+    # Grammar errors are InvalidPolicyDocument.
+    for bad in ('{"Version":"2","Statement":[]}', "not json",
+                json.dumps({"Version": "1", "Statement": [{"Effect": "Allow", "Action": ["oss:GetObject"],
+                                                           "Resource": ["*"]}]})):
+        error(lambda: bucket.put_bucket_policy(bad), 400, "InvalidPolicyDocument")
+    assert bucket.delete_bucket_policy().status == 204
+    assert requests.get(url, timeout=10).status_code == 403
+
+
+def test_bucket_policy_is_a_bucket_setting_grant_credentials_cannot_change(server, bucket):
+    b = server.bucket(bucket.bucket_name, auth=server.sts_auth(server.issue(alice_policy(bucket.bucket_name))))
+    error(lambda: b.put_bucket_policy('{"Version":"1","Statement":[]}'), 403, "AccessDenied")
+    error(lambda: b.put_bucket_referer(oss2.models.BucketReferer(True, [])), 403, "AccessDenied")
+
+
+def test_referer_lists_guard_anonymous_and_presigned_reads(server, bucket):
+    from oss2.models import BucketReferer
+    bucket.put_object("pic.png", b"png")
+    bucket.put_bucket_acl(oss2.BUCKET_ACL_PUBLIC_READ)
+    cfg = bucket.get_bucket_referer()
+    assert cfg.allow_empty_referer is True and cfg.referers == []
+    # A pattern matches the whole Referer: `*` any run, `?` one character.
+    bucket.put_bucket_referer(BucketReferer(False, ["https://*.example.com/*", "https://app.test/page?"]))
+    cfg = bucket.get_bucket_referer()
+    assert (cfg.allow_empty_referer, cfg.referers) == (False, ["https://*.example.com/*", "https://app.test/page?"])
+    url = f"{server.endpoint}/{bucket.bucket_name}/pic.png"
+    ok = requests.get(url, headers={"Referer": "https://www.example.com/gallery?x=1"}, timeout=10)
+    assert ok.status_code == 200 and ok.content == b"png"
+    assert requests.get(url, headers={"Referer": "https://app.test/page1"}, timeout=10).status_code == 200
+    for referer, ec in ((None, "0003-00000501"), ("https://evil.test/", "0003-00000503"),
+                        ("https://app.test/page12", "0003-00000503")):
+        r = requests.get(url, headers={"Referer": referer} if referer else {}, timeout=10)
+        assert r.status_code == 403 and "You are denied by bucket referer policy." in r.text, r.text
+        assert r.headers["x-oss-ec"] == ec
+    signed = bucket.sign_url("GET", "pic.png", 60)
+    assert requests.get(signed, timeout=10).status_code == 403
+    assert requests.get(signed, headers={"Referer": "https://a.example.com/"}, timeout=10).status_code == 200
+    # Requests signed in the header are not held to it.
+    assert bucket.get_object("pic.png").read() == b"png"
+    bucket.put_bucket_referer(BucketReferer(True, []))
+    assert requests.get(url, timeout=10).status_code == 200
+
+
+def test_alioss_policy_and_referer(server, bucket):
+    r = server.root
+    run_alioss(server, bucket.bucket_name, ["policy", "referer"], r["AccessKeyId"], r["AccessKeySecret"])

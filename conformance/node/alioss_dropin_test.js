@@ -151,6 +151,36 @@ async function encryption(client) {
   console.log('ok encryption');
 }
 
+async function policy(client) {
+  // ali-oss answers a missing policy (404 NoSuchBucketPolicy) with policy null.
+  const none = await client.getBucketPolicy(bucket);
+  assert.strictEqual(none.policy, null);
+  assert.strictEqual(none.res.status, 404);
+  const doc = {
+    Version: '1',
+    Statement: [{
+      Effect: 'Allow', Principal: ['*'], Action: ['oss:GetObject'], Resource: [`acs:oss:*:*:${bucket}/pub/*`],
+    }],
+  };
+  const put = await client.putBucketPolicy(bucket, doc);
+  assert.strictEqual(put.status, 200);
+  const got = await client.getBucketPolicy(bucket);
+  assert.deepStrictEqual(got.policy, doc);
+  const del = await client.deleteBucketPolicy(bucket);
+  assert.strictEqual(del.status, 204);
+  console.log('ok policy');
+}
+
+async function referer(client) {
+  const put = await client.putBucketReferer(bucket, false, ['https://*.example.com']);
+  assert.strictEqual(put.res.status, 200);
+  const got = await client.getBucketReferer(bucket);
+  assert.strictEqual(got.allowEmpty, false);
+  assert.deepStrictEqual(got.referers, ['https://*.example.com']);
+  await client.putBucketReferer(bucket, true, []);
+  console.log('ok referer');
+}
+
 async function main() {
   const client = new OSS({ ...base, ...creds });
   if (steps.has('tagging')) await tagging(client);
@@ -159,6 +189,8 @@ async function main() {
   if (steps.has('uploadPartCopy')) await uploadPartCopy(client);
   if (steps.has('lifecycle')) await lifecycle(client);
   if (steps.has('encryption')) await encryption(client);
+  if (steps.has('policy')) await policy(client);
+  if (steps.has('referer')) await referer(client);
   console.log('ALL OK');
 }
 

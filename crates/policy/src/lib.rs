@@ -23,11 +23,13 @@
 //! [`parse_cam`] (a condition the engine cannot evaluate is refused there, never ignored);
 //! evaluation cannot fail and never panics, whatever the request.
 
+mod bucket;
 mod cam;
 mod condition;
 mod glob;
 mod model;
 
+pub use bucket::{parse_bucket_policy, wildcard_matches, BucketPolicy, MAX_BUCKET_POLICY};
 pub use condition::ConditionBlock;
 pub use model::{Dialect, Effect, Policy, Statement};
 

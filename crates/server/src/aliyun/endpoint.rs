@@ -93,6 +93,11 @@ pub enum Op {
     PutBucketEncryption,
     GetBucketEncryption,
     DeleteBucketEncryption,
+    PutBucketPolicy,
+    GetBucketPolicy,
+    DeleteBucketPolicy,
+    PutBucketReferer,
+    GetBucketReferer,
     ListObjects,
     ListObjectsV2,
     ListMultipartUploads,
@@ -136,6 +141,8 @@ const KNOWN: &[&str] = &[
     "cors",
     "lifecycle",
     "encryption",
+    "policy",
+    "referer",
     "bucketInfo",
     "stat",
     "location",
@@ -193,6 +200,11 @@ impl Op {
                 "PUT" if has("encryption") => Op::PutBucketEncryption,
                 "GET" if has("encryption") => Op::GetBucketEncryption,
                 "DELETE" if has("encryption") => Op::DeleteBucketEncryption,
+                "PUT" if has("policy") => Op::PutBucketPolicy,
+                "GET" if has("policy") => Op::GetBucketPolicy,
+                "DELETE" if has("policy") => Op::DeleteBucketPolicy,
+                "PUT" if has("referer") => Op::PutBucketReferer,
+                "GET" if has("referer") => Op::GetBucketReferer,
                 "PUT" => Op::PutBucket,
                 "GET" if has("acl") => Op::GetBucketAcl,
                 "GET" if has("cors") => Op::GetBucketCors,
@@ -262,6 +274,11 @@ impl Op {
             Op::PutBucketEncryption => "oss:PutBucketEncryption",
             Op::GetBucketEncryption => "oss:GetBucketEncryption",
             Op::DeleteBucketEncryption => "oss:DeleteBucketEncryption",
+            Op::PutBucketPolicy => "oss:PutBucketPolicy",
+            Op::GetBucketPolicy => "oss:GetBucketPolicy",
+            Op::DeleteBucketPolicy => "oss:DeleteBucketPolicy",
+            Op::PutBucketReferer => "oss:PutBucketReferer",
+            Op::GetBucketReferer => "oss:GetBucketReferer",
             Op::ListObjects | Op::ListObjectsV2 => "oss:ListObjects",
             Op::ListMultipartUploads => "oss:ListMultipartUploads",
             Op::DeleteMultipleObjects | Op::DeleteObject => "oss:DeleteObject",
@@ -341,6 +358,11 @@ impl Op {
                 | Op::PutBucketEncryption
                 | Op::GetBucketEncryption
                 | Op::DeleteBucketEncryption
+                | Op::PutBucketPolicy
+                | Op::GetBucketPolicy
+                | Op::DeleteBucketPolicy
+                | Op::PutBucketReferer
+                | Op::GetBucketReferer
                 | Op::ListObjects
                 | Op::ListObjectsV2
                 | Op::ListMultipartUploads

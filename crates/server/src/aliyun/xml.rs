@@ -340,6 +340,111 @@ pub fn parse_encryption_rule(body: &[u8]) -> Result<(String, bool), XmlError> {
     Ok((algorithm, kms))
 }
 
+/// A bucket's referer list (hotlink protection), as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub struct RefererConfig {
+    pub allow_empty: bool,
+    pub allow_truncate_query: bool,
+    pub allowed: Vec<String>,
+    pub blocked: Vec<String>,
+}
+
+impl RefererConfig {
+    /// What a bucket without a referer configuration has: no check.
+    pub fn open() -> RefererConfig {
+        RefererConfig {
+            allow_empty: true,
+            allow_truncate_query: true,
+            allowed: Vec::new(),
+            blocked: Vec::new(),
+        }
+    }
+
+    /// Why `referer` is refused, as OSS's EC (`None`: allowed). `*` and `?` are wildcards; the
+    /// blacklist wins; an empty whitelist allows every non-empty referer.
+    pub fn refuses(&self, referer: Option<&str>) -> Option<&'static str> {
+        let referer = referer.map(str::trim).filter(|r| !r.is_empty());
+        let Some(referer) = referer else {
+            return (!self.allow_empty).then_some("0003-00000501");
+        };
+        let matched = |list: &[String]| {
+            let bare = referer.split('?').next().unwrap_or(referer);
+            list.iter().any(|p| {
+                stsgate_policy::wildcard_matches(p, referer)
+                    || (self.allow_truncate_query && stsgate_policy::wildcard_matches(p, bare))
+            })
+        };
+        if matched(&self.blocked) {
+            return Some("0003-00000502");
+        }
+        if !self.allowed.is_empty() && !matched(&self.allowed) {
+            return Some("0003-00000503");
+        }
+        None
+    }
+}
+
+/// Parses `<RefererConfiguration>` (PutBucketReferer).
+pub fn parse_referer(body: &[u8]) -> Result<RefererConfig, XmlError> {
+    let root = crate::common::xml::parse_document(body, "RefererConfiguration")?;
+    let flag = |name: &str, default: bool| -> Result<bool, XmlError> {
+        match root.only(name)? {
+            None => Ok(default),
+            Some(e) => match e.text.trim() {
+                "true" => Ok(true),
+                "false" => Ok(false),
+                other => Err(crate::common::xml::err(format!(
+                    "{name} must be true or false, not {other:?}"
+                ))),
+            },
+        }
+    };
+    let list = |name: &str| -> Result<Vec<String>, XmlError> {
+        Ok(match root.only(name)? {
+            None => Vec::new(),
+            Some(e) => e
+                .all("Referer")
+                .map(|r| r.text.trim().to_string())
+                .filter(|r| !r.is_empty())
+                .collect(),
+        })
+    };
+    if root.only("AllowEmptyReferer")?.is_none() {
+        return Err(crate::common::xml::err(
+            "RefererConfiguration without AllowEmptyReferer",
+        ));
+    }
+    Ok(RefererConfig {
+        allow_empty: flag("AllowEmptyReferer", true)?,
+        allow_truncate_query: flag("AllowTruncateQueryString", true)?,
+        allowed: list("RefererList")?,
+        blocked: list("RefererBlacklist")?,
+    })
+}
+
+/// Renders `<RefererConfiguration>` (GetBucketReferer).
+pub fn referer(config: &RefererConfig) -> String {
+    let mut doc = Doc::new("RefererConfiguration");
+    doc.leaf("AllowEmptyReferer", bool_str(config.allow_empty));
+    doc.leaf(
+        "AllowTruncateQueryString",
+        bool_str(config.allow_truncate_query),
+    );
+    doc.open("RefererList");
+    for r in &config.allowed {
+        doc.leaf("Referer", r);
+    }
+    doc.close("RefererList");
+    if !config.blocked.is_empty() {
+        doc.open("RefererBlacklist");
+        for r in &config.blocked {
+            doc.leaf("Referer", r);
+        }
+        doc.close("RefererBlacklist");
+    }
+    doc.finish("RefererConfiguration")
+}
+
 /// `<CopyPartResult><LastModified/><ETag/></CopyPartResult>` (UploadPartCopy).
 pub fn copy_part_result(etag: &str, last_modified: OffsetDateTime) -> String {
     let mut doc = Doc::new("CopyPartResult");

@@ -67,6 +67,19 @@ impl Call {
                 self.state.region, self.state.keys.account_id
             ),
         };
+        if matches!(self.principal, Principal::Root) {
+            return Ok(());
+        }
+        // The bucket's policy: an explicit Deny there stops anyone but the owner; an Allow
+        // there grants what the credential's own policy does not (Principal "*": anonymous too).
+        let by_bucket = self.bucket_policy_decision(op, bucket, action, &resource)?;
+        if by_bucket == Decision::ExplicitDeny {
+            return Err(denied(
+                action,
+                &resource,
+                "an explicit Deny in the bucket policy",
+            ));
+        }
         let decision = match &self.principal {
             Principal::Root => return Ok(()),
             Principal::Temporary(claims) => self.evaluate(
@@ -97,6 +110,9 @@ impl Call {
                 "an explicit Deny in the credential's policy",
             )),
             Decision::ImplicitDeny => {
+                if by_bucket == Decision::Allow {
+                    return Ok(());
+                }
                 if !bucket.is_empty() && self.acl_allows(op, bucket, key)? {
                     return Ok(());
                 }
@@ -108,6 +124,60 @@ impl Call {
                     _ => denied(action, &resource, "no statement of the credential's policy allows it"),
                 })
             }
+        }
+    }
+
+    /// The decision of `bucket`'s policy for this caller (`ImplicitDeny` when it has none).
+    fn bucket_policy_decision(
+        &self,
+        op: Op,
+        bucket: &str,
+        action: &str,
+        resource: &str,
+    ) -> Result<Decision, OssError> {
+        if bucket.is_empty() {
+            return Ok(Decision::ImplicitDeny);
+        }
+        let text = match self
+            .state
+            .store
+            .bucket_setting(bucket, super::bucket::POLICY_SETTING)
+        {
+            Ok(Some(text)) => text,
+            Ok(None) | Err(stsgate_store::StoreError::NoSuchBucket) => {
+                return Ok(Decision::ImplicitDeny)
+            }
+            Err(e) => return Err(OssError::from_store(e, bucket, "")),
+        };
+        let policy = stsgate_policy::parse_bucket_policy(&text)
+            .map_err(|e| OssError::internal(&format!("stored bucket policy: {}", e.0)))?;
+        let account = self.state.keys.account_id.as_str();
+        let ids: Vec<&str> = match &self.principal {
+            Principal::Temporary(claims) => vec![account, claims.ak.as_str()],
+            Principal::Grant(key) => vec![account, key.id.as_str()],
+            _ => Vec::new(),
+        };
+        let context = self.context(op, ids.get(1).map(|s| s.to_string()));
+        Ok(policy.evaluate(
+            &ids,
+            &stsgate_policy::Request {
+                action,
+                resource,
+                context: &context,
+            },
+        ))
+    }
+
+    /// What conditions may refer to.
+    fn context(&self, op: Op, access_key_id: Option<String>) -> Context {
+        Context {
+            source_ip: self.source_ip,
+            current_time: self.now,
+            secure_transport: false,
+            user_agent: self.header("user-agent"),
+            access_key_id,
+            prefix: list_param(op, self, "prefix"),
+            delimiter: list_param(op, self, "delimiter"),
         }
     }
 
@@ -131,15 +201,7 @@ impl Call {
                 }
             }
         }
-        let context = Context {
-            source_ip: self.source_ip,
-            current_time: self.now,
-            secure_transport: false,
-            user_agent: self.header("user-agent"),
-            access_key_id: Some(access_key_id.to_string()),
-            prefix: list_param(op, self, "prefix"),
-            delimiter: list_param(op, self, "delimiter"),
-        };
+        let context = self.context(op, Some(access_key_id.to_string()));
         let refs: Vec<&stsgate_policy::Policy> = policies.iter().collect();
         Ok(if refs.is_empty() {
             Decision::Allow

@@ -239,6 +239,109 @@ pub fn delete_bucket_encryption(call: &Call) -> Result<Response, OssError> {
     Ok(empty(StatusCode::NO_CONTENT))
 }
 
+/// The setting kinds of bucket policies and referer lists.
+pub const POLICY_SETTING: &str = "policy";
+pub const REFERER_SETTING: &str = "referer";
+
+pub async fn put_bucket_policy(call: &Call, body: Body) -> Result<Response, OssError> {
+    let bytes = read_small(body, stsgate_policy::MAX_BUCKET_POLICY + 1).await?;
+    let invalid = |message: String, ec: &'static str| {
+        OssError::new(
+            StatusCode::BAD_REQUEST,
+            "InvalidPolicyDocument",
+            message,
+            ec,
+        )
+    };
+    crate::common::objects::check_content_md5(
+        &call.headers,
+        &crate::common::objects::md5_of(&bytes),
+    )?;
+    if bytes.len() > stsgate_policy::MAX_BUCKET_POLICY {
+        return Err(invalid(
+            format!(
+                "The policy is larger than {} bytes.",
+                stsgate_policy::MAX_BUCKET_POLICY
+            ),
+            "0030-00000001",
+        ));
+    }
+    let text = std::str::from_utf8(&bytes)
+        .map_err(|_| invalid("The policy is not UTF-8.".into(), "0030-00000004"))?;
+    stsgate_policy::parse_bucket_policy(text).map_err(|e| {
+        let ec = if e.0.contains("Version") {
+            "0030-00000002"
+        } else {
+            "0030-00000005"
+        };
+        invalid(format!("The bucket policy is invalid: {}", e.0), ec)
+    })?;
+    call.state
+        .store
+        .set_bucket_setting(&call.bucket, POLICY_SETTING, Some(text))
+        .map_err(store_err(call))?;
+    Ok(empty(StatusCode::OK))
+}
+
+pub fn get_bucket_policy(call: &Call) -> Result<Response, OssError> {
+    let text = call
+        .state
+        .store
+        .bucket_setting(&call.bucket, POLICY_SETTING)
+        .map_err(store_err(call))?
+        .ok_or_else(|| {
+            OssError::new(
+                StatusCode::NOT_FOUND,
+                "NoSuchBucketPolicy",
+                "The bucket policy does not exist",
+                "0030-00000006",
+            )
+            .with("BucketName", &call.bucket)
+        })?;
+    let mut r = Response::new(Body::from(text));
+    set(&mut r, http::header::CONTENT_TYPE, "application/json");
+    Ok(r)
+}
+
+pub fn delete_bucket_policy(call: &Call) -> Result<Response, OssError> {
+    call.state
+        .store
+        .set_bucket_setting(&call.bucket, POLICY_SETTING, None)
+        .map_err(store_err(call))?;
+    Ok(empty(StatusCode::NO_CONTENT))
+}
+
+pub async fn put_bucket_referer(call: &Call, body: Body) -> Result<Response, OssError> {
+    let bytes = read_small(body, MAX_XML_BODY).await?;
+    let config = xml::parse_referer(&bytes).map_err(|e| OssError::malformed_xml(&e.0))?;
+    let text = serde_json::to_string(&config).map_err(|e| OssError::internal(&e.to_string()))?;
+    call.state
+        .store
+        .set_bucket_setting(&call.bucket, REFERER_SETTING, Some(&text))
+        .map_err(store_err(call))?;
+    Ok(empty(StatusCode::OK))
+}
+
+pub fn get_bucket_referer(call: &Call) -> Result<Response, OssError> {
+    let config = referer_config(call, &call.bucket)?.unwrap_or_else(xml::RefererConfig::open);
+    Ok(xml_response(xml::referer(&config)))
+}
+
+/// The bucket's referer list, if one is set.
+pub fn referer_config(call: &Call, bucket: &str) -> Result<Option<xml::RefererConfig>, OssError> {
+    let Some(text) = call
+        .state
+        .store
+        .bucket_setting(bucket, REFERER_SETTING)
+        .map_err(|e| OssError::from_store(e, bucket, ""))?
+    else {
+        return Ok(None);
+    };
+    serde_json::from_str(&text)
+        .map(Some)
+        .map_err(|e| OssError::internal(&format!("stored referer list: {e}")))
+}
+
 pub fn get_bucket_stat(call: &Call) -> Result<Response, OssError> {
     let stat = call
         .state

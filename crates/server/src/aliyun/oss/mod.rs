@@ -196,6 +196,22 @@ async fn dispatch(
         let key = op.is_object_level().then_some(call.key.as_str());
         call.authorize(op, op.action(), &call.bucket, key)?;
     }
+    // Hotlink protection: anonymous and presigned-URL requests carry an allowed Referer.
+    let presigned = call.param("Signature").is_some() || call.param("x-oss-signature").is_some();
+    if (presigned || matches!(call.principal, auth::Principal::Anonymous))
+        && !call.bucket.is_empty()
+    {
+        if let Some(config) = bucket::referer_config(&call, &call.bucket)? {
+            if let Some(ec) = config.refuses(call.header("referer").as_deref()) {
+                return Err(OssError::new(
+                    StatusCode::FORBIDDEN,
+                    "AccessDenied",
+                    "You are denied by bucket referer policy.",
+                    ec,
+                ));
+            }
+        }
+    }
     // An object ACL set on the way in (`x-oss-object-acl`) is PutObjectAcl too: credentials whose
     // policy does not allow oss:PutObjectAcl cannot make what they write public.
     let sets_acl = matches!(
@@ -252,6 +268,11 @@ async fn dispatch(
         Op::PutBucketEncryption => bucket::put_bucket_encryption(&call, body).await,
         Op::GetBucketEncryption => bucket::get_bucket_encryption(&call),
         Op::DeleteBucketEncryption => bucket::delete_bucket_encryption(&call),
+        Op::PutBucketPolicy => bucket::put_bucket_policy(&call, body).await,
+        Op::GetBucketPolicy => bucket::get_bucket_policy(&call),
+        Op::DeleteBucketPolicy => bucket::delete_bucket_policy(&call),
+        Op::PutBucketReferer => bucket::put_bucket_referer(&call, body).await,
+        Op::GetBucketReferer => bucket::get_bucket_referer(&call),
         Op::ListObjects => list::list_objects_v1(&call),
         Op::ListObjectsV2 => list::list_objects_v2(&call),
         Op::ListMultipartUploads => multipart::list_uploads(&call),
