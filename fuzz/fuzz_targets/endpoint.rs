@@ -40,7 +40,7 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(targets) = aliyun::endpoint::targets(host.as_deref(), path) {
         assert!(!targets.is_empty());
         if let Ok((_, chosen)) =
-            aliyun::auth::authenticate(&keys, &signed, &targets, stsgate_fuzz::now())
+            aliyun::auth::authenticate(&keys, &signed, &targets, stsgate_fuzz::now(), "cn-hangzhou")
         {
             assert!(chosen < targets.len());
         }

@@ -1306,4 +1306,80 @@ mod tests {
              <ETag>&quot;E&quot;</ETag></PostResponse>",
         );
     }
+
+    #[test]
+    fn lifecycle_round_trip_and_refusals() {
+        let body = br#"<LifecycleConfiguration><Rule><ID>a</ID><Prefix>logs/</Prefix><Status>Enabled</Status>
+            <Expiration><Days>30</Days></Expiration><Transition><Days>7</Days><StorageClass>IA</StorageClass></Transition>
+            <AbortMultipartUpload><CreatedBeforeDate>2030-01-01T00:00:00.000Z</CreatedBeforeDate></AbortMultipartUpload>
+            <Tag><Key>k</Key><Value>v</Value></Tag>
+            <Filter><ObjectSizeGreaterThan>10</ObjectSizeGreaterThan><Not><Prefix>logs/keep/</Prefix></Not></Filter></Rule>
+            <Rule><Prefix>tmp/</Prefix><Status>Disabled</Status><Expiration><Date>2031-01-01T00:00:00.000Z</Date></Expiration></Rule>
+            </LifecycleConfiguration>"#;
+        let rules = parse_lifecycle(body, false).unwrap();
+        assert_eq!(rules.len(), 2);
+        assert_eq!(rules[1].id, "rule-2");
+        assert_eq!(
+            parse_lifecycle(lifecycle(&rules).as_bytes(), false).unwrap(),
+            rules
+        );
+        let rule = |inner: &str| {
+            format!("<LifecycleConfiguration><Rule><ID>x</ID><Prefix>p/</Prefix><Status>Enabled</Status>{inner}</Rule></LifecycleConfiguration>")
+        };
+        for (inner, want) in [
+            ("<Expiration><Days>0</Days></Expiration>", "Invalid"),
+            ("<Expiration><Days>1</Days><Date>2030-01-01T00:00:00.000Z</Date></Expiration>", "Invalid"),
+            ("<Expiration><Date>2030-01-01T01:00:00.000Z</Date></Expiration>", "Invalid"),
+            ("", "Invalid"),
+            ("<Transition><Days>1</Days><StorageClass>Gold</StorageClass></Transition>", "Invalid"),
+            ("<NoncurrentVersionExpiration><NoncurrentDays>1</NoncurrentDays></NoncurrentVersionExpiration><Expiration><Days>1</Days></Expiration>", "NotImplemented"),
+            ("<Expiration><Days>1</Days></Expiration><Filter><Not><Prefix>q/</Prefix></Not></Filter>", "Invalid"),
+        ] {
+            let got = parse_lifecycle(rule(inner).as_bytes(), false).unwrap_err();
+            assert!(format!("{got:?}").starts_with(want), "{inner}: {got:?}");
+        }
+        assert!(matches!(
+            parse_lifecycle(b"<LifecycleConfiguration/>", false),
+            Err(LifecycleError::Malformed(_))
+        ));
+    }
+
+    #[test]
+    fn referer_matching() {
+        let c = RefererConfig {
+            allow_empty: false,
+            allow_truncate_query: true,
+            allowed: vec!["https://*.example.com/*".into(), "http://a.test/?".into()],
+            blocked: vec!["https://bad.example.com/*".into()],
+        };
+        assert_eq!(c.refuses(Some("https://www.example.com/x?y=1")), None);
+        assert_eq!(c.refuses(Some("http://a.test/1")), None);
+        assert_eq!(c.refuses(Some("http://a.test/12")), Some("0003-00000503"));
+        assert_eq!(
+            c.refuses(Some("https://bad.example.com/p")),
+            Some("0003-00000502")
+        );
+        assert_eq!(c.refuses(None), Some("0003-00000501"));
+        assert_eq!(c.refuses(Some("  ")), Some("0003-00000501"));
+        assert_eq!(RefererConfig::open().refuses(None), None);
+        let parsed = parse_referer(referer(&c).as_bytes()).unwrap();
+        assert_eq!(parsed, c);
+        assert!(
+            parse_referer(b"<RefererConfiguration><RefererList/></RefererConfiguration>").is_err()
+        );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn lifecycle_and_referer_parsers_never_panic(s in "\\PC{0,400}", b in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..400)) {
+            let _ = parse_lifecycle(s.as_bytes(), false);
+            let _ = parse_lifecycle(&b, true);
+            let _ = parse_referer(s.as_bytes());
+            let _ = parse_referer(&b);
+            let _ = parse_encryption_rule(s.as_bytes());
+            if let Ok(c) = parse_referer(s.as_bytes()) {
+                let _ = c.refuses(Some(&s));
+            }
+        }
+    }
 }
