@@ -647,3 +647,22 @@ def test_referer_lists_guard_anonymous_and_presigned_reads(server, bucket):
 def test_alioss_policy_and_referer(server, bucket):
     r = server.root
     run_alioss(server, bucket.bucket_name, ["policy", "referer"], r["AccessKeyId"], r["AccessKeySecret"])
+
+
+def test_tag_conditions_in_ram_policies(server, bucket):
+    """oss:ExistingObjectTag/<k> on reads, oss:RequestObjectTag/<k> on tag writes."""
+    name = bucket.bucket_name
+    bucket.put_object("ok.txt", b"ok", headers={"x-oss-tagging": "status=ok"})
+    bucket.put_object("draft.txt", b"draft", headers={"x-oss-tagging": "status=draft"})
+    policy = {"Version": "1", "Statement": [
+        {"Effect": "Allow", "Action": ["oss:GetObject"], "Resource": [f"acs:oss:*:*:{name}/*"],
+         "Condition": {"StringEquals": {"oss:ExistingObjectTag/status": "ok"}}},
+        {"Effect": "Allow", "Action": ["oss:PutObjectTagging"], "Resource": [f"acs:oss:*:*:{name}/*"],
+         "Condition": {"StringEquals": {"oss:RequestObjectTag/allow": "yes"}}}]}
+    b = server.bucket(name, auth=server.sts_auth(server.issue(policy)))
+    assert b.get_object("ok.txt").read() == b"ok"
+    error(lambda: b.get_object("draft.txt"), 403, "AccessDenied")
+    b.put_object_tagging("draft.txt", tagging(allow="yes"))
+    assert bucket.get_object_tagging("draft.txt").tag_set.tagging_rule == {"allow": "yes"}
+    error(lambda: b.put_object_tagging("draft.txt", tagging(allow="no")), 403, "AccessDenied")
+    assert bucket.get_object_tagging("draft.txt").tag_set.tagging_rule == {"allow": "yes"}

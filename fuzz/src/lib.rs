@@ -107,6 +107,8 @@ pub fn check_policy(
             access_key_id: Some("STS.NUxyz".into()),
             prefix: Some("users/alice/".into()),
             delimiter: Some("/".into()),
+            existing_object_tags: Some(vec![("status".into(), "ok".into())]),
+            request_object_tags: Some(vec![("allow".into(), "yes".into())]),
         },
         Context {
             source_ip: Some(std::net::IpAddr::V6(std::net::Ipv6Addr::LOCALHOST)),
@@ -116,6 +118,8 @@ pub fn check_policy(
             access_key_id: None,
             prefix: Some(String::new()),
             delimiter: None,
+            existing_object_tags: None,
+            request_object_tags: None,
         },
     ];
     for context in &contexts {

@@ -145,6 +145,8 @@ mod tests {
             access_key_id: None,
             prefix: None,
             delimiter: None,
+            existing_object_tags: None,
+            request_object_tags: None,
         };
         let r = |a, res| request(a, res, &c);
         assert_eq!(
@@ -189,6 +191,48 @@ mod tests {
             assert!(e.0.contains(want), "{doc}: {}", e.0);
         }
         assert!(parse_bucket_policy(&"x".repeat(MAX_BUCKET_POLICY + 1)).is_err());
+    }
+
+    #[test]
+    fn tag_conditions_read_the_named_tag() {
+        let policy = crate::parse(
+            r#"{"Version":"1","Statement":[
+            {"Effect":"Allow","Action":["oss:GetObject"],"Resource":["*"],
+             "Condition":{"StringEquals":{"oss:ExistingObjectTag/status":"ok"}}},
+            {"Effect":"Allow","Action":["oss:PutObjectTagging"],"Resource":["*"],
+             "Condition":{"StringEquals":{"oss:RequestObjectTag/allow":["yes"]}}}]}"#,
+        )
+        .unwrap();
+        let mut c = crate::test_support::context();
+        let get = |c: &Context| policy.evaluate(&request("oss:GetObject", "acs:oss:*:1:b/k", c));
+        assert_eq!(get(&c), Decision::ImplicitDeny);
+        c.existing_object_tags = Some(vec![("status".into(), "ok".into())]);
+        assert_eq!(get(&c), Decision::Allow);
+        c.existing_object_tags = Some(vec![
+            ("status".into(), "no".into()),
+            ("x".into(), "ok".into()),
+        ]);
+        assert_eq!(get(&c), Decision::ImplicitDeny);
+        let put =
+            |c: &Context| policy.evaluate(&request("oss:PutObjectTagging", "acs:oss:*:1:b/k", c));
+        c.request_object_tags = Some(vec![("allow".into(), "yes".into())]);
+        assert_eq!(put(&c), Decision::Allow);
+        c.request_object_tags = Some(vec![]);
+        assert_eq!(put(&c), Decision::ImplicitDeny);
+        // A tag key without its tag, or an empty one, is refused at parse time.
+        for bad in [
+            "oss:ExistingObjectTag",
+            "oss:RequestObjectTag/",
+            "acs:SourceIp/x",
+        ] {
+            let doc = format!(
+                r#"{{"Version":"1","Statement":[{{"Effect":"Allow","Action":["oss:GetObject"],"Resource":["*"],"Condition":{{"StringEquals":{{"{bad}":"v"}}}}}}]}}"#
+            );
+            assert!(crate::parse(&doc).is_err(), "{bad}");
+        }
+        // The key survives a round trip through JSON.
+        let json = policy.to_json().to_string();
+        assert!(json.contains("oss:ExistingObjectTag/status"), "{json}");
     }
 
     proptest! {

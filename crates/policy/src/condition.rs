@@ -43,6 +43,8 @@ pub struct ConditionBlock {
 struct Clause {
     test: Test,
     key: Key,
+    /// The tag of `oss:ExistingObjectTag/<tag>` and `oss:RequestObjectTag/<tag>`.
+    tag: Option<String>,
     values: Values,
 }
 
@@ -227,9 +229,14 @@ pub(crate) enum Key {
     AccessId,
     Prefix,
     Delimiter,
+    /// `oss:ExistingObjectTag/<tag>`: the value of that tag on the object acted on.
+    ExistingObjectTag,
+    /// `oss:RequestObjectTag/<tag>`: the value of that tag in the request (`x-oss-tagging`,
+    /// a `<Tagging>` body).
+    RequestObjectTag,
 }
 
-const KEYS: [(Key, &str); 7] = [
+const KEYS: [(Key, &str); 9] = [
     (Key::SourceIp, "acs:SourceIp"),
     (Key::CurrentTime, "acs:CurrentTime"),
     (Key::SecureTransport, "acs:SecureTransport"),
@@ -237,6 +244,8 @@ const KEYS: [(Key, &str); 7] = [
     (Key::AccessId, "acs:AccessId"),
     (Key::Prefix, "oss:Prefix"),
     (Key::Delimiter, "oss:Delimiter"),
+    (Key::ExistingObjectTag, "oss:ExistingObjectTag"),
+    (Key::RequestObjectTag, "oss:RequestObjectTag"),
 ];
 
 impl Key {
@@ -262,7 +271,13 @@ impl Key {
             Key::AccessId => context.access_key_id.as_deref().map(Actual::Text),
             Key::Prefix => context.prefix.as_deref().map(Actual::Text),
             Key::Delimiter => context.delimiter.as_deref().map(Actual::Text),
+            // Read through `Clause::read`, which knows the tag.
+            Key::ExistingObjectTag | Key::RequestObjectTag => None,
         }
+    }
+
+    fn is_tag(self) -> bool {
+        matches!(self, Key::ExistingObjectTag | Key::RequestObjectTag)
     }
 }
 
@@ -333,10 +348,11 @@ impl ConditionBlock {
                 .entry(grammar.operator_name(clause.test))
                 .or_insert_with(|| Value::Object(Map::new()));
             if let Value::Object(keys) = keys {
-                keys.insert(
-                    grammar.key_name(clause.key).to_owned(),
-                    clause.values.to_json(),
-                );
+                let name = match &clause.tag {
+                    Some(tag) => format!("{}/{tag}", grammar.key_name(clause.key)),
+                    None => grammar.key_name(clause.key).to_owned(),
+                };
+                keys.insert(name, clause.values.to_json());
             }
         }
         Value::Object(operators)
@@ -344,8 +360,22 @@ impl ConditionBlock {
 }
 
 impl Clause {
+    /// The request's value for this clause's key (a tag key reads the named tag).
+    fn read<'c>(&self, context: &'c Context) -> Option<Actual<'c>> {
+        let tags = match self.key {
+            Key::ExistingObjectTag => context.existing_object_tags.as_deref(),
+            Key::RequestObjectTag => context.request_object_tags.as_deref(),
+            _ => return self.key.read(context),
+        };
+        let tag = self.tag.as_deref()?;
+        tags?
+            .iter()
+            .find(|(k, _)| k == tag)
+            .map(|(_, v)| Actual::Text(v.as_str()))
+    }
+
     fn holds(&self, context: &Context) -> bool {
-        match self.key.read(context) {
+        match self.read(context) {
             None => self.test.holds_when_absent(),
             Some(actual) => self.any_value_matches(actual) != self.test.operator.is_negated(),
         }
@@ -489,10 +519,32 @@ pub(crate) fn parse_with(
         let start = clauses.len();
         for (key_name, values) in keys {
             let at = format!("{at}.{key_name}");
-            let key = grammar.key(key_name, &at)?;
+            // `oss:ExistingObjectTag/<tag>`: the key, then the tag it reads.
+            let (base, tag) = match key_name.split_once('/') {
+                Some((base, tag)) => (base, Some(tag.to_string())),
+                None => (key_name.as_str(), None),
+            };
+            let key = grammar.key(base, &at)?;
+            match (&tag, key.is_tag()) {
+                (None, true) => {
+                    return Err(error(format!(
+                        "{at}: {} names a tag: write {}/<tag key>",
+                        grammar.key_name(key),
+                        grammar.key_name(key)
+                    )))
+                }
+                (Some(t), true) if t.is_empty() => {
+                    return Err(error(format!("{at}: the tag key after '/' is empty")))
+                }
+                (Some(_), false) => {
+                    // Not a tag key: the whole name was looked up as written.
+                    grammar.key(key_name, &at)?;
+                }
+                _ => {}
+            }
             if clauses[start..]
                 .iter()
-                .any(|clause: &Clause| clause.key == key)
+                .any(|clause: &Clause| clause.key == key && clause.tag == tag)
             {
                 return Err(error(format!(
                     "{at}: key {} appears more than once under {operator_name}",
@@ -500,10 +552,15 @@ pub(crate) fn parse_with(
                 )));
             }
             let values = parse_values(test.operator.family(), values, &at)?;
-            clauses.push(Clause { test, key, values });
+            clauses.push(Clause {
+                test,
+                key,
+                tag,
+                values,
+            });
         }
     }
-    clauses.sort_by_key(|clause| (clause.test, clause.key));
+    clauses.sort_by(|a, b| (a.test, a.key, &a.tag).cmp(&(b.test, b.key, &b.tag)));
     Ok(ConditionBlock { clauses })
 }
 
@@ -527,7 +584,16 @@ fn parse_operator(name: &str, at: &str) -> Result<Operator, PolicyError> {
 
 fn parse_key(name: &str, at: &str) -> Result<Key, PolicyError> {
     Key::lookup(name).ok_or_else(|| {
-        let known: Vec<&str> = KEYS.iter().map(|(_, name)| *name).collect();
+        let known: Vec<String> = KEYS
+            .iter()
+            .map(|(key, name)| {
+                if key.is_tag() {
+                    format!("{name}/<tag>")
+                } else {
+                    name.to_string()
+                }
+            })
+            .collect();
         error(format!(
             "{at}: unknown condition key \"{name}\"; supported keys are {}",
             known.join(", ")

@@ -77,6 +77,12 @@ pub struct Context {
     pub prefix: Option<String>,
     /// `oss:Delimiter`
     pub delimiter: Option<String>,
+    /// `oss:ExistingObjectTag/<tag>`: the tags of the object acted on, when the face read them
+    /// (`None`: no object, or a request that does not touch one).
+    pub existing_object_tags: Option<Vec<(String, String)>>,
+    /// `oss:RequestObjectTag/<tag>`: the tags the request sets (`x-oss-tagging`, a `<Tagging>`
+    /// body).
+    pub request_object_tags: Option<Vec<(String, String)>>,
 }
 
 /// The outcome of evaluating a request.
@@ -158,6 +164,8 @@ pub(crate) mod test_support {
             access_key_id: Some("STS.NUgYrLnoC37mZZCNnAbez2".to_owned()),
             prefix: None,
             delimiter: None,
+            existing_object_tags: None,
+            request_object_tags: None,
         }
     }
 

@@ -658,7 +658,7 @@ mod tests {
             ),
             (
                 r#"{"StringLike":{"oss:Prefx":"a/*"}}"#,
-                r#"Statement[1].Condition.StringLike.oss:Prefx: unknown condition key "oss:Prefx"; supported keys are acs:SourceIp, acs:CurrentTime, acs:SecureTransport, acs:UserAgent, acs:AccessId, oss:Prefix, oss:Delimiter"#,
+                r#"Statement[1].Condition.StringLike.oss:Prefx: unknown condition key "oss:Prefx"; supported keys are acs:SourceIp, acs:CurrentTime, acs:SecureTransport, acs:UserAgent, acs:AccessId, oss:Prefix, oss:Delimiter, oss:ExistingObjectTag/<tag>, oss:RequestObjectTag/<tag>"#,
             ),
             (
                 r#"{"StringLike":{"oss:Prefix":"a/*","OSS:prefix":"b/*"}}"#,

@@ -167,6 +167,8 @@ mod tests {
                 access_key_id: None,
                 prefix: None,
                 delimiter: None,
+                existing_object_tags: None,
+                request_object_tags: None,
             };
             parsed.evaluate(&stsgate_policy::Request {
                 action: "oss:GetObject",
@@ -196,6 +198,8 @@ mod tests {
                 access_key_id: None,
                 prefix: None,
                 delimiter: None,
+                existing_object_tags: None,
+                request_object_tags: None,
             };
             parsed.evaluate(&stsgate_policy::Request {
                 action,

@@ -141,6 +141,8 @@ mod tests {
             access_key_id: None,
             prefix: prefix.map(str::to_string),
             delimiter: None,
+            existing_object_tags: None,
+            request_object_tags: None,
         }
     }
 

@@ -196,6 +196,8 @@ async fn seed_004_sign_returns_the_legacy_shape_for_the_caller_only() {
             access_key_id: None,
             prefix: None,
             delimiter: None,
+            existing_object_tags: None,
+            request_object_tags: None,
         };
         let resource = format!("qcs::cos:ap-guangzhou:uid/{0}:app-{0}/{key}", api.app_id());
         policy.evaluate(&stsgate_policy::Request {

@@ -53,6 +53,24 @@ impl Call {
         bucket: &str,
         key: Option<&str>,
     ) -> Result<(), OssError> {
+        self.authorize_tagged(op, action, bucket, key, None)
+    }
+
+    /// [`Call::authorize`] with the tags the request sets when they come from its body
+    /// (PutObjectTagging), for `oss:RequestObjectTag` conditions.
+    pub fn authorize_tagged(
+        &self,
+        op: Op,
+        action: &str,
+        bucket: &str,
+        key: Option<&str>,
+        body_tags: Option<&[(String, String)]>,
+    ) -> Result<(), OssError> {
+        let tags = Tags {
+            bucket,
+            key,
+            body: body_tags,
+        };
         let resource = match (bucket, key) {
             ("", _) => format!(
                 "acs:oss:{}:{}:*",
@@ -72,7 +90,7 @@ impl Call {
         }
         // The bucket's policy: an explicit Deny there stops anyone but the owner; an Allow
         // there grants what the credential's own policy does not (Principal "*": anonymous too).
-        let by_bucket = self.bucket_policy_decision(op, bucket, action, &resource)?;
+        let by_bucket = self.bucket_policy_decision(op, &tags, action, &resource)?;
         if by_bucket == Decision::ExplicitDeny {
             return Err(denied(
                 action,
@@ -84,6 +102,7 @@ impl Call {
             Principal::Root => return Ok(()),
             Principal::Temporary(claims) => self.evaluate(
                 op,
+                &tags,
                 [&claims.role_policy, &claims.session_policy]
                     .into_iter()
                     .flatten()
@@ -94,6 +113,7 @@ impl Call {
             )?,
             Principal::Grant(key) => self.evaluate(
                 op,
+                &tags,
                 [key.policy.as_str()].into_iter(),
                 &key.id,
                 action,
@@ -131,10 +151,11 @@ impl Call {
     fn bucket_policy_decision(
         &self,
         op: Op,
-        bucket: &str,
+        tags: &Tags<'_>,
         action: &str,
         resource: &str,
     ) -> Result<Decision, OssError> {
+        let bucket = tags.bucket;
         if bucket.is_empty() {
             return Ok(Decision::ImplicitDeny);
         }
@@ -157,7 +178,11 @@ impl Call {
             Principal::Grant(key) => vec![account, key.id.as_str()],
             _ => Vec::new(),
         };
-        let context = self.context(op, ids.get(1).map(|s| s.to_string()));
+        let context = self.context(
+            op,
+            ids.get(1).map(|s| s.to_string()),
+            text.contains("ObjectTag").then_some(tags),
+        );
         Ok(policy.evaluate(
             &ids,
             &stsgate_policy::Request {
@@ -168,8 +193,22 @@ impl Call {
         ))
     }
 
-    /// What conditions may refer to.
-    fn context(&self, op: Op, access_key_id: Option<String>) -> Context {
+    /// What conditions may refer to; object tags only when a policy asks for them (`tags`).
+    fn context(&self, op: Op, access_key_id: Option<String>, tags: Option<&Tags<'_>>) -> Context {
+        let existing_object_tags = tags.and_then(|t| {
+            let key = t.key?;
+            self.state
+                .store
+                .head_object(t.bucket, key)
+                .ok()
+                .map(|info| info.meta.tags)
+        });
+        let request_object_tags = tags.and_then(|t| match t.body {
+            Some(body) => Some(body.to_vec()),
+            None => self
+                .header("x-oss-tagging")
+                .and_then(|v| crate::common::tagging::parse_header(&v).ok()),
+        });
         Context {
             source_ip: self.source_ip,
             current_time: self.now,
@@ -178,6 +217,8 @@ impl Call {
             access_key_id,
             prefix: list_param(op, self, "prefix"),
             delimiter: list_param(op, self, "delimiter"),
+            existing_object_tags,
+            request_object_tags,
         }
     }
 
@@ -185,13 +226,16 @@ impl Call {
     fn evaluate<'t>(
         &self,
         op: Op,
+        tags: &Tags<'_>,
         texts: impl Iterator<Item = &'t str>,
         access_key_id: &str,
         action: &str,
         resource: &str,
     ) -> Result<Decision, OssError> {
         let mut policies = Vec::new();
+        let mut wants_tags = false;
         for text in texts {
+            wants_tags |= text.contains("ObjectTag");
             match stsgate_policy::parse(text) {
                 Ok(p) => policies.push(p),
                 Err(e) => {
@@ -201,7 +245,11 @@ impl Call {
                 }
             }
         }
-        let context = self.context(op, Some(access_key_id.to_string()));
+        let context = self.context(
+            op,
+            Some(access_key_id.to_string()),
+            wants_tags.then_some(tags),
+        );
         let refs: Vec<&stsgate_policy::Policy> = policies.iter().collect();
         Ok(if refs.is_empty() {
             Decision::Allow
@@ -253,6 +301,13 @@ impl Call {
             stsgate_signing::encode::v4enc(key, true)
         )
     }
+}
+
+/// Where object tags come from for `oss:ExistingObjectTag` / `oss:RequestObjectTag`.
+struct Tags<'a> {
+    bucket: &'a str,
+    key: Option<&'a str>,
+    body: Option<&'a [(String, String)]>,
 }
 
 fn list_param(op: Op, call: &Call, name: &str) -> Option<String> {

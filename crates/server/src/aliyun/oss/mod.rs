@@ -192,7 +192,11 @@ async fn dispatch(
         request_id: request_id.to_string(),
     };
     // Operations whose resources come from the body or a header authorize inside their handler.
-    if !matches!(op, Op::PostObject | Op::DeleteMultipleObjects) {
+    // (PutObjectTagging: once its body's tags are known, for `oss:RequestObjectTag`.)
+    if !matches!(
+        op,
+        Op::PostObject | Op::DeleteMultipleObjects | Op::PutObjectTagging
+    ) {
         let key = op.is_object_level().then_some(call.key.as_str());
         call.authorize(op, op.action(), &call.bucket, key)?;
     }

@@ -541,6 +541,14 @@ pub fn get_object_tagging(call: &Call) -> Result<Response, OssError> {
 pub async fn put_object_tagging(call: &Call, body: Body) -> Result<Response, OssError> {
     let bytes = read_small(body, MAX_XML_BODY).await?;
     let tags = crate::common::tagging::parse_xml(&bytes).map_err(OssError::from_tags)?;
+    // Again, now that the tags are known: `oss:RequestObjectTag` conditions read them.
+    call.authorize_tagged(
+        Op::PutObjectTagging,
+        "oss:PutObjectTagging",
+        &call.bucket,
+        Some(&call.key),
+        Some(&tags),
+    )?;
     call.state
         .store
         .update_object_meta(&call.bucket, &call.key, |m| m.tags = tags)

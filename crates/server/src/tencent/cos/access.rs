@@ -156,6 +156,8 @@ impl Call {
             access_key_id: Some(access_key_id.to_string()),
             prefix: list_param("prefix"),
             delimiter: list_param("delimiter"),
+            existing_object_tags: None,
+            request_object_tags: None,
         }
     }
 

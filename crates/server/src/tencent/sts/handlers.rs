@@ -257,6 +257,8 @@ fn may_assume(
             access_key_id: Some(fields.secret_id.clone()),
             prefix: None,
             delimiter: None,
+            existing_object_tags: None,
+            request_object_tags: None,
         };
         let request = Request {
             action: "sts:AssumeRole",
@@ -359,6 +361,8 @@ mod tests {
                 access_key_id: None,
                 prefix: None,
                 delimiter: None,
+                existing_object_tags: None,
+                request_object_tags: None,
             };
             let request = Request {
                 action: "sts:AssumeRole",
