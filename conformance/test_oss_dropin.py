@@ -646,7 +646,7 @@ def test_referer_lists_guard_anonymous_and_presigned_reads(server, bucket):
 
 def test_alioss_policy_and_referer(server, bucket):
     r = server.root
-    run_alioss(server, bucket.bucket_name, ["policy", "referer"], r["AccessKeyId"], r["AccessKeySecret"])
+    run_alioss(server, bucket.bucket_name, ["policy", "referer", "stat"], r["AccessKeyId"], r["AccessKeySecret"])
 
 
 def test_tag_conditions_in_ram_policies(server, bucket):
@@ -666,3 +666,42 @@ def test_tag_conditions_in_ram_policies(server, bucket):
     assert bucket.get_object_tagging("draft.txt").tag_set.tagging_rule == {"allow": "yes"}
     error(lambda: b.put_object_tagging("draft.txt", tagging(allow="no")), 403, "AccessDenied")
     assert bucket.get_object_tagging("draft.txt").tag_set.tagging_rule == {"allow": "yes"}
+
+
+# ---- what a grant's credentials may do ----------------------------------------------------
+def test_grant_credentials_write_tags_and_appends_but_no_bucket_settings(server):
+    """Credentials from the default user-folder grant (read, write, list, delete under
+    users/<sub>/): tagging and appending in the prefix are writes they may do; outside it they
+    may not; lifecycle, encryption, policy and referer are bucket settings they may never change."""
+    import uuid
+    from oss2.models import (BucketLifecycle, BucketReferer, LifecycleExpiration, LifecycleRule,
+                             ServerSideEncryptionRule)
+    sub = f"gina-{uuid.uuid4().hex[:8]}"
+    r = requests.get(f"{server.api_endpoint}/v1/credentials", params={"grant": "user-folder"},
+                     headers={"Authorization": f"Bearer {server.token(sub)}"}, timeout=30)
+    assert r.status_code == 200, r.text
+    c = r.json()
+    b = oss2.Bucket(oss2.StsAuth(c["AccessKeyId"], c["AccessKeySecret"], c["SecurityToken"]),
+                    server.endpoint, "app", region=REGION)
+    mine = f"users/{sub}/"
+    b.put_object(mine + "t.txt", b"x", headers={"x-oss-tagging": "a=1"})
+    b.put_object_tagging(mine + "t.txt", tagging(b="2"))
+    assert b.get_object_tagging(mine + "t.txt").tag_set.tagging_rule == {"b": "2"}
+    b.delete_object_tagging(mine + "t.txt")
+    assert b.append_object(mine + "log", 0, b"one").next_position == 3
+    b.put_symlink(mine + "t.txt", mine + "link")
+    assert b.get_object(mine + "link").read() == b"x"
+    other = "users/someone-else/x.txt"
+    error(lambda: b.put_object(other, b"x", headers={"x-oss-tagging": "a=1"}), 403, "AccessDenied")
+    error(lambda: b.append_object(other, 0, b"x"), 403, "AccessDenied")
+    error(lambda: b.put_object_tagging(other, tagging(a="1")), 403, "AccessDenied")
+    rules = BucketLifecycle([LifecycleRule("x", mine, status=LifecycleRule.ENABLED,
+                                           expiration=LifecycleExpiration(days=1))])
+    for call in (lambda: b.put_bucket_lifecycle(rules),
+                 lambda: b.delete_bucket_lifecycle(),
+                 lambda: b.put_bucket_encryption(ServerSideEncryptionRule(oss2.SERVER_SIDE_ENCRYPTION_AES256)),
+                 lambda: b.delete_bucket_encryption(),
+                 lambda: b.put_bucket_policy('{"Version":"1","Statement":[]}'),
+                 lambda: b.delete_bucket_policy(),
+                 lambda: b.put_bucket_referer(BucketReferer(True, []))):
+        error(call, 403, "AccessDenied")

@@ -181,6 +181,16 @@ async function referer(client) {
   console.log('ok referer');
 }
 
+async function stat(client) {
+  await client.put(`${prefix}stat.txt`, Buffer.from('12345'));
+  const res = await client.getBucketStat(bucket);
+  assert.strictEqual(res.res.status, 200);
+  assert.ok(Number(res.stat.Storage) >= 5, JSON.stringify(res.stat));
+  assert.ok(Number(res.stat.ObjectCount) >= 1, JSON.stringify(res.stat));
+  await client.delete(`${prefix}stat.txt`);
+  console.log('ok stat');
+}
+
 async function main() {
   const client = new OSS({ ...base, ...creds });
   if (steps.has('tagging')) await tagging(client);
@@ -191,6 +201,7 @@ async function main() {
   if (steps.has('encryption')) await encryption(client);
   if (steps.has('policy')) await policy(client);
   if (steps.has('referer')) await referer(client);
+  if (steps.has('stat')) await stat(client);
   console.log('ALL OK');
 }
 
