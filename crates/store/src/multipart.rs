@@ -95,7 +95,7 @@ pub(crate) fn upload_part(
     if !PART_NUMBERS.contains(&part_number) {
         return Err(StoreError::InvalidPart(part_number));
     }
-    require_upload(&inner.db(), bucket, key, upload_id)?;
+    let meta = meta_from_text(&require_upload(&inner.db(), bucket, key, upload_id)?)?;
     let part = PartInfo {
         part_number,
         etag: etag_of(&blob.md5()),
@@ -104,6 +104,11 @@ pub(crate) fn upload_part(
         last_modified: ts_from_db(ts_to_db(now)),
     };
     let md5 = blob.md5();
+    // An upload to be sealed keeps no plaintext on disk meanwhile: its parts are sealed too.
+    let blob = match meta.sse {
+        Some(_) => crate::sse::seal_part(inner.sse_key()?, &inner.dirs.tmp, blob)?,
+        None => blob,
+    };
     let id = inner.dirs.install(blob)?;
     let result = (|| {
         let mut conn = inner.db();
@@ -149,6 +154,7 @@ struct ChosenPart {
     number: u32,
     blob: String,
     md5: Vec<u8>,
+    size: u64,
 }
 
 /// Normalizes an ETag for comparison: no quotes, uppercase.
@@ -195,6 +201,7 @@ fn choose_parts(
             number: *number,
             blob,
             md5,
+            size,
         });
     }
     Ok((chosen, meta))
@@ -209,7 +216,7 @@ pub(crate) fn complete(
 ) -> Result<ObjectInfo, StoreError> {
     let (chosen, meta) = choose_parts(&inner.db(), (bucket, key, upload_id), parts, min_part_size)?;
     let meta = meta_from_text(&meta)?;
-    let blob = concatenate(inner, (bucket, key, upload_id), &chosen)?;
+    let blob = concatenate(inner, (bucket, key, upload_id), &chosen, meta.sse.is_some())?;
     let mut meta = meta;
     let blob = crate::objects::seal_if_asked(inner, blob, &mut meta)?;
     let mut etag_md5 = Md5::new();
@@ -273,6 +280,7 @@ fn concatenate(
     inner: &Inner,
     upload: (&str, &str, &str),
     chosen: &[ChosenPart],
+    sealed_parts: bool,
 ) -> Result<FinishedBlob, StoreError> {
     let mut staging = Staging::create(&inner.dirs.tmp)?;
     for part in chosen {
@@ -285,7 +293,12 @@ fn concatenate(
             }
             Err(e) => return Err(e.into()),
         };
-        staging.copy_from(&mut file)?;
+        if sealed_parts {
+            let mut plain = crate::sse::open_part(inner.sse_key()?, file, part.size)?;
+            staging.copy_from(&mut plain)?;
+        } else {
+            staging.copy_from(&mut file)?;
+        }
     }
     staging.finish()
 }

@@ -133,6 +133,60 @@ pub(crate) fn seal(
     Ok((sealed, hex::encode(salt)))
 }
 
+/// Seals a multipart part: the file is its 16-byte salt, then the sealed chunks (a part row has
+/// no column for the salt, and the part is only ever read whole, by the completion).
+pub(crate) fn seal_part(
+    store_key: &[u8; 32],
+    tmp: &std::path::Path,
+    mut blob: FinishedBlob,
+) -> Result<FinishedBlob, StoreError> {
+    let salt: [u8; 16] = rand::random();
+    let cipher = object_cipher(store_key, &salt);
+    let size = blob.size();
+    let mut staging = Staging::create(tmp)?;
+    staging.write(&salt)?;
+    match blob.take_inline() {
+        Some(bytes) => seal_stream(&cipher, size, &mut bytes.as_slice(), &mut |c| {
+            staging.write(c)
+        })?,
+        None => {
+            let path = blob
+                .path()
+                .ok_or_else(|| StoreError::Io(io::Error::other("no staged file")))?
+                .to_path_buf();
+            let mut plain = io::BufReader::with_capacity(CHUNK, File::open(&path)?);
+            seal_stream(&cipher, size, &mut plain, &mut |c| staging.write(c))?;
+        }
+    }
+    let finished = staging.finish()?;
+    Ok(blob.with_content(Some(finished), None))
+}
+
+/// Reads a part sealed by [`seal_part`] (`size` plaintext bytes) as plaintext.
+pub(crate) fn open_part(store_key: &[u8; 32], mut file: File, size: u64) -> io::Result<impl Read> {
+    let mut salt = [0u8; 16];
+    file.read_exact(&mut salt)?;
+    SealedReader::new(store_key, &hex::encode(salt), size, Skip16(file))
+}
+
+/// A file read from its 17th byte on (the part's salt comes first).
+struct Skip16(File);
+
+impl Read for Skip16 {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.read(buf)
+    }
+}
+
+impl Seek for Skip16 {
+    fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
+        match pos {
+            SeekFrom::Start(n) => Ok(self.0.seek(SeekFrom::Start(n + 16))? - 16),
+            other => Ok(self.0.seek(other)?.saturating_sub(16)),
+        }
+    }
+}
+
 /// Opens all of a small sealed object.
 pub(crate) fn open_all(
     store_key: &[u8; 32],

@@ -105,7 +105,7 @@ fn sealed_objects_are_not_plaintext_on_disk_and_need_the_key() {
 
 #[test]
 fn a_bucket_default_seals_what_is_written_without_asking() {
-    let (_dir, store) = common::store();
+    let (dir, store) = common::store();
     store.set_sse_key([5u8; 32]);
     store
         .set_bucket_setting(BUCKET, "encryption", Some("AES256"))
@@ -117,19 +117,29 @@ fn a_bucket_default_seals_what_is_written_without_asking() {
     let id = store
         .initiate_multipart(BUCKET, "mp", ObjectMeta::default(), now())
         .unwrap();
+    let secret = b"PART-PLAINTEXT-MARKER-42".repeat(2000); // ~48 KiB, a file blob
     let part = store
         .upload_part(
             BUCKET,
             "mp",
             &id,
             1,
-            store.stage_bytes(b"part one").unwrap(),
+            store.stage_bytes(&secret).unwrap(),
             now(),
         )
         .unwrap();
+    // Before completion too, no part lies on disk in plaintext.
+    for f in walk(&dir.path().join("store/blobs")) {
+        let bytes = std::fs::read(&f).unwrap();
+        assert!(
+            !bytes.windows(24).any(|w| w == b"PART-PLAINTEXT-MARKER-42"),
+            "{}",
+            f.display()
+        );
+    }
     let done = store
         .complete_multipart(BUCKET, "mp", &id, &[(1, part.etag)], 0, now())
         .unwrap();
     assert_eq!(done.meta.sse.as_deref(), Some("AES256"));
-    assert_eq!(common::read(&store, BUCKET, "mp"), b"part one");
+    assert_eq!(common::read(&store, BUCKET, "mp"), secret);
 }
