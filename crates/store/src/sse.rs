@@ -119,18 +119,26 @@ pub(crate) fn seal(
             blob.with_content(None, Some(out))
         }
         None => {
-            let path = blob
-                .path()
-                .ok_or_else(|| StoreError::Io(io::Error::other("no staged file")))?
-                .to_path_buf();
-            let mut plain = io::BufReader::with_capacity(CHUNK, File::open(&path)?);
             let mut staging = Staging::create(tmp)?;
-            seal_stream(&cipher, size, &mut plain, &mut |c| staging.write(c))?;
+            seal_file(&cipher, &blob, &mut staging)?;
             let finished = staging.finish()?;
             blob.with_content(Some(finished), None)
         }
     };
     Ok((sealed, hex::encode(salt)))
+}
+
+/// Seals a staged (file) blob's bytes into `staging`.
+fn seal_file(
+    cipher: &ChaCha20Poly1305,
+    blob: &FinishedBlob,
+    staging: &mut Staging,
+) -> Result<(), StoreError> {
+    let path = blob
+        .path()
+        .ok_or_else(|| StoreError::Io(io::Error::other("no staged file")))?;
+    let mut plain = io::BufReader::with_capacity(CHUNK, File::open(path)?);
+    seal_stream(cipher, blob.size(), &mut plain, &mut |c| staging.write(c))
 }
 
 /// Seals a multipart part: the file is its 16-byte salt, then the sealed chunks (a part row has
@@ -149,14 +157,7 @@ pub(crate) fn seal_part(
         Some(bytes) => seal_stream(&cipher, size, &mut bytes.as_slice(), &mut |c| {
             staging.write(c)
         })?,
-        None => {
-            let path = blob
-                .path()
-                .ok_or_else(|| StoreError::Io(io::Error::other("no staged file")))?
-                .to_path_buf();
-            let mut plain = io::BufReader::with_capacity(CHUNK, File::open(&path)?);
-            seal_stream(&cipher, size, &mut plain, &mut |c| staging.write(c))?;
-        }
+        None => seal_file(&cipher, &blob, &mut staging)?,
     }
     let finished = staging.finish()?;
     Ok(blob.with_content(Some(finished), None))

@@ -29,18 +29,7 @@ pub fn meta_from_headers(call: &Call) -> Result<ObjectMeta, OssError> {
         None => Vec::new(),
         Some(v) => crate::common::tagging::parse_header(&v).map_err(OssError::from_tags)?,
     };
-    let sse = match call.header("x-oss-server-side-encryption") {
-        None => None,
-        Some(v) => Some(sse_algorithm(&v)?),
-    };
-    for kms_only in [
-        "x-oss-server-side-encryption-key-id",
-        "x-oss-server-side-data-encryption",
-    ] {
-        if call.header(kms_only).is_some() {
-            return Err(kms_refused(kms_only));
-        }
-    }
+    let sse = requested_sse(call)?;
     Ok(ObjectMeta {
         acl,
         storage_class: storage_class(call)?,
@@ -66,6 +55,28 @@ pub fn sse_algorithm(value: &str) -> Result<String, OssError> {
         .with("ArgumentName", "x-oss-server-side-encryption")
         .with("ArgumentValue", value)),
     }
+}
+
+/// The encryption a write asks for (`x-oss-server-side-encryption`, checked); the KMS-only
+/// headers are refused.
+pub fn requested_sse(call: &Call) -> Result<Option<String>, OssError> {
+    for kms_only in [
+        "x-oss-server-side-encryption-key-id",
+        "x-oss-server-side-data-encryption",
+    ] {
+        if call.header(kms_only).is_some() {
+            return Err(kms_refused(kms_only));
+        }
+    }
+    call.header("x-oss-server-side-encryption")
+        .map(|v| sse_algorithm(&v))
+        .transpose()
+}
+
+/// `x-oss-forbid-overwrite: true`.
+pub fn forbid_overwrite(call: &Call) -> bool {
+    call.header("x-oss-forbid-overwrite")
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"))
 }
 
 /// What a KMS or SM4 request hears: the embedded store has no key service.

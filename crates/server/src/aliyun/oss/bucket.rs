@@ -32,18 +32,7 @@ fn bucket_acl(call: &Call) -> Result<Acl, OssError> {
 pub async fn put_bucket(call: &Call, body: Body) -> Result<Response, OssError> {
     let acl = bucket_acl(call)?;
     // `x-oss-server-side-encryption` on PutBucket sets the bucket's default.
-    let default_sse = match call.header("x-oss-server-side-encryption") {
-        None => None,
-        Some(v) => Some(super::body::sse_algorithm(&v)?),
-    };
-    for kms_only in [
-        "x-oss-server-side-encryption-key-id",
-        "x-oss-server-side-data-encryption",
-    ] {
-        if call.header(kms_only).is_some() {
-            return Err(super::body::kms_refused(kms_only));
-        }
-    }
+    let default_sse = super::body::requested_sse(call)?;
     let bytes = read_small(body, MAX_XML_BODY).await?;
     let asked_class = storage_class_from(&bytes);
     let storage_class = asked_class

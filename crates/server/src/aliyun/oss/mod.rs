@@ -218,16 +218,19 @@ async fn dispatch(
     }
     // An object ACL set on the way in (`x-oss-object-acl`) is PutObjectAcl too: credentials whose
     // policy does not allow oss:PutObjectAcl cannot make what they write public.
-    let sets_acl = matches!(
+    // The writes that take an object's metadata headers.
+    let writes_meta = matches!(
         op,
         Op::PutObject
             | Op::AppendObject
             | Op::PutSymlink
             | Op::CopyObject
             | Op::InitiateMultipartUpload
-    ) && call
-        .header("x-oss-object-acl")
-        .is_some_and(|v| !v.is_empty());
+    );
+    let sets_acl = writes_meta
+        && call
+            .header("x-oss-object-acl")
+            .is_some_and(|v| !v.is_empty());
     if sets_acl {
         call.authorize(
             Op::PutObjectAcl,
@@ -237,14 +240,7 @@ async fn dispatch(
         )?;
     }
     // Tags set on the way in (`x-oss-tagging`) are PutObjectTagging too.
-    let sets_tags = matches!(
-        op,
-        Op::PutObject
-            | Op::AppendObject
-            | Op::PutSymlink
-            | Op::CopyObject
-            | Op::InitiateMultipartUpload
-    ) && call.header("x-oss-tagging").is_some();
+    let sets_tags = writes_meta && call.header("x-oss-tagging").is_some();
     if sets_tags {
         call.authorize(
             Op::PutObjectTagging,

@@ -79,14 +79,7 @@ fn refuse_sse_headers(call: &Call) -> Result<(), OssError> {
 
 pub async fn upload_part(call: &Call, body: Body) -> Result<Response, OssError> {
     let id = upload_id(call)?;
-    let number_text = call.param("partNumber").unwrap_or("");
-    let number = crate::common::http::part_number(number_text).ok_or_else(|| {
-        OssError::invalid_argument(
-            "partNumber must be an integer from 1 to 10000.",
-            "partNumber",
-            number_text,
-        )
-    })?;
+    let number = part_number(call)?;
     refuse_sse_headers(call)?;
     // Refuse unknown uploads before accepting bytes.
     let upload = call
@@ -116,6 +109,18 @@ pub async fn upload_part(call: &Call, body: Body) -> Result<Response, OssError> 
         &part.crc64.to_string(),
     );
     Ok(r)
+}
+
+/// `partNumber`, 1 to 10000.
+fn part_number(call: &Call) -> Result<u32, OssError> {
+    let text = call.param("partNumber").unwrap_or("");
+    crate::common::http::part_number(text).ok_or_else(|| {
+        OssError::invalid_argument(
+            "partNumber must be an integer from 1 to 10000.",
+            "partNumber",
+            text,
+        )
+    })
 }
 
 /// The `(bucket, key)` of an `x-oss-copy-source` (`/bucket/percent-encoded key`, an optional
@@ -152,14 +157,7 @@ pub fn copy_source(call: &Call) -> Result<(String, String), OssError> {
 /// `<CopyPartResult>` and the part's ETag in a header as well (both SDKs read the header).
 pub async fn upload_part_copy(call: &Call) -> Result<Response, OssError> {
     let id = upload_id(call)?;
-    let number_text = call.param("partNumber").unwrap_or("");
-    let number = crate::common::http::part_number(number_text).ok_or_else(|| {
-        OssError::invalid_argument(
-            "partNumber must be an integer from 1 to 10000.",
-            "partNumber",
-            number_text,
-        )
-    })?;
+    let number = part_number(call)?;
     let (src_bucket, src_key) = copy_source(call)?;
     call.authorize(Op::GetObject, "oss:GetObject", &src_bucket, Some(&src_key))?;
     call.state

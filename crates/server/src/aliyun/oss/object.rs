@@ -20,9 +20,7 @@ use stsgate_store::{Acl, ObjectInfo};
 pub async fn put_object(call: &Call, body: Body) -> Result<Response, OssError> {
     objects::check_declared_length(&call.headers, MAX_OBJECT_SIZE)?;
     let meta = meta_from_headers(call)?;
-    let forbid = call
-        .header("x-oss-forbid-overwrite")
-        .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    let forbid = super::body::forbid_overwrite(call);
     let (store, bucket, key, now) = (
         call.state.store.clone(),
         call.bucket.clone(),
@@ -68,9 +66,7 @@ pub fn put_symlink(call: &Call) -> Result<Response, OssError> {
         ));
     }
     let meta = meta_from_headers(call)?;
-    let forbid = call
-        .header("x-oss-forbid-overwrite")
-        .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    let forbid = super::body::forbid_overwrite(call);
     let info = call
         .state
         .store
@@ -465,9 +461,7 @@ pub async fn copy_object(call: &Call) -> Result<Response, OssError> {
     } else {
         src.meta.tags.clone()
     };
-    let forbid = call
-        .header("x-oss-forbid-overwrite")
-        .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    let forbid = super::body::forbid_overwrite(call);
     let (store, bucket, key, now) = (
         call.state.store.clone(),
         call.bucket.clone(),
