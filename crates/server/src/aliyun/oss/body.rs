@@ -1,9 +1,11 @@
-//! Request bodies of the oss face: the size limits, and object metadata from OSS headers. The
+//! Request bodies of the oss face: the size limits, object metadata from OSS headers, the
+//! headers the face acts on, and the copy source. The
 //! streaming, Content-MD5 and length checks every face shares live in `common/objects.rs`.
 
 use super::Call;
 use crate::aliyun::error::OssError;
 use crate::common::objects::standard_meta;
+use http::StatusCode;
 use stsgate_store::{Acl, ObjectMeta};
 
 /// The largest object a single PUT may carry (OSS: 5 GiB).
@@ -151,4 +153,32 @@ pub fn unimplemented_header<'a>(names: impl IntoIterator<Item = &'a str>) -> Opt
             && !lower.starts_with("x-oss-meta-")
             && !IMPLEMENTED_HEADERS.contains(&lower.as_str())
     })
+}
+
+/// The `(bucket, key)` of an `x-oss-copy-source` (`/bucket/percent-encoded key`, an optional
+/// `?versionId=` cut off before decoding).
+pub fn copy_source(call: &Call) -> Result<(String, String), OssError> {
+    let source = call.header("x-oss-copy-source").unwrap_or_default();
+    let path = source.split_once('?').map_or(source.as_str(), |(p, _)| p);
+    let decoded = stsgate_signing::encode::decode_path(path).unwrap_or_default();
+    decoded
+        .strip_prefix('/')
+        .unwrap_or(&decoded)
+        .split_once('/')
+        .filter(|(b, k)| !b.is_empty() && !k.is_empty())
+        .map(|(b, k)| (b.to_string(), k.to_string()))
+        .ok_or_else(|| {
+            OssError::new(
+                StatusCode::BAD_REQUEST,
+                "InvalidArgument",
+                "x-oss-copy-source must be /<bucket>/<url-encoded key>.",
+                if source.is_empty() {
+                    "0042-00000302"
+                } else {
+                    "0042-00000301"
+                },
+            )
+            .with("ArgumentName", "x-oss-copy-source")
+            .with("ArgumentValue", &source)
+        })
 }

@@ -123,34 +123,6 @@ fn part_number(call: &Call) -> Result<u32, OssError> {
     })
 }
 
-/// The `(bucket, key)` of an `x-oss-copy-source` (`/bucket/percent-encoded key`, an optional
-/// `?versionId=` cut off before decoding).
-pub fn copy_source(call: &Call) -> Result<(String, String), OssError> {
-    let source = call.header("x-oss-copy-source").unwrap_or_default();
-    let path = source.split_once('?').map_or(source.as_str(), |(p, _)| p);
-    let decoded = stsgate_signing::encode::decode_path(path).unwrap_or_default();
-    decoded
-        .strip_prefix('/')
-        .unwrap_or(&decoded)
-        .split_once('/')
-        .filter(|(b, k)| !b.is_empty() && !k.is_empty())
-        .map(|(b, k)| (b.to_string(), k.to_string()))
-        .ok_or_else(|| {
-            OssError::new(
-                StatusCode::BAD_REQUEST,
-                "InvalidArgument",
-                "x-oss-copy-source must be /<bucket>/<url-encoded key>.",
-                if source.is_empty() {
-                    "0042-00000302"
-                } else {
-                    "0042-00000301"
-                },
-            )
-            .with("ArgumentName", "x-oss-copy-source")
-            .with("ArgumentValue", &source)
-        })
-}
-
 /// UploadPartCopy: `PUT /key?partNumber=N&uploadId=ID` with `x-oss-copy-source` and an optional
 /// `x-oss-copy-source-range: bytes=first-last` (inclusive; `first-` and `-n` too): the part is
 /// that range of the source object (GetObject on it is checked too). Answers
@@ -158,7 +130,7 @@ pub fn copy_source(call: &Call) -> Result<(String, String), OssError> {
 pub async fn upload_part_copy(call: &Call) -> Result<Response, OssError> {
     let id = upload_id(call)?;
     let number = part_number(call)?;
-    let (src_bucket, src_key) = copy_source(call)?;
+    let (src_bucket, src_key) = super::body::copy_source(call)?;
     call.authorize(Op::GetObject, "oss:GetObject", &src_bucket, Some(&src_key))?;
     call.state
         .store

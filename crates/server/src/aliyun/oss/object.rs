@@ -416,7 +416,7 @@ pub async fn delete_multiple(call: &Call, body: Body) -> Result<Response, OssErr
 }
 
 pub async fn copy_object(call: &Call) -> Result<Response, OssError> {
-    let (src_bucket, src_key) = super::multipart::copy_source(call)?;
+    let (src_bucket, src_key) = super::body::copy_source(call)?;
     call.authorize(Op::GetObject, "oss:GetObject", &src_bucket, Some(&src_key))?;
     let src = call
         .state
