@@ -310,3 +310,41 @@ def test_raw_requests_signed_by_hand(server, cos_bucket):
                    start=past - 100, end=past)
     r = requests.get(f"{base}/raw.txt", headers={"Host": host, "Authorization": stale})
     assert r.status_code == 403 and "<Code>AccessDenied</Code>" in r.text and "Request has expired" in r.text
+
+
+@pytest.mark.parametrize("header,value", [
+    ("x-cos-server-side-encryption", "AES256"),
+    ("x-cos-tagging", "a=1"),
+    ("x-cos-traffic-limit", "819200"),
+    ("x-cos-website-redirect-location", "/elsewhere"),
+    ("x-cos-object-lock-mode", "COMPLIANCE"),
+])
+def test_headers_the_cos_face_does_not_act_on_are_refused(cos, cos_bucket, header, value):
+    """Never accept and drop: an x-cos-* header the store does not act on is 400 NotImplemented
+    naming it, and nothing is written."""
+    with pytest.raises(CosServiceError) as e:
+        cos.put_object(Bucket=cos_bucket, Key="refused.txt", Body=b"x", **{"Metadata": {header: value}})
+    assert header in service_error(e, 400, "NotImplemented").get_error_msg()
+    with pytest.raises(CosServiceError) as e:
+        cos.head_object(Bucket=cos_bucket, Key="refused.txt")
+    service_error(e, 404, "NoSuchResource")
+    # What it does act on still passes.
+    cos.put_object(Bucket=cos_bucket, Key="kept.txt", Body=b"x", StorageClass="STANDARD_IA",
+                   Metadata={"x-cos-meta-a": "1"})
+
+
+def test_form_fields_the_cos_face_does_not_act_on_are_refused(server, cos, cos_bucket):
+    creds = root_creds(server)
+    now = int(time.time())
+    key_time = f"{now - 60};{now + 600}"
+    policy = post_policy(cos_bucket, "uploads/", creds["SecretId"], key_time)
+    fields = {"key": "uploads/x.bin", "policy": base64.b64encode(policy.encode()).decode(),
+              "q-sign-algorithm": "sha1", "q-ak": creds["SecretId"], "q-key-time": key_time,
+              "q-signature": post_form_signature(creds["SecretKey"], key_time, policy),
+              "x-cos-server-side-encryption": "AES256"}
+    r = post_form(server, cos_bucket, fields, b"x")
+    assert r.status_code == 400 and "<Code>NotImplemented</Code>" in r.text, r.text
+    assert "x-cos-server-side-encryption" in r.text
+    with pytest.raises(CosServiceError) as e:
+        cos.head_object(Bucket=cos_bucket, Key="uploads/x.bin")
+    service_error(e, 404, "NoSuchResource")

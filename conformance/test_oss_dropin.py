@@ -705,3 +705,53 @@ def test_grant_credentials_write_tags_and_appends_but_no_bucket_settings(server)
                  lambda: b.delete_bucket_policy(),
                  lambda: b.put_bucket_referer(BucketReferer(True, []))):
         error(call, 403, "AccessDenied")
+
+
+def test_a_grant_naming_settings_may_change_its_buckets_settings_never_its_acl(start_server, tmp_path):
+    """A grant whose actions name `settings`: its credentials put, read and delete lifecycle,
+    encryption, policy, referer and CORS on the grant's bucket, never on another, and still
+    never the bucket's ACL nor delete the bucket."""
+    import uuid
+    from oss2.models import (BucketLifecycle, BucketReferer, LifecycleExpiration, LifecycleRule,
+                             ServerSideEncryptionRule)
+    config = tmp_path / "settings.toml"
+    config.write_text(
+        '[[grant]]\nname = "bucket-admin"\nbucket = "app"\nprefix = "admin/${sub}/"\n'
+        'actions = ["read", "write", "list", "settings"]\n')
+    srv = start_server(tmp_path / "data", args=["--config", str(config)])
+    srv.bucket("elsewhere").create_bucket()
+    sub = f"ada-{uuid.uuid4().hex[:8]}"
+    r = requests.get(f"{srv.api_endpoint}/v1/credentials", params={"grant": "bucket-admin"},
+                     headers={"Authorization": f"Bearer {srv.token(sub)}"}, timeout=30)
+    assert r.status_code == 200, r.text
+    c = r.json()
+    auth = oss2.StsAuth(c["AccessKeyId"], c["AccessKeySecret"], c["SecurityToken"])
+    b = oss2.Bucket(auth, srv.endpoint, "app", region=REGION)
+    rules = BucketLifecycle([LifecycleRule("tmp", "tmp/", status=LifecycleRule.ENABLED,
+                                           expiration=LifecycleExpiration(days=1))])
+    b.put_bucket_lifecycle(rules)
+    assert [r.id for r in b.get_bucket_lifecycle().rules] == ["tmp"]
+    b.put_bucket_encryption(ServerSideEncryptionRule(oss2.SERVER_SIDE_ENCRYPTION_AES256))
+    assert b.get_bucket_encryption().sse_algorithm == "AES256"
+    b.put_bucket_referer(BucketReferer(False, ["https://app.example.com/*"]))
+    assert b.get_bucket_referer().referers == ["https://app.example.com/*"]
+    b.put_bucket_cors(BucketCors([CorsRule(allowed_origins=["https://app.example.com"],
+                                           allowed_methods=["GET"])]))
+    assert b.get_bucket_cors().rules[0].allowed_origins == ["https://app.example.com"]
+    policy = ('{"Version":"1","Statement":[{"Effect":"Allow","Action":["oss:GetObject"],'
+              '"Principal":["*"],"Resource":["acs:oss:*:*:app/pub/*"]}]}')
+    b.put_bucket_policy(policy)
+    assert "pub/" in b.get_bucket_policy().policy
+    # Objects written now are sealed by the bucket's default: the owner's view agrees.
+    key = f"admin/{sub}/x.txt"
+    b.put_object(key, b"sealed")
+    assert srv.bucket("app").head_object(key).headers.get("x-oss-server-side-encryption") == "AES256"
+    for call in (b.delete_bucket_lifecycle, b.delete_bucket_encryption, b.delete_bucket_policy,
+                 b.delete_bucket_cors):
+        assert call().status == 204
+    error(lambda: b.put_bucket_acl(oss2.BUCKET_ACL_PUBLIC_READ), 403, "AccessDenied")
+    error(lambda: b.delete_bucket(), 403, "AccessDenied")
+    other = oss2.Bucket(auth, srv.endpoint, "elsewhere", region=REGION)
+    error(lambda: other.put_bucket_lifecycle(rules), 403, "AccessDenied")
+    error(lambda: other.put_bucket_policy(policy), 403, "AccessDenied")
+    assert srv.bucket("app").get_bucket_acl().acl == oss2.BUCKET_ACL_PRIVATE

@@ -22,18 +22,42 @@ fn object_actions(bundle: Bundle) -> &'static [&'static str] {
             "oss:AbortMultipartUpload",
             "oss:ListParts",
         ],
-        Bundle::List => &[],
+        Bundle::List | Bundle::Settings => &[],
         Bundle::Delete => &["oss:DeleteObject"],
         Bundle::Acl => &["oss:PutObjectAcl", "oss:GetObjectAcl"],
     }
 }
 
+/// The RAM actions of the `settings` bundle, on the bucket itself.
+const SETTINGS: &[&str] = &[
+    "oss:PutBucketLifecycle",
+    "oss:GetBucketLifecycle",
+    "oss:DeleteBucketLifecycle",
+    "oss:PutBucketEncryption",
+    "oss:GetBucketEncryption",
+    "oss:DeleteBucketEncryption",
+    "oss:PutBucketPolicy",
+    "oss:GetBucketPolicy",
+    "oss:DeleteBucketPolicy",
+    "oss:PutBucketReferer",
+    "oss:GetBucketReferer",
+    "oss:PutBucketCors",
+    "oss:GetBucketCors",
+    "oss:DeleteBucketCors",
+];
+
 /// What a grant's credentials may never do, said explicitly (so a broader role policy on the
-/// cloud cannot lend it): change the bucket's settings (ACL, CORS, lifecycle, policy, …), and
-/// without the `acl` action set an object's ACL (`PutObjectAcl`, which OSS also requires of an
-/// `x-oss-object-acl` header on a write).
+/// cloud cannot lend it): without the `settings` action change any of the bucket's settings
+/// (`PutBucket*`, `DeleteBucket*`); with it still never its ACL nor delete it (the other bucket
+/// writes are then bounded by the Allow statements alone); without the `acl` action set an
+/// object's ACL (`PutObjectAcl`, which OSS also requires of an `x-oss-object-acl` header on a
+/// write).
 fn denied(grant: &Grant) -> serde_json::Value {
-    let mut actions = vec!["oss:PutBucket*", "oss:DeleteBucket*"];
+    let mut actions = if grant.bundles.contains(&Bundle::Settings) {
+        vec!["oss:PutBucketAcl", "oss:DeleteBucket"]
+    } else {
+        vec!["oss:PutBucket*", "oss:DeleteBucket*"]
+    };
     if !grant.bundles.contains(&Bundle::Acl) {
         actions.insert(0, "oss:PutObjectAcl");
     }
@@ -65,6 +89,13 @@ pub fn render(grant: &Grant, prefix: &str) -> String {
             "Action": ["oss:ListObjects"],
             "Resource": [format!("acs:oss:*:*:{}", grant.bucket)],
             "Condition": {"StringLike": {"oss:Prefix": [format!("{prefix}*")]}},
+        }));
+    }
+    if grant.bundles.contains(&Bundle::Settings) {
+        statements.push(json!({
+            "Effect": "Allow",
+            "Action": SETTINGS,
+            "Resource": [format!("acs:oss:*:*:{}", grant.bucket)],
         }));
     }
     if !grant.source_ips.is_empty() {
@@ -231,6 +262,51 @@ mod tests {
         assert!(
             render(&with_acl, &with_acl.worst_case_prefix()).len()
                 <= crate::aliyun::provider::MAX_POLICY_BYTES
+        );
+    }
+
+    #[test]
+    fn bucket_settings_need_the_settings_action_and_never_reach_acl_or_delete() {
+        let mut c = default_grants()[0].clone();
+        c.actions = ["read", "write", "list", "delete", "acl", "settings"]
+            .map(String::from)
+            .to_vec();
+        c.source_ips = Some(vec!["10.0.0.0/8".into(), "192.168.0.0/16".into()]);
+        let g = Grant::from_config(&c).unwrap();
+        let parsed = stsgate_policy::parse(&render(&g, "users/a/")).unwrap();
+        let decide = |action: &str, resource: &str| {
+            let context = stsgate_policy::Context {
+                source_ip: Some("10.0.0.1".parse().unwrap()),
+                current_time: time::OffsetDateTime::now_utc(),
+                secure_transport: false,
+                user_agent: None,
+                access_key_id: None,
+                prefix: None,
+                delimiter: None,
+                existing_object_tags: None,
+                request_object_tags: None,
+            };
+            parsed.evaluate(&stsgate_policy::Request {
+                action,
+                resource,
+                context: &context,
+            })
+        };
+        use stsgate_policy::Decision::{Allow, ExplicitDeny, ImplicitDeny};
+        let bucket = "acs:oss:cn-hangzhou:1:app";
+        for action in SETTINGS {
+            assert_eq!(decide(action, bucket), Allow, "{action}");
+            assert_eq!(decide(action, "acs:oss:cn-hangzhou:1:other"), ImplicitDeny);
+        }
+        assert_eq!(decide("oss:PutBucketAcl", bucket), ExplicitDeny);
+        assert_eq!(decide("oss:DeleteBucket", bucket), ExplicitDeny);
+        // Not a setting: bounded by the Allow statements.
+        assert_eq!(decide("oss:PutBucketVersioning", bucket), ImplicitDeny);
+        let worst = render(&g, &g.worst_case_prefix());
+        assert!(
+            worst.len() <= crate::aliyun::provider::MAX_POLICY_BYTES,
+            "{}",
+            worst.len()
         );
     }
 

@@ -30,8 +30,14 @@ pub enum Bundle {
     Delete,
     /// Set and read the ACL of objects under the prefix (PutObjectAcl, GetObjectAcl, and an ACL
     /// header on writes). Without it the rendered policy denies object ACLs explicitly, so grant
-    /// credentials cannot make an object public; no grant ever changes bucket settings.
+    /// credentials cannot make an object public.
     Acl,
+    /// Read and change the grant's bucket's settings: lifecycle rules, default encryption, bucket
+    /// policy, referer list and CORS rules. Without it the rendered policy denies every
+    /// `PutBucket*`/`DeleteBucket*` explicitly. No bundle lets a grant change the bucket's ACL or
+    /// delete the bucket. A bucket policy can open the bucket to anyone: give `settings` only to
+    /// callers you would trust with the bucket.
+    Settings,
 }
 
 impl Bundle {
@@ -42,6 +48,7 @@ impl Bundle {
             "list" => Bundle::List,
             "delete" => Bundle::Delete,
             "acl" => Bundle::Acl,
+            "settings" => Bundle::Settings,
             _ => return None,
         })
     }
@@ -53,6 +60,7 @@ impl Bundle {
             Bundle::List => "list",
             Bundle::Delete => "delete",
             Bundle::Acl => "acl",
+            Bundle::Settings => "settings",
         }
     }
 }
@@ -253,12 +261,12 @@ impl Grant {
         }
         let pieces = parse_template(&c.prefix).map_err(|e| anyhow::anyhow!("prefix: {e}"))?;
         if c.actions.is_empty() {
-            bail!("actions: give at least one of read, write, list, delete, acl");
+            bail!("actions: give at least one of read, write, list, delete, acl, settings");
         }
         let mut bundles = Vec::new();
         for a in &c.actions {
             let Some(b) = Bundle::parse(a) else {
-                bail!("actions: {a:?} is not a bundle (read, write, list, delete, acl)");
+                bail!("actions: {a:?} is not a bundle (read, write, list, delete, acl, settings)");
             };
             bundles.push(b);
         }

@@ -104,6 +104,14 @@ impl CosError {
             format!("stsgate does not implement {what} yet."),
         )
     }
+    /// A request header or form field the cos face does not act on.
+    pub fn header_not_implemented(name: &str) -> CosError {
+        CosError::new(
+            StatusCode::BAD_REQUEST,
+            "NotImplemented",
+            format!("A header you provided implies functionality that is not implemented: stsgate's embedded store does not act on {name}, so it refuses the request rather than ignore it."),
+        )
+    }
     pub fn internal(detail: &str) -> CosError {
         tracing::error!(%detail, "internal error");
         CosError::new(

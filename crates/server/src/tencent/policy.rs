@@ -29,17 +29,40 @@ fn object_actions(bundle: Bundle) -> &'static [&'static str] {
             "name/cos:AbortMultipartUpload",
             "name/cos:ListParts",
         ],
-        Bundle::List => &[],
+        Bundle::List | Bundle::Settings => &[],
         Bundle::Delete => &["name/cos:DeleteObject"],
         Bundle::Acl => &["name/cos:PutObjectACL", "name/cos:GetObjectACL"],
     }
 }
 
+/// The CAM actions of the `settings` bundle, on the bucket itself.
+const SETTINGS: &[&str] = &[
+    "name/cos:PutBucketLifecycle",
+    "name/cos:GetBucketLifecycle",
+    "name/cos:DeleteBucketLifecycle",
+    "name/cos:PutBucketEncryption",
+    "name/cos:GetBucketEncryption",
+    "name/cos:DeleteBucketEncryption",
+    "name/cos:PutBucketPolicy",
+    "name/cos:GetBucketPolicy",
+    "name/cos:DeleteBucketPolicy",
+    "name/cos:PutBucketReferer",
+    "name/cos:GetBucketReferer",
+    "name/cos:PutBucketCORS",
+    "name/cos:GetBucketCORS",
+    "name/cos:DeleteBucketCORS",
+];
+
 /// What a grant's credentials may never do, said explicitly (so a broader role policy cannot
-/// lend it): change the bucket's settings, and without the `acl` action set an object's ACL
-/// (`PutObjectACL`, which the cos face also requires of `x-cos-acl` on a write).
+/// lend it): without the `settings` action change the bucket's settings; with it still never its
+/// ACL nor delete it; without the `acl` action set an object's ACL (`PutObjectACL`, which the
+/// cos face also requires of `x-cos-acl` on a write).
 fn denied(grant: &Grant, bucket: &str) -> serde_json::Value {
-    let mut actions = vec!["name/cos:PutBucket*", "name/cos:DeleteBucket*"];
+    let mut actions = if grant.bundles.contains(&Bundle::Settings) {
+        vec!["name/cos:PutBucketACL", "name/cos:DeleteBucket"]
+    } else {
+        vec!["name/cos:PutBucket*", "name/cos:DeleteBucket*"]
+    };
     if !grant.bundles.contains(&Bundle::Acl) {
         actions.insert(0, "name/cos:PutObjectACL");
     }
@@ -51,7 +74,7 @@ fn bucket_actions(bundle: Bundle) -> &'static [&'static str] {
     match bundle {
         Bundle::List => &["name/cos:GetBucket"],
         Bundle::Write => &["name/cos:ListMultipartUploads"],
-        Bundle::Read | Bundle::Delete | Bundle::Acl => &[],
+        Bundle::Read | Bundle::Delete | Bundle::Acl | Bundle::Settings => &[],
     }
 }
 
@@ -89,6 +112,9 @@ pub fn render(grant: &Grant, prefix: &str, region: &str, app_id: &str) -> String
             "resource": [bucket],
             "condition": {"string_like": {"cos:prefix": [format!("{prefix}*")]}},
         }));
+    }
+    if grant.bundles.contains(&Bundle::Settings) {
+        statements.push(json!({"effect": "allow", "action": SETTINGS, "resource": [bucket]}));
     }
     if !grant.source_ips.is_empty() {
         let ips: Vec<String> = grant.source_ips.iter().map(|c| c.to_string()).collect();
@@ -193,6 +219,44 @@ mod tests {
             render(&with_acl, &with_acl.worst_case_prefix(), REGION, APPID).len()
                 <= MAX_POLICY_BYTES
         );
+    }
+
+    #[test]
+    fn bucket_settings_need_the_settings_action_and_never_reach_acl_or_delete() {
+        let all = ["read", "write", "list", "delete", "acl", "settings"];
+        let g = grant(&all, &["127.0.0.0/8", "10.0.0.0/8"]);
+        let policy = render(&g, "users/a/", REGION, APPID);
+        for action in SETTINGS {
+            let action = action.strip_prefix("name/").unwrap();
+            assert_eq!(
+                decide(&policy, action, None, None),
+                Decision::Allow,
+                "{action}"
+            );
+        }
+        for action in ["cos:PutBucketACL", "cos:DeleteBucket"] {
+            assert_eq!(
+                decide(&policy, action, None, None),
+                Decision::ExplicitDeny,
+                "{action}"
+            );
+        }
+        // Not a setting: bounded by the allow statements.
+        assert_eq!(
+            decide(&policy, "cos:PutBucketVersioning", None, None),
+            Decision::ImplicitDeny
+        );
+        // The settings are the grant's bucket's only.
+        let parsed = stsgate_policy::parse_cam(&policy).unwrap();
+        let other = bucket_resource(REGION, APPID, "other-1250000000");
+        let at_other = parsed.evaluate(&Request {
+            action: "cos:PutBucketLifecycle",
+            resource: &other,
+            context: &context(Some("127.0.0.1"), None),
+        });
+        assert_ne!(at_other, Decision::Allow);
+        let worst = render(&g, &g.worst_case_prefix(), REGION, APPID);
+        assert!(worst.len() <= MAX_POLICY_BYTES, "{}", worst.len());
     }
 
     #[test]

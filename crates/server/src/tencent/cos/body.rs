@@ -42,6 +42,33 @@ fn storage_class_from(class: &str) -> Result<Option<String>, CosError> {
     }
 }
 
+/// The `x-cos-*` request headers (and form fields) the cos face acts on, besides `x-cos-meta-*`
+/// and `x-cos-grant-*` (refused with a canned-ACL hint where an ACL is read). Any other is
+/// refused with `NotImplemented`, never accepted and dropped.
+const IMPLEMENTED_HEADERS: &[&str] = &[
+    "x-cos-security-token",
+    "x-cos-acl",
+    "x-cos-storage-class",
+    "x-cos-forbid-overwrite",
+    "x-cos-copy-source",
+    "x-cos-copy-source-if-match",
+    "x-cos-copy-source-if-none-match",
+    "x-cos-copy-source-if-modified-since",
+    "x-cos-copy-source-if-unmodified-since",
+    "x-cos-metadata-directive",
+];
+
+/// The first `x-cos-*` header (or form field) the cos face does not act on, if any.
+pub fn unimplemented_header<'a>(names: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    names.into_iter().find(|name| {
+        let lower = name.to_ascii_lowercase();
+        lower.starts_with("x-cos-")
+            && !lower.starts_with("x-cos-meta-")
+            && !lower.starts_with("x-cos-grant-")
+            && !IMPLEMENTED_HEADERS.contains(&lower.as_str())
+    })
+}
+
 /// The canned ACL of `x-cos-acl` (`None` when absent or empty). Objects may also say `default`
 /// (follow the bucket). `x-cos-grant-*` headers are refused: stsgate keeps canned ACLs only.
 pub fn acl_from_headers(call: &Call, object: bool) -> Result<Option<Acl>, CosError> {

@@ -240,6 +240,9 @@ async fn dispatch(
             "The request names no bucket: send it to <bucket>-<appid>.cos.<region>.myqcloud.com (Host header or proxy), or to /<bucket>-<appid>/<key>. A presigned URL made with an IP endpoint loses the bucket; make it with the bucket's host.",
         ),
     })?;
+    if let Some(name) = body::unimplemented_header(parts.headers.keys().map(|k| k.as_str())) {
+        return Err(CosError::header_not_implemented(name));
+    }
     let source_ip = parts
         .extensions
         .get::<ConnectInfo<SocketAddr>>()

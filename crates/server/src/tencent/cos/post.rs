@@ -33,6 +33,10 @@ pub async fn post_object(call: &Call, body: Body) -> Result<Response, CosError> 
     let file_name = file.file_name().unwrap_or("").to_string();
     let part_type = file.content_type().map(|m| m.to_string());
     let (principal, policy) = authenticate_form(call, &fields)?;
+    // A field that asks for what the store does not do is refused, never dropped.
+    if let Some(name) = super::body::unimplemented_header(fields.iter().map(|(k, _)| k.as_str())) {
+        return Err(CosError::header_not_implemented(name));
+    }
     let key = form_key(&fields, &file_name)?;
     let scoped = call.scoped(principal, form_headers(&fields, part_type));
     let actions = ["cos:PostObject", "cos:PutObject"];
