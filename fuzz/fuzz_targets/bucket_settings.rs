@@ -1,7 +1,7 @@
 //! The documents of issue 15's bucket and object settings: `<LifecycleConfiguration>`,
 //! `<RefererConfiguration>` (and matching a referer against it), `<ServerSideEncryptionRule>`,
 //! `<Tagging>` bodies and `x-oss-tagging` headers, and OSS bucket policies (JSON with
-//! principals). What parses renders and parses back to the same thing.
+//! principals); COS's `<LifecycleConfiguration>` and `<ServerSideEncryptionConfiguration>`. What parses renders and parses back to the same thing.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -11,7 +11,7 @@ use stsgate::common::tagging;
 fuzz_target!(|data: &[u8]| {
     for allow_overlap in [false, true] {
         if let Ok(rules) = xml::parse_lifecycle(data, allow_overlap) {
-            assert!(!rules.is_empty() && rules.len() <= xml::MAX_LIFECYCLE_RULES);
+            assert!(!rules.is_empty() && rules.len() <= stsgate_store::MAX_RULES);
             let rendered = xml::lifecycle(&rules);
             assert_eq!(xml::parse_lifecycle(rendered.as_bytes(), true).as_ref(), Ok(&rules), "{rendered}");
         }
@@ -23,6 +23,12 @@ fuzz_target!(|data: &[u8]| {
         let _ = config.refuses(Some(&text));
     }
     let _ = xml::parse_encryption_rule(data);
+    // The cos face's words for the same settings.
+    if let Ok(rules) = stsgate::tencent::xml::parse_lifecycle(data) {
+        let rendered = stsgate::tencent::xml::lifecycle(&rules);
+        assert_eq!(stsgate::tencent::xml::parse_lifecycle(rendered.as_bytes()).as_ref(), Ok(&rules), "{rendered}");
+    }
+    let _ = stsgate::tencent::xml::parse_encryption_configuration(data);
     if let Ok(tags) = tagging::parse_xml(data) {
         assert!(tags.len() <= tagging::MAX_TAGS);
         assert_eq!(tagging::parse_xml(tagging::render(&tags).as_bytes()), Ok(tags));

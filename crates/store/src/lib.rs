@@ -32,13 +32,22 @@ mod types;
 
 pub use append::{crc64_combine, MAX_APPENDABLE};
 pub use error::{StoreError, Unavailable};
-pub use lifecycle::{LifecycleRule, SweepReport, When};
+pub use lifecycle::{check_rules, LifecycleRule, SweepReport, When, MAX_RULES};
 
 /// The kinds of bucket settings ([`Store::bucket_setting`]).
-pub const SETTING_KINDS: [&str; 4] = [lifecycle::KIND, SSE_SETTING, "policy", "referer"];
+pub const SETTING_KINDS: [&str; 4] = [
+    lifecycle::KIND,
+    SSE_SETTING,
+    POLICY_SETTING,
+    REFERER_SETTING,
+];
 
 /// The bucket setting of default server-side encryption (its value: the algorithm, `AES256`).
 pub const SSE_SETTING: &str = "encryption";
+/// The bucket setting of the bucket policy (its value: the policy JSON, in OSS's grammar).
+pub const POLICY_SETTING: &str = "policy";
+/// The bucket setting of the referer list (its value: the oss face's JSON of it).
+pub const REFERER_SETTING: &str = "referer";
 pub use objects::BlobReader;
 pub use sse::AES256;
 pub use staging::{FinishedBlob, Staging, INLINE_MAX};
@@ -418,6 +427,40 @@ impl Store {
             blob,
             now,
         )
+    }
+    /// UploadPartCopy: `len` bytes of `src` (bucket, key) from `start` become part
+    /// `part_number` of the upload. The source is read as the caller checked it: if its ETag is
+    /// no longer `src_etag` or it is now shorter, nothing is copied (`NoSuchKey`) rather than a
+    /// mix of two versions. A sealed source is read decrypted.
+    #[allow(clippy::too_many_arguments)]
+    pub fn upload_part_copy(
+        &self,
+        src: (&str, &str),
+        src_etag: &str,
+        start: u64,
+        len: u64,
+        (bucket, key, upload_id): (&str, &str, &str),
+        part_number: u32,
+        now: OffsetDateTime,
+    ) -> Result<PartInfo, StoreError> {
+        use std::io::{Read, Seek, SeekFrom};
+        let (info, mut reader) = self.open_object(src.0, src.1)?;
+        if info.etag != src_etag || start + len > info.size {
+            return Err(StoreError::NoSuchKey);
+        }
+        reader.seek(SeekFrom::Start(start))?;
+        let mut staging = self.staging()?;
+        let mut limited = reader.take(len);
+        let mut buf = vec![0u8; 1024 * 1024];
+        loop {
+            let n = limited.read(&mut buf)?;
+            if n == 0 {
+                break;
+            }
+            staging.write(&buf[..n])?;
+        }
+        let blob = staging.finish()?;
+        self.upload_part(bucket, key, upload_id, part_number, blob, now)
     }
     /// Completes the upload with the listed parts. Checks: part numbers strictly ascending
     /// (`InvalidPartOrder`), each part exists with the given ETag (quotes optional, case-insensitive)

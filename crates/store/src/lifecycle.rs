@@ -79,6 +79,27 @@ impl LifecycleRule {
     }
 }
 
+/// The most rules one bucket may hold (OSS and COS: 1000).
+pub const MAX_RULES: usize = 1000;
+
+/// Checks a parsed rule list as both clouds do: at least one rule (`Err(None)`: the document is
+/// malformed), at most [`MAX_RULES`], no ID twice (`Err(Some(message))`: an invalid argument).
+pub fn check_rules(rules: &[LifecycleRule]) -> Result<(), Option<String>> {
+    if rules.is_empty() {
+        return Err(None);
+    }
+    if rules.len() > MAX_RULES {
+        return Err(Some(format!(
+            "A bucket has at most {MAX_RULES} lifecycle rules."
+        )));
+    }
+    let mut ids = std::collections::HashSet::new();
+    match rules.iter().find(|r| !ids.insert(r.id.as_str())) {
+        Some(dup) => Err(Some(format!("The rule ID {:?} is used twice.", dup.id))),
+        None => Ok(()),
+    }
+}
+
 /// The storage classes from warm to cold: a transition only ever goes colder.
 const CLASS_ORDER: [&str; 5] = [
     "Standard",

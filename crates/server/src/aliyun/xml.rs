@@ -593,9 +593,6 @@ pub enum LifecycleError {
     NotImplemented(String),
 }
 
-/// The most rules one configuration may hold.
-pub const MAX_LIFECYCLE_RULES: usize = 1000;
-
 /// The storage classes a transition may name.
 const TRANSITION_CLASSES: [&str; 4] = ["IA", "Archive", "ColdArchive", "DeepColdArchive"];
 
@@ -799,23 +796,10 @@ pub fn parse_lifecycle(
             abort_multipart,
         });
     }
-    if rules.is_empty() {
-        return Err(LifecycleError::Malformed(
-            "LifecycleConfiguration has no Rule".into(),
-        ));
-    }
-    if rules.len() > MAX_LIFECYCLE_RULES {
-        return Err(LifecycleError::Invalid(format!(
-            "A bucket has at most {MAX_LIFECYCLE_RULES} lifecycle rules."
-        )));
-    }
-    let mut ids = std::collections::HashSet::new();
-    if let Some(dup) = rules.iter().find(|r| !ids.insert(r.id.as_str())) {
-        return Err(LifecycleError::Invalid(format!(
-            "The rule ID {:?} is used twice.",
-            dup.id
-        )));
-    }
+    stsgate_store::check_rules(&rules).map_err(|e| match e {
+        None => LifecycleError::Malformed("LifecycleConfiguration has no Rule".into()),
+        Some(message) => LifecycleError::Invalid(message),
+    })?;
     if !allow_overlap {
         for (i, a) in rules.iter().enumerate() {
             for b in rules[i + 1..].iter() {

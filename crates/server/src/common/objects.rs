@@ -61,6 +61,30 @@ pub async fn blocking<T: Send + 'static>(
         .map_err(|e| ObjectError::Internal(format!("blocking task failed: {e}")))
 }
 
+/// The `(start, len)` of an UploadPartCopy range header (`None`: the whole source). Unlike a
+/// GET's, a copy range is never clipped: its end must lie in the source. `Err` carries the
+/// header's value.
+pub fn copy_range(value: Option<&str>, size: u64) -> Result<(u64, u64), String> {
+    let Some(v) = value.filter(|v| !v.trim().is_empty()) else {
+        return Ok((0, size));
+    };
+    match parse_range(v, size, true) {
+        Ok(r) if !range_end_past(v, size) => Ok((r.start, r.end - r.start + 1)),
+        _ => Err(v.to_string()),
+    }
+}
+
+/// Whether `bytes=a-b` names an end `b` at or past `size`.
+fn range_end_past(value: &str, size: u64) -> bool {
+    value
+        .trim()
+        .strip_prefix("bytes=")
+        .and_then(|spec| spec.split_once('-'))
+        .and_then(|(first, last)| (!first.trim().is_empty()).then_some(last))
+        .and_then(|last| last.trim().parse::<u64>().ok())
+        .is_some_and(|last| last >= size)
+}
+
 /// Streams `body` into a new staging file, at most `max` bytes, memory bounded by two chunks.
 pub async fn stage(store: &Store, body: Body, max: u64) -> Result<FinishedBlob, ObjectError> {
     stage_stream(store, body.into_data_stream(), max).await

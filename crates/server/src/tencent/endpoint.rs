@@ -121,6 +121,17 @@ pub enum Op {
     CompleteMultipartUpload,
     AbortMultipartUpload,
     ListParts,
+    UploadPartCopy,
+    AppendObject,
+    PutObjectTagging,
+    GetObjectTagging,
+    DeleteObjectTagging,
+    PutBucketLifecycle,
+    GetBucketLifecycle,
+    DeleteBucketLifecycle,
+    PutBucketEncryption,
+    GetBucketEncryption,
+    DeleteBucketEncryption,
 }
 
 /// Why no operation matches.
@@ -138,12 +149,9 @@ pub enum OpError {
 /// a plain GET/PUT on the bucket or object.
 const UNIMPLEMENTED: &[&str] = &[
     "accelerate",
-    "append",
     "domain",
-    "encryption",
     "intelligenttiering",
     "inventory",
-    "lifecycle",
     "logging",
     "object-lock",
     "origin",
@@ -152,7 +160,6 @@ const UNIMPLEMENTED: &[&str] = &[
     "replication",
     "restore",
     "select",
-    "tagging",
     "torrent",
     "versioning",
     "versions",
@@ -179,7 +186,28 @@ impl Op {
                 _ => return Err(OpError::MethodNotAllowed("Service")),
             },
             (None, Some(_)) => return Err(OpError::NoBucket),
+            (Some(_), None) if has("tagging") || has("append") => {
+                return Err(OpError::NotImplemented(
+                    if has("tagging") {
+                        "bucket tagging (the 'tagging' sub-resource on a bucket)"
+                    } else {
+                        "'append' on a bucket (name an object)"
+                    }
+                    .into(),
+                ))
+            }
+            (Some(_), Some(_)) if has("lifecycle") || has("encryption") => {
+                return Err(OpError::NotImplemented(
+                    "'lifecycle' or 'encryption' on an object (they are bucket settings)".into(),
+                ))
+            }
             (Some(_), None) => match method {
+                "PUT" if has("lifecycle") => Op::PutBucketLifecycle,
+                "GET" if has("lifecycle") => Op::GetBucketLifecycle,
+                "DELETE" if has("lifecycle") => Op::DeleteBucketLifecycle,
+                "PUT" if has("encryption") => Op::PutBucketEncryption,
+                "GET" if has("encryption") => Op::GetBucketEncryption,
+                "DELETE" if has("encryption") => Op::DeleteBucketEncryption,
                 "PUT" if has("acl") => Op::PutBucketAcl,
                 "PUT" if has("cors") => Op::PutBucketCors,
                 "PUT" => Op::PutBucket,
@@ -197,8 +225,12 @@ impl Op {
             },
             (Some(_), Some(_)) => match method {
                 "PUT" if has("acl") => Op::PutObjectAcl,
+                "PUT" if has("tagging") => Op::PutObjectTagging,
+                "GET" if has("tagging") => Op::GetObjectTagging,
+                "DELETE" if has("tagging") => Op::DeleteObjectTagging,
+                "POST" if has("append") => Op::AppendObject,
                 "PUT" if has("uploadId") && has("partNumber") && has_copy_source => {
-                    return Err(OpError::NotImplemented("UploadPartCopy".into()))
+                    Op::UploadPartCopy
                 }
                 "PUT" if has("uploadId") && has("partNumber") => Op::UploadPart,
                 "PUT" if has_copy_source => Op::CopyObject,
@@ -246,6 +278,17 @@ impl Op {
             Op::CompleteMultipartUpload => "cos:CompleteMultipartUpload",
             Op::AbortMultipartUpload => "cos:AbortMultipartUpload",
             Op::ListParts => "cos:ListParts",
+            Op::UploadPartCopy => "cos:UploadPartCopy",
+            Op::AppendObject => "cos:AppendObject",
+            Op::PutObjectTagging => "cos:PutObjectTagging",
+            Op::GetObjectTagging => "cos:GetObjectTagging",
+            Op::DeleteObjectTagging => "cos:DeleteObjectTagging",
+            Op::PutBucketLifecycle => "cos:PutBucketLifecycle",
+            Op::GetBucketLifecycle => "cos:GetBucketLifecycle",
+            Op::DeleteBucketLifecycle => "cos:DeleteBucketLifecycle",
+            Op::PutBucketEncryption => "cos:PutBucketEncryption",
+            Op::GetBucketEncryption => "cos:GetBucketEncryption",
+            Op::DeleteBucketEncryption => "cos:DeleteBucketEncryption",
         }
     }
 
@@ -265,6 +308,8 @@ impl Op {
                 | Op::DeleteMultipleObjects
                 | Op::InitiateMultipartUpload
                 | Op::UploadPart
+                | Op::UploadPartCopy
+                | Op::AppendObject
                 | Op::CompleteMultipartUpload
                 | Op::AbortMultipartUpload
                 | Op::ListParts
@@ -291,6 +336,11 @@ impl Op {
                 | Op::CompleteMultipartUpload
                 | Op::AbortMultipartUpload
                 | Op::ListParts
+                | Op::UploadPartCopy
+                | Op::AppendObject
+                | Op::PutObjectTagging
+                | Op::GetObjectTagging
+                | Op::DeleteObjectTagging
         )
     }
 }

@@ -104,6 +104,15 @@ impl CosError {
             format!("stsgate does not implement {what} yet."),
         )
     }
+    /// A tag set the request carries is malformed or breaks a limit.
+    pub fn from_tags(e: crate::common::tagging::TagError) -> CosError {
+        match e {
+            crate::common::tagging::TagError::Malformed(x) => CosError::malformed_xml(&x.0),
+            crate::common::tagging::TagError::Invalid(m) => {
+                CosError::new(StatusCode::BAD_REQUEST, "InvalidTag", m)
+            }
+        }
+    }
     /// A request header or form field the cos face does not act on.
     pub fn header_not_implemented(name: &str) -> CosError {
         CosError::new(

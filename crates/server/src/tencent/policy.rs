@@ -19,7 +19,11 @@ pub const MAX_POLICY_BYTES: usize = 2048;
 /// The CAM actions of a bundle on objects under the prefix.
 fn object_actions(bundle: Bundle) -> &'static [&'static str] {
     match bundle {
-        Bundle::Read => &["name/cos:GetObject", "name/cos:HeadObject"],
+        Bundle::Read => &[
+            "name/cos:GetObject",
+            "name/cos:HeadObject",
+            "name/cos:GetObjectTagging",
+        ],
         Bundle::Write => &[
             "name/cos:PutObject",
             "name/cos:PostObject",
@@ -28,6 +32,10 @@ fn object_actions(bundle: Bundle) -> &'static [&'static str] {
             "name/cos:CompleteMultipartUpload",
             "name/cos:AbortMultipartUpload",
             "name/cos:ListParts",
+            "name/cos:UploadPartCopy",
+            "name/cos:AppendObject",
+            "name/cos:PutObjectTagging",
+            "name/cos:DeleteObjectTagging",
         ],
         Bundle::List | Bundle::Settings => &[],
         Bundle::Delete => &["name/cos:DeleteObject"],

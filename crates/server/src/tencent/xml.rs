@@ -256,6 +256,14 @@ pub fn copy_object_result(info: &ObjectInfo) -> String {
     doc.finish("CopyObjectResult")
 }
 
+/// The answer to an Upload Part - Copy.
+pub fn copy_part_result(part: &stsgate_store::PartInfo) -> String {
+    let mut doc = Doc::new("CopyPartResult");
+    doc.leaf("ETag", &etag(&part.etag));
+    doc.leaf("LastModified", &iso8601_ms(part.last_modified));
+    doc.finish("CopyPartResult")
+}
+
 /// The query of a ListParts, as sent.
 pub struct PartsPage<'a> {
     pub bucket: &'a str,
@@ -368,3 +376,271 @@ pub fn post_response(location: &str, bucket: &str, key: &str, etag_value: &str) 
 
 #[cfg(test)]
 mod tests;
+
+/// Why a COS `<LifecycleConfiguration>` is refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LifecycleError {
+    /// Not the document expected (→ `MalformedXML`).
+    Malformed(String),
+    /// A value out of range (→ `InvalidArgument`), naming the element.
+    Invalid(String),
+    /// Something this store does not do (versions, intelligent tiering).
+    NotImplemented(String),
+}
+
+/// A COS storage class a transition may name, as the store keeps it.
+fn transition_class(class: &str) -> Result<&'static str, LifecycleError> {
+    match class {
+        "STANDARD_IA" => Ok("IA"),
+        "ARCHIVE" => Ok("Archive"),
+        "DEEP_ARCHIVE" => Ok("DeepColdArchive"),
+        "INTELLIGENT_TIERING" | "MAZ_STANDARD_IA" | "MAZ_INTELLIGENT_TIERING" => Err(
+            LifecycleError::NotImplemented(format!("transitions to {class}")),
+        ),
+        _ => Err(LifecycleError::Invalid(format!(
+            "Transition/StorageClass must be STANDARD_IA, ARCHIVE or DEEP_ARCHIVE, not {class:?}."
+        ))),
+    }
+}
+
+/// A store class as COS names it in a transition.
+fn cos_class(stored: &str) -> &'static str {
+    match stored {
+        "IA" => "STANDARD_IA",
+        "Archive" | "ColdArchive" => "ARCHIVE",
+        "DeepColdArchive" => "DEEP_ARCHIVE",
+        _ => "STANDARD",
+    }
+}
+
+/// `<Days>` or `<Date>` (ISO 8601 with an offset, such as `2030-01-01T00:00:00+08:00`).
+fn lifecycle_when(
+    element: &Element,
+    what: &str,
+    days_name: &str,
+    date: bool,
+) -> Result<stsgate_store::When, LifecycleError> {
+    use stsgate_store::When;
+    let m = |e: XmlError| LifecycleError::Malformed(e.0);
+    let days = element.only(days_name).map_err(m)?;
+    let on = if date {
+        element.only("Date").map_err(m)?
+    } else {
+        None
+    };
+    match (days, on) {
+        (Some(d), None) => match d.text.trim().parse::<u32>() {
+            Ok(n) if n > 0 => Ok(When::Days(n)),
+            _ => Err(LifecycleError::Invalid(format!(
+                "{what}/{days_name} must be a positive number of days, not {:?}.",
+                d.text
+            ))),
+        },
+        (None, Some(d)) => time::OffsetDateTime::parse(
+            d.text.trim(),
+            &time::format_description::well_known::Rfc3339,
+        )
+        .map(|t| When::Date(t.unix_timestamp()))
+        .map_err(|_| {
+            LifecycleError::Invalid(format!(
+                "{what}/Date {:?} is not a date such as 2030-01-01T00:00:00+08:00.",
+                d.text
+            ))
+        }),
+        _ => Err(LifecycleError::Invalid(format!(
+            "{what} needs exactly one of {days_name}{}.",
+            if date { ", Date" } else { "" }
+        ))),
+    }
+}
+
+/// Parses and checks a COS `<LifecycleConfiguration>` (PUT Bucket lifecycle): rules with `ID`,
+/// `Filter` (`Prefix`, or `And` of `Prefix` and `Tag`s; a bare `Prefix` also), `Status`,
+/// `Expiration` (`Days`/`Date`), `Transition`s and `AbortIncompleteMultipartUpload`.
+pub fn parse_lifecycle(body: &[u8]) -> Result<Vec<stsgate_store::LifecycleRule>, LifecycleError> {
+    let m = |e: XmlError| LifecycleError::Malformed(e.0);
+    let root = parse_document(body, "LifecycleConfiguration").map_err(m)?;
+    let mut rules = Vec::new();
+    for (i, rule) in root.all("Rule").enumerate() {
+        let id = rule
+            .only("ID")
+            .map_err(m)?
+            .map(|e| e.text.trim().to_string())
+            .filter(|id| !id.is_empty())
+            .unwrap_or_else(|| format!("rule-{}", i + 1));
+        if id.chars().count() > 255 {
+            return Err(LifecycleError::Invalid(
+                "A rule ID is at most 255 characters.".into(),
+            ));
+        }
+        let enabled = match rule.required("Status").map_err(m)?.text.trim() {
+            "Enabled" => true,
+            "Disabled" => false,
+            other => {
+                return Err(LifecycleError::Malformed(format!(
+                    "Status must be Enabled or Disabled, not {other:?}"
+                )))
+            }
+        };
+        for unsupported in ["NoncurrentVersionExpiration", "NoncurrentVersionTransition"] {
+            if rule.only(unsupported).map_err(m)?.is_some() {
+                return Err(LifecycleError::NotImplemented(format!(
+                    "{unsupported} (the embedded store keeps no versions)"
+                )));
+            }
+        }
+        let mut prefix = rule
+            .only("Prefix")
+            .map_err(m)?
+            .map(|e| e.text.clone())
+            .unwrap_or_default();
+        let mut tags = Vec::new();
+        if let Some(filter) = rule.only("Filter").map_err(m)? {
+            let scope = filter.only("And").map_err(m)?.unwrap_or(filter);
+            if let Some(p) = scope.only("Prefix").map_err(m)? {
+                prefix = p.text.clone();
+            }
+            for tag in scope.all("Tag") {
+                let key = tag.required("Key").map_err(m)?.text.clone();
+                let value = tag
+                    .only("Value")
+                    .map_err(m)?
+                    .map(|v| v.text.clone())
+                    .unwrap_or_default();
+                tags.push((key, value));
+            }
+            crate::common::tagging::validate(&tags)
+                .map_err(|e| LifecycleError::Invalid(e.to_string()))?;
+        }
+        let expiration = match rule.only("Expiration").map_err(m)? {
+            None => None,
+            Some(e) if e.only("ExpiredObjectDeleteMarker").map_err(m)?.is_some() => {
+                return Err(LifecycleError::NotImplemented(
+                    "ExpiredObjectDeleteMarker (the embedded store keeps no versions)".into(),
+                ))
+            }
+            Some(e) => Some(lifecycle_when(e, "Expiration", "Days", true)?),
+        };
+        let mut transitions = Vec::new();
+        for t in rule.all("Transition") {
+            let class = t
+                .required("StorageClass")
+                .map_err(m)?
+                .text
+                .trim()
+                .to_string();
+            let class = transition_class(&class)?.to_string();
+            transitions.push((lifecycle_when(t, "Transition", "Days", true)?, class));
+        }
+        let abort_multipart = match rule.only("AbortIncompleteMultipartUpload").map_err(m)? {
+            None => None,
+            Some(e) => Some(lifecycle_when(
+                e,
+                "AbortIncompleteMultipartUpload",
+                "DaysAfterInitiation",
+                false,
+            )?),
+        };
+        if expiration.is_none() && transitions.is_empty() && abort_multipart.is_none() {
+            return Err(LifecycleError::Invalid(format!(
+                "Rule {id:?} has no action: give Expiration, Transition or AbortIncompleteMultipartUpload."
+            )));
+        }
+        rules.push(stsgate_store::LifecycleRule {
+            id,
+            prefix,
+            enabled,
+            tags,
+            expiration,
+            transitions,
+            abort_multipart,
+            ..Default::default()
+        });
+    }
+    stsgate_store::check_rules(&rules).map_err(|e| match e {
+        None => LifecycleError::Malformed("LifecycleConfiguration has no Rule".into()),
+        Some(message) => LifecycleError::Invalid(message),
+    })?;
+    Ok(rules)
+}
+
+/// Renders a COS `<LifecycleConfiguration>` (GET Bucket lifecycle). Parts of a rule set on the
+/// oss face that COS has no words for (CreatedBeforeDate, Not and size filters) are shown as
+/// `Date` or left out; the rule still applies as set.
+pub fn lifecycle(rules: &[stsgate_store::LifecycleRule]) -> String {
+    use stsgate_store::When;
+    let when = |doc: &mut Doc, w: When, days_name: &str| match w {
+        When::Days(d) => doc.leaf(days_name, &d.to_string()),
+        When::CreatedBefore(t) | When::Date(t) => doc.leaf(
+            "Date",
+            &iso8601(
+                time::OffsetDateTime::from_unix_timestamp(t)
+                    .unwrap_or(time::OffsetDateTime::UNIX_EPOCH),
+            ),
+        ),
+    };
+    let mut doc = Doc::new("LifecycleConfiguration");
+    for r in rules {
+        doc.open("Rule");
+        doc.leaf("ID", &r.id);
+        doc.open("Filter");
+        if r.tags.is_empty() {
+            doc.leaf("Prefix", &r.prefix);
+        } else {
+            doc.open("And");
+            doc.leaf("Prefix", &r.prefix);
+            for (k, v) in &r.tags {
+                doc.open("Tag");
+                doc.leaf("Key", k);
+                doc.leaf("Value", v);
+                doc.close("Tag");
+            }
+            doc.close("And");
+        }
+        doc.close("Filter");
+        doc.leaf("Status", if r.enabled { "Enabled" } else { "Disabled" });
+        for (w, class) in &r.transitions {
+            doc.open("Transition");
+            when(&mut doc, *w, "Days");
+            doc.leaf("StorageClass", cos_class(class));
+            doc.close("Transition");
+        }
+        if let Some(w) = r.expiration {
+            doc.open("Expiration");
+            when(&mut doc, w, "Days");
+            doc.close("Expiration");
+        }
+        if let Some(w) = r.abort_multipart {
+            doc.open("AbortIncompleteMultipartUpload");
+            when(&mut doc, w, "DaysAfterInitiation");
+            doc.close("AbortIncompleteMultipartUpload");
+        }
+        doc.close("Rule");
+    }
+    doc.finish("LifecycleConfiguration")
+}
+
+/// Renders `<ServerSideEncryptionConfiguration>` (GET Bucket encryption).
+pub fn encryption_configuration(algorithm: &str) -> String {
+    let mut doc = Doc::new("ServerSideEncryptionConfiguration");
+    doc.open("Rule");
+    doc.open("ApplyServerSideEncryptionByDefault");
+    doc.leaf("SSEAlgorithm", algorithm);
+    doc.close("ApplyServerSideEncryptionByDefault");
+    doc.close("Rule");
+    doc.finish("ServerSideEncryptionConfiguration")
+}
+
+/// The algorithm of a `<ServerSideEncryptionConfiguration>` (PUT Bucket encryption) and
+/// whether a KMS key was named.
+pub fn parse_encryption_configuration(body: &[u8]) -> Result<(String, bool), XmlError> {
+    let root = parse_document(body, "ServerSideEncryptionConfiguration")?;
+    let apply = root
+        .required("Rule")?
+        .required("ApplyServerSideEncryptionByDefault")?;
+    let algorithm = apply.required("SSEAlgorithm")?.text.trim().to_string();
+    let kms = apply
+        .only("KMSMasterKeyID")?
+        .is_some_and(|e| !e.text.trim().is_empty());
+    Ok((algorithm, kms))
+}

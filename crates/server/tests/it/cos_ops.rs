@@ -288,8 +288,10 @@ async fn get_service_lists_only_this_appids_buckets() {
 #[tokio::test]
 async fn unimplemented_features_are_4xx() {
     let c = Cos::new();
-    let lifecycle = c.root_req("GET", "/?lifecycle", &[], "");
-    assert_eq!(c.outcome(lifecycle).await, (400, "NotImplemented".into()));
+    let website = c.root_req("GET", "/?website", &[], "");
+    assert_eq!(c.outcome(website).await, (400, "NotImplemented".into()));
+    let policy = c.root_req("PUT", "/?policy", &[], "{}");
+    assert_eq!(c.outcome(policy).await, (400, "NotImplemented".into()));
     let grant = c.root_req("PUT", "/k", &[("x-cos-grant-read", "id=\"x\"")], "x");
     assert_eq!(c.outcome(grant).await, (400, "NotImplemented".into()));
     let patch = c.root_req("PATCH", "/k", &[], "");

@@ -162,7 +162,7 @@ impl Call {
         let text = match self
             .state
             .store
-            .bucket_setting(bucket, super::bucket::POLICY_SETTING)
+            .bucket_setting(bucket, stsgate_store::POLICY_SETTING)
         {
             Ok(Some(text)) => text,
             Ok(None) | Err(stsgate_store::StoreError::NoSuchBucket) => {

@@ -228,9 +228,7 @@ pub fn delete_bucket_encryption(call: &Call) -> Result<Response, OssError> {
     Ok(empty(StatusCode::NO_CONTENT))
 }
 
-/// The setting kinds of bucket policies and referer lists.
-pub const POLICY_SETTING: &str = "policy";
-pub const REFERER_SETTING: &str = "referer";
+use stsgate_store::{POLICY_SETTING, REFERER_SETTING};
 
 pub async fn put_bucket_policy(call: &Call, body: Body) -> Result<Response, OssError> {
     let bytes = read_small(body, stsgate_policy::MAX_BUCKET_POLICY + 1).await?;

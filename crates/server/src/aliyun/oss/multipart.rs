@@ -142,23 +142,23 @@ pub async fn upload_part_copy(call: &Call) -> Result<Response, OssError> {
         .head_object(&src_bucket, &src_key)
         .map_err(|e| OssError::from_store(e, &src_bucket, &src_key))?;
     crate::common::objects::check_copy_conditions(&call.headers, "x-oss-copy-source-", &src)?;
-    let (start, len) = match call.header("x-oss-copy-source-range") {
-        None => (0, src.size),
-        Some(v) => match crate::common::objects::parse_range(&v, src.size, true) {
-            // Unlike a GET's, a copy range is never clipped: its end must lie in the source.
-            Ok(r) if !range_end_past(&v, src.size) => (r.start, r.end - r.start + 1),
-            _ => {
-                return Err(OssError::new(
-                    StatusCode::BAD_REQUEST,
-                    "InvalidArgument",
-                    format!("The copy range must lie within the source object of {} bytes: bytes=first-last.", src.size),
-                    "0042-00000306",
-                )
-                .with("ArgumentName", "x-oss-copy-source-range")
-                .with("ArgumentValue", &v))
-            }
-        },
-    };
+    let (start, len) = crate::common::objects::copy_range(
+        call.header("x-oss-copy-source-range").as_deref(),
+        src.size,
+    )
+    .map_err(|v| {
+        OssError::new(
+            StatusCode::BAD_REQUEST,
+            "InvalidArgument",
+            format!(
+                "The copy range must lie within the source object of {} bytes: bytes=first-last.",
+                src.size
+            ),
+            "0042-00000306",
+        )
+        .with("ArgumentName", "x-oss-copy-source-range")
+        .with("ArgumentValue", &v)
+    })?;
     if len > MAX_PART_SIZE {
         return Err(OssError::entity_too_large(MAX_PART_SIZE));
     }
@@ -169,44 +169,22 @@ pub async fn upload_part_copy(call: &Call) -> Result<Response, OssError> {
         call.now,
         id.clone(),
     );
-    let (sb, sk) = (src_bucket.clone(), src_key.clone());
-    let part = blocking(move || -> Result<_, stsgate_store::StoreError> {
-        use std::io::{Read, Seek, SeekFrom};
-        let (info, mut reader) = store.open_object(&sb, &sk)?;
-        if info.etag != src.etag || start + len > info.size {
-            // Replaced meanwhile: copy nothing rather than a mix.
-            return Err(stsgate_store::StoreError::NoSuchKey);
-        }
-        reader.seek(SeekFrom::Start(start))?;
-        let mut staging = store.staging()?;
-        let mut limited = reader.take(len);
-        let mut buf = vec![0u8; 1024 * 1024];
-        loop {
-            let n = limited.read(&mut buf)?;
-            if n == 0 {
-                break;
-            }
-            staging.write(&buf[..n])?;
-        }
-        let blob = staging.finish()?;
-        store.upload_part(&bucket, &key, &id2, number, blob, now)
+    let part = blocking(move || {
+        store.upload_part_copy(
+            (&src_bucket, &src_key),
+            &src.etag,
+            start,
+            len,
+            (&bucket, &key, &id2),
+            number,
+            now,
+        )
     })
     .await?
     .map_err(|e| no_such_upload(call, e, &id))?;
     let mut r = xml_response(xml::copy_part_result(&part.etag, part.last_modified));
     set(&mut r, header::ETAG, &part.etag);
     Ok(r)
-}
-
-/// Whether `bytes=a-b` names an end `b` at or past `size`.
-fn range_end_past(value: &str, size: u64) -> bool {
-    value
-        .trim()
-        .strip_prefix("bytes=")
-        .and_then(|spec| spec.split_once('-'))
-        .and_then(|(first, last)| (!first.trim().is_empty()).then_some(last))
-        .and_then(|last| last.trim().parse::<u64>().ok())
-        .is_some_and(|last| last >= size)
 }
 
 fn no_such_upload(call: &Call, e: stsgate_store::StoreError, id: &str) -> OssError {

@@ -179,11 +179,30 @@ impl Call {
                 }
             }
         }
-        Ok(match acl {
+        let public = match acl {
             Acl::PublicReadWrite => true,
             Acl::PublicRead => op.is_public_read(),
             Acl::Private | Acl::Default => false,
-        })
+        };
+        // A bucket policy or referer list (set on the oss face, in OSS's grammar) may narrow
+        // public access; the cos face does not evaluate them, so it fails closed rather than
+        // let the public ACL bypass them.
+        if public {
+            for (kind, what) in [
+                (stsgate_store::POLICY_SETTING, "bucket policy"),
+                (stsgate_store::REFERER_SETTING, "referer list"),
+            ] {
+                let set = store
+                    .bucket_setting(bucket, kind)
+                    .map_err(|e| CosError::from_store(e, bucket))?;
+                if set.is_some() {
+                    return Err(CosError::access_denied(format!(
+                        "Access Denied. The bucket has a {what} (set on the oss face), which the cos face does not evaluate: anonymous access through the cos face is refused. Sign the request, or use the oss face."
+                    )));
+                }
+            }
+        }
+        Ok(public)
     }
 
     /// `http://<bucket>.cos.<region>.myqcloud.com/<key>`, as COS reports an object's location.

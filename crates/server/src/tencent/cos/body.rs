@@ -15,18 +15,42 @@ pub const MAX_OBJECT_SIZE: u64 = 5 * 1024 * 1024 * 1024;
 pub const MAX_XML_BODY: usize = 2 * 1024 * 1024;
 
 /// Object metadata from request headers: the standard ones, `x-cos-meta-*`, `x-cos-acl`,
-/// `x-cos-storage-class`.
+/// `x-cos-storage-class`, `x-cos-tagging`, `x-cos-server-side-encryption`.
 pub fn meta_from_headers(call: &Call) -> Result<ObjectMeta, CosError> {
     let acl = acl_from_headers(call, true)?;
     let storage_class = match call.header("x-cos-storage-class").filter(|v| !v.is_empty()) {
         None => None,
         Some(class) => storage_class_from(&class)?,
     };
+    let tags = match call.header("x-cos-tagging") {
+        None => Vec::new(),
+        Some(v) => crate::common::tagging::parse_header(&v).map_err(CosError::from_tags)?,
+    };
     Ok(ObjectMeta {
         acl,
         storage_class,
+        tags,
+        sse: requested_sse(call)?,
         ..standard_meta(&call.headers, "x-cos-meta-")?
     })
+}
+
+/// `x-cos-server-side-encryption`: `AES256` (SSE-COS) is what the store does, sealed at rest
+/// with a key derived from the data directory's master key; `cos/kms` needs Tencent's KMS,
+/// which it does not have (refused, saying so); anything else is an InvalidArgument.
+pub fn requested_sse(call: &Call) -> Result<Option<String>, CosError> {
+    let Some(value) = call.header("x-cos-server-side-encryption") else {
+        return Ok(None);
+    };
+    match value.as_str() {
+        stsgate_store::AES256 => Ok(Some(value)),
+        "cos/kms" => Err(CosError::not_implemented(
+            "x-cos-server-side-encryption: cos/kms (the embedded store encrypts with AES256 only, keys derived from its master key; use AES256)",
+        )),
+        _ => Err(CosError::invalid_argument(format!(
+            "x-cos-server-side-encryption {value:?} is not valid: use AES256 (or cos/kms on Tencent Cloud)."
+        ))),
+    }
 }
 
 /// A COS storage class as the store keeps it (OSS's names, which both faces read back).
@@ -56,6 +80,10 @@ const IMPLEMENTED_HEADERS: &[&str] = &[
     "x-cos-copy-source-if-modified-since",
     "x-cos-copy-source-if-unmodified-since",
     "x-cos-metadata-directive",
+    "x-cos-copy-source-range",
+    "x-cos-tagging",
+    "x-cos-tagging-directive",
+    "x-cos-server-side-encryption",
 ];
 
 /// The first `x-cos-*` header (or form field) the cos face does not act on, if any.

@@ -108,3 +108,91 @@ pub fn delete_bucket_cors(call: &Call) -> Result<Response, CosError> {
         .map_err(store_err(call))?;
     Ok(empty(StatusCode::NO_CONTENT))
 }
+
+pub async fn put_bucket_lifecycle(call: &Call, body: Body) -> Result<Response, CosError> {
+    let bytes = read_small(body, MAX_XML_BODY).await?;
+    let rules = xml::parse_lifecycle(&bytes).map_err(|e| match e {
+        xml::LifecycleError::Malformed(m) => CosError::malformed_xml(&m),
+        xml::LifecycleError::Invalid(m) => CosError::invalid_argument(m),
+        xml::LifecycleError::NotImplemented(what) => CosError::not_implemented(&what),
+    })?;
+    call.state
+        .store
+        .set_lifecycle(&call.bucket, Some(&rules))
+        .map_err(store_err(call))?;
+    Ok(empty(StatusCode::OK))
+}
+
+pub fn get_bucket_lifecycle(call: &Call) -> Result<Response, CosError> {
+    let rules = call
+        .state
+        .store
+        .lifecycle(&call.bucket)
+        .map_err(store_err(call))?
+        .ok_or_else(|| {
+            CosError::new(
+                StatusCode::NOT_FOUND,
+                "NoSuchLifecycleConfiguration",
+                "The lifecycle configuration does not exist.",
+            )
+        })?;
+    Ok(xml_response(xml::lifecycle(&rules)))
+}
+
+pub fn delete_bucket_lifecycle(call: &Call) -> Result<Response, CosError> {
+    call.state
+        .store
+        .set_lifecycle(&call.bucket, None)
+        .map_err(store_err(call))?;
+    Ok(empty(StatusCode::NO_CONTENT))
+}
+
+/// PUT Bucket encryption: `AES256` (SSE-COS) becomes the bucket's default, sealing every object
+/// written after it; `KMS` needs Tencent's KMS, which the embedded store does not have.
+pub async fn put_bucket_encryption(call: &Call, body: Body) -> Result<Response, CosError> {
+    let bytes = read_small(body, MAX_XML_BODY).await?;
+    let (algorithm, kms) =
+        xml::parse_encryption_configuration(&bytes).map_err(|e| CosError::malformed_xml(&e.0))?;
+    match algorithm.as_str() {
+        stsgate_store::AES256 if !kms => {}
+        stsgate_store::AES256 | "KMS" | "SM4" => {
+            return Err(CosError::not_implemented(
+                "KMS and SM4 bucket encryption (the embedded store encrypts with AES256 only, keys derived from its master key; use AES256)",
+            ))
+        }
+        other => {
+            return Err(CosError::invalid_argument(format!(
+                "SSEAlgorithm {other:?} is not valid: use AES256 (or KMS on Tencent Cloud)."
+            )))
+        }
+    }
+    call.state
+        .store
+        .set_bucket_setting(&call.bucket, stsgate_store::SSE_SETTING, Some(&algorithm))
+        .map_err(store_err(call))?;
+    Ok(empty(StatusCode::OK))
+}
+
+pub fn get_bucket_encryption(call: &Call) -> Result<Response, CosError> {
+    let algorithm = call
+        .state
+        .store
+        .bucket_setting(&call.bucket, stsgate_store::SSE_SETTING)
+        .map_err(store_err(call))?
+        .ok_or_else(|| {
+            CosError::new(
+                StatusCode::NOT_FOUND,
+                "NoSuchEncryptionConfiguration",
+                "The bucket has no encryption configuration.",
+            )
+        })?;
+    Ok(xml_response(xml::encryption_configuration(&algorithm)))
+}
+
+pub fn delete_bucket_encryption(call: &Call) -> Result<Response, CosError> {
+    call.state
+        .store
+        .set_bucket_setting(&call.bucket, stsgate_store::SSE_SETTING, None)
+        .map_err(store_err(call))?;
+    Ok(empty(StatusCode::NO_CONTENT))
+}

@@ -268,7 +268,7 @@ async fn dispatch(
     // credentials whose policy does not allow cos:PutObjectACL cannot make what they write public.
     let sets_acl = matches!(
         op,
-        Op::PutObject | Op::CopyObject | Op::InitiateMultipartUpload
+        Op::PutObject | Op::CopyObject | Op::InitiateMultipartUpload | Op::AppendObject
     ) && call.headers.iter().any(|(name, value)| {
         (name.as_str() == "x-cos-acl" || name.as_str().starts_with("x-cos-grant-"))
             && !value.is_empty()
@@ -277,6 +277,19 @@ async fn dispatch(
         call.authorize(
             Op::PutObjectAcl,
             &["cos:PutObjectACL"],
+            &call.bucket,
+            Some(&call.key),
+        )?;
+    }
+    // Tags set on the way in (`x-cos-tagging`) are PutObjectTagging too.
+    let sets_tags = matches!(
+        op,
+        Op::PutObject | Op::CopyObject | Op::InitiateMultipartUpload | Op::AppendObject
+    ) && call.headers.contains_key("x-cos-tagging");
+    if sets_tags {
+        call.authorize(
+            Op::PutObjectTagging,
+            &["cos:PutObjectTagging"],
             &call.bucket,
             Some(&call.key),
         )?;
@@ -308,6 +321,17 @@ async fn dispatch(
         Op::CompleteMultipartUpload => multipart::complete(&call, body).await,
         Op::AbortMultipartUpload => multipart::abort(&call),
         Op::ListParts => multipart::list_parts(&call),
+        Op::UploadPartCopy => multipart::upload_part_copy(&call).await,
+        Op::AppendObject => object::append_object(&call, body).await,
+        Op::PutObjectTagging => object::put_object_tagging(&call, body).await,
+        Op::GetObjectTagging => object::get_object_tagging(&call),
+        Op::DeleteObjectTagging => object::delete_object_tagging(&call),
+        Op::PutBucketLifecycle => bucket::put_bucket_lifecycle(&call, body).await,
+        Op::GetBucketLifecycle => bucket::get_bucket_lifecycle(&call),
+        Op::DeleteBucketLifecycle => bucket::delete_bucket_lifecycle(&call),
+        Op::PutBucketEncryption => bucket::put_bucket_encryption(&call, body).await,
+        Op::GetBucketEncryption => bucket::get_bucket_encryption(&call),
+        Op::DeleteBucketEncryption => bucket::delete_bucket_encryption(&call),
     }
 }
 

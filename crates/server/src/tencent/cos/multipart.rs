@@ -6,6 +6,7 @@ use super::body::{meta_from_headers, MAX_XML_BODY};
 use super::list::{encoding_url, number};
 use super::{blocking, empty, set, store_err, xml_response, Call};
 use crate::common::objects::{check_content_md5, check_declared_length, read_small, stage};
+use crate::tencent::endpoint::Op;
 use crate::tencent::error::CosError;
 use crate::tencent::xml::{self, PartsPage, UploadsPage};
 use axum::body::Body;
@@ -27,26 +28,95 @@ fn upload_id(call: &Call) -> Result<String, CosError> {
 
 pub fn initiate(call: &Call) -> Result<Response, CosError> {
     let meta = meta_from_headers(call)?;
+    let sse = meta.sse.clone();
     let id = call
         .state
         .store
         .initiate_multipart(&call.bucket, &call.key, meta, call.now)
         .map_err(store_err(call))?;
-    Ok(xml_response(xml::initiate_multipart(
-        &call.bucket,
-        &call.key,
-        &id,
-    )))
+    let mut r = xml_response(xml::initiate_multipart(&call.bucket, &call.key, &id));
+    if let Some(algorithm) = sse {
+        set(&mut r, SSE, &algorithm);
+    }
+    Ok(r)
+}
+
+const SSE: HeaderName = HeaderName::from_static("x-cos-server-side-encryption");
+
+fn part_number(call: &Call) -> Result<u32, CosError> {
+    let text = call.param("partNumber").unwrap_or("");
+    crate::common::http::part_number(text).ok_or_else(|| {
+        CosError::invalid_argument(format!(
+            "partNumber must be a whole number from 1 to 10000, got {text:?}."
+        ))
+    })
+}
+
+/// Upload Part - Copy: a range of an existing object (`x-cos-copy-source`,
+/// `x-cos-copy-source-range`, never clipped) becomes a part; `cos:GetObject` on the source.
+pub async fn upload_part_copy(call: &Call) -> Result<Response, CosError> {
+    let id = upload_id(call)?;
+    let number = part_number(call)?;
+    let value = call.header("x-cos-copy-source").unwrap_or_default();
+    let source = super::object::parse_copy_source(&value).map_err(|why| {
+        CosError::invalid_argument(format!(
+            "x-cos-copy-source {value:?} is not valid: {why}. Use <bucket>-<appid>.cos.<region>.myqcloud.com/<url-encoded key>."
+        ))
+    })?;
+    call.state.check_bucket(&source.bucket)?;
+    call.authorize(
+        Op::GetObject,
+        &["cos:GetObject"],
+        &source.bucket,
+        Some(&source.key),
+    )?;
+    call.state
+        .store
+        .upload_meta(&call.bucket, &call.key, &id)
+        .map_err(store_err(call))?;
+    let src = call
+        .state
+        .store
+        .head_object(&source.bucket, &source.key)
+        .map_err(|e| CosError::from_store(e, &source.bucket))?;
+    crate::common::objects::check_copy_conditions(&call.headers, "x-cos-copy-source-", &src)?;
+    let range = call.header("x-cos-copy-source-range");
+    let (start, len) =
+        crate::common::objects::copy_range(range.as_deref(), src.size).map_err(|v| {
+            CosError::invalid_argument(format!(
+                "x-cos-copy-source-range {v:?} must lie within the source object of {} bytes: bytes=first-last.",
+                src.size
+            ))
+        })?;
+    if len > MAX_PART_SIZE {
+        return Err(CosError::new(
+            StatusCode::BAD_REQUEST,
+            "EntityTooLarge",
+            format!("A part holds at most {MAX_PART_SIZE} bytes."),
+        ));
+    }
+    let (store, bucket, key, now) = call.owned();
+    let part = blocking(move || {
+        store.upload_part_copy(
+            (&source.bucket, &source.key),
+            &src.etag,
+            start,
+            len,
+            (&bucket, &key, &id),
+            number,
+            now,
+        )
+    })
+    .await?
+    .map_err(store_err(call))?;
+    let mut r = xml_response(xml::copy_part_result(&part));
+    set(&mut r, CRC64, &part.crc64.to_string());
+    Ok(r)
 }
 
 pub async fn upload_part(call: &Call, body: Body) -> Result<Response, CosError> {
     let id = upload_id(call)?;
-    let number_text = call.param("partNumber").unwrap_or("");
-    let number = crate::common::http::part_number(number_text).ok_or_else(|| {
-        CosError::invalid_argument(format!(
-            "partNumber must be a whole number from 1 to 10000, got {number_text:?}."
-        ))
-    })?;
+    let number = part_number(call)?;
     // Refuse unknown uploads before accepting bytes.
     call.state
         .store
@@ -86,6 +156,7 @@ pub async fn complete(call: &Call, body: Body) -> Result<Response, CosError> {
         &info.etag,
     ));
     set(&mut r, CRC64, &info.crc64.to_string());
+    super::object::sse_header(&mut r, &info);
     Ok(r)
 }
 

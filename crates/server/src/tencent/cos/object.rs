@@ -41,8 +41,68 @@ pub async fn put_object(call: &Call, body: Body) -> Result<Response, CosError> {
     let mut r = empty(StatusCode::OK);
     set(&mut r, header::ETAG, &xml::etag(&info.etag));
     set(&mut r, CRC64, &info.crc64.to_string());
+    sse_header(&mut r, &info);
     Ok(r)
 }
+
+/// `x-cos-server-side-encryption` for a sealed object.
+pub fn sse_header(r: &mut Response, info: &ObjectInfo) {
+    if info.meta.sse_salt.is_some() {
+        if let Some(algorithm) = &info.meta.sse {
+            set(
+                r,
+                HeaderName::from_static("x-cos-server-side-encryption"),
+                algorithm,
+            );
+        }
+    }
+}
+
+/// APPEND Object: `POST /key?append&position=N`. The first append (position 0) creates an
+/// appendable object with the request's metadata; later ones only add bytes. Answers the next
+/// position and the whole object's CRC-64. Appendable objects are never sealed: asking for
+/// encryption (or a bucket default) is refused rather than ignored.
+pub async fn append_object(call: &Call, body: Body) -> Result<Response, CosError> {
+    let text = call.param("position").unwrap_or("");
+    let position: u64 = text.parse().map_err(|_| {
+        CosError::invalid_argument(format!(
+            "position {text:?} must be a non-negative integer: the length of the object to append to."
+        ))
+    })?;
+    objects::check_declared_length(&call.headers, stsgate_store::MAX_APPENDABLE)?;
+    let default_sse = call
+        .state
+        .store
+        .bucket_setting(&call.bucket, stsgate_store::SSE_SETTING)
+        .map_err(store_err(call))?;
+    if call.header("x-cos-server-side-encryption").is_some() || default_sse.is_some() {
+        return Err(CosError::not_implemented(
+            "server-side encryption of appendable objects (APPEND Object with x-cos-server-side-encryption or in a bucket with default encryption)",
+        ));
+    }
+    let meta = if position == 0 {
+        meta_from_headers(call)?
+    } else {
+        Default::default()
+    };
+    let (store, bucket, key, now) = call.owned();
+    let info = objects::put_body(
+        &call.state.store,
+        &call.headers,
+        body,
+        stsgate_store::MAX_APPENDABLE,
+        move |blob| store.append_object(&bucket, &key, position, blob, meta, now),
+    )
+    .await?
+    .map_err(store_err(call))?;
+    let mut r = empty(StatusCode::OK);
+    set(&mut r, header::ETAG, &xml::etag(&info.etag));
+    set(&mut r, CRC64, &info.crc64.to_string());
+    set(&mut r, NEXT_APPEND, &info.size.to_string());
+    Ok(r)
+}
+
+const NEXT_APPEND: HeaderName = HeaderName::from_static("x-cos-next-append-position");
 
 /// The headers that describe an object (GET, HEAD), the CRC-64 of the whole object included
 /// even for a range (cos-nodejs-sdk-v5 compares it across the chunks of a download).
@@ -57,10 +117,20 @@ fn object_headers(r: &mut Response, info: &ObjectInfo) {
     set(r, header::ETAG, &xml::etag(&info.etag));
     set(r, header::LAST_MODIFIED, &rfc1123(info.last_modified));
     set(r, header::ACCEPT_RANGES, "bytes");
-    set(r, HeaderName::from_static("x-cos-object-type"), "normal");
+    let appendable = info.object_type == stsgate_store::ObjectType::Appendable;
+    let kind = if appendable { "appendable" } else { "normal" };
+    set(r, HeaderName::from_static("x-cos-object-type"), kind);
+    if appendable {
+        set(r, NEXT_APPEND, &info.size.to_string());
+    }
     let class = xml::storage_class(m.storage_class.as_deref());
     set(r, HeaderName::from_static("x-cos-storage-class"), class);
     set(r, CRC64, &info.crc64.to_string());
+    sse_header(r, info);
+    if !m.tags.is_empty() {
+        let count = m.tags.len().to_string();
+        set(r, HeaderName::from_static("x-cos-tagging-count"), &count);
+    }
     objects::set_stored_headers(r, m, "x-cos-meta-");
 }
 
@@ -68,6 +138,13 @@ pub async fn get_object(call: &Call, head: bool) -> Result<Response, CosError> {
     let (info, content) = objects::open_for_get(&call.state.store, &call.bucket, &call.key, head)
         .await?
         .map_err(store_err(call))?;
+    if info.object_type == stsgate_store::ObjectType::Symlink {
+        // COS has no symlinks: one made on the oss face is refused here, never read as empty.
+        return Err(CosError::not_implemented(&format!(
+            "reading a symlink on the cos face (this key is an OSS symlink to {:?}: read that key, or read the link on the oss face)",
+            info.meta.symlink_target.as_deref().unwrap_or_default()
+        )));
+    }
     match check_conditions(&call.headers, &info) {
         Ok(()) => {}
         Err(ObjectError::NotModified) => {
@@ -229,14 +306,34 @@ pub async fn copy_object(call: &Call) -> Result<Response, CosError> {
             ))
         }
     };
-    // Copy keeps the source's metadata but not its ACL: the copy's ACL is the request's.
+    let replace_tags = match call
+        .header("x-cos-tagging-directive")
+        .map(|v| v.to_ascii_lowercase())
+        .as_deref()
+    {
+        None | Some("copy") => false,
+        Some("replaced") | Some("replace") => true,
+        Some(_) => {
+            return Err(CosError::invalid_argument(
+                "x-cos-tagging-directive must be Copy or Replaced.",
+            ))
+        }
+    };
+    // Copy keeps the source's metadata but not its ACL: the copy's ACL is the request's. Tags
+    // follow their own directive; encryption is the request's (or the bucket's default).
     let request_meta = meta_from_headers(call)?;
-    let meta = if replace {
-        request_meta
+    let mut meta = if replace {
+        request_meta.clone()
     } else {
         let mut m = src.meta.clone();
         m.acl = request_meta.acl;
+        m.sse = request_meta.sse.clone();
         m
+    };
+    meta.tags = if replace_tags {
+        request_meta.tags
+    } else {
+        src.meta.tags.clone()
     };
     let (store, bucket, key, now) = call.owned();
     let forbid = forbid_overwrite(call);
@@ -256,6 +353,7 @@ pub async fn copy_object(call: &Call) -> Result<Response, CosError> {
     .map_err(store_err(call))?;
     let mut r = xml_response(xml::copy_object_result(&info));
     set(&mut r, CRC64, &info.crc64.to_string());
+    sse_header(&mut r, &info);
     Ok(r)
 }
 
@@ -284,6 +382,35 @@ pub async fn put_object_acl(call: &Call, body: Body) -> Result<Response, CosErro
         .set_object_acl(&call.bucket, &call.key, acl)
         .map_err(store_err(call))?;
     Ok(empty(StatusCode::OK))
+}
+
+pub fn get_object_tagging(call: &Call) -> Result<Response, CosError> {
+    let info = call
+        .state
+        .store
+        .head_object(&call.bucket, &call.key)
+        .map_err(store_err(call))?;
+    Ok(xml_response(crate::common::tagging::render(
+        &info.meta.tags,
+    )))
+}
+
+pub async fn put_object_tagging(call: &Call, body: Body) -> Result<Response, CosError> {
+    let bytes = read_small(body, MAX_XML_BODY).await?;
+    let tags = crate::common::tagging::parse_xml(&bytes).map_err(CosError::from_tags)?;
+    call.state
+        .store
+        .update_object_meta(&call.bucket, &call.key, |m| m.tags = tags)
+        .map_err(store_err(call))?;
+    Ok(empty(StatusCode::OK))
+}
+
+pub fn delete_object_tagging(call: &Call) -> Result<Response, CosError> {
+    call.state
+        .store
+        .update_object_meta(&call.bucket, &call.key, |m| m.tags.clear())
+        .map_err(store_err(call))?;
+    Ok(empty(StatusCode::NO_CONTENT))
 }
 
 #[cfg(test)]

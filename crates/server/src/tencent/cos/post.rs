@@ -50,6 +50,14 @@ pub async fn post_object(call: &Call, body: Body) -> Result<Response, CosError> 
             Some(&key),
         )?;
     }
+    if scoped.headers.contains_key("x-cos-tagging") {
+        scoped.authorize(
+            Op::PutObjectTagging,
+            &["cos:PutObjectTagging"],
+            &call.bucket,
+            Some(&key),
+        )?;
+    }
     let meta = meta_from_headers(&scoped)?;
     let range = policy.as_ref().and_then(PostPolicy::content_length_range);
     let max = range.map_or(MAX_OBJECT_SIZE, |(_, max)| max.min(MAX_OBJECT_SIZE));
@@ -77,6 +85,7 @@ pub async fn post_object(call: &Call, body: Body) -> Result<Response, CosError> 
     set(&mut r, header::LOCATION, &location);
     let crc = HeaderName::from_static("x-cos-hash-crc64ecma");
     set(&mut r, crc, &info.crc64.to_string());
+    super::object::sse_header(&mut r, &info);
     Ok(r)
 }
 
@@ -117,7 +126,7 @@ fn answer(
 
 /// The form fields that describe the object, as the headers a PUT would send: `Content-Type`
 /// (else the file part's type), `Cache-Control`, …, `x-cos-meta-*`, `x-cos-acl` (or `acl`),
-/// `x-cos-storage-class`.
+/// `x-cos-storage-class`, `x-cos-tagging`, `x-cos-server-side-encryption`.
 fn form_headers(fields: &[(String, String)], part_type: Option<String>) -> HeaderMap {
     let mut headers = HeaderMap::new();
     let mut put = |name: &str, value: &str| {
@@ -143,6 +152,8 @@ fn form_headers(fields: &[(String, String)], part_type: Option<String>) -> Heade
             "expires",
             "x-cos-acl",
             "x-cos-storage-class",
+            "x-cos-tagging",
+            "x-cos-server-side-encryption",
         ]
         .contains(&name.as_str())
             || name.starts_with("x-cos-meta-");

@@ -347,10 +347,8 @@ fn bucket_shaped_segments() {
 fn refusals() {
     let t = targets(Some(VHOST), "/").unwrap();
     assert_eq!(
-        Op::parse("GET", &t[0], &q("lifecycle"), false),
-        Err(OpError::NotImplemented(
-            "the 'lifecycle' sub-resource".into()
-        ))
+        Op::parse("GET", &t[0], &q("website"), false),
+        Err(OpError::NotImplemented("the 'website' sub-resource".into()))
     );
     assert_eq!(
         Op::parse("PATCH", &t[0], &[], false),
@@ -359,8 +357,39 @@ fn refusals() {
     let t = targets(Some(VHOST), "/k").unwrap();
     assert_eq!(
         Op::parse("PUT", &t[0], &q("partNumber=1&uploadId=U"), true),
-        Err(OpError::NotImplemented("UploadPartCopy".into()))
+        Ok(Op::UploadPartCopy)
     );
+    assert_eq!(
+        Op::parse("POST", &t[0], &q("append&position=0"), false),
+        Ok(Op::AppendObject)
+    );
+    for (method, op) in [
+        ("PUT", Op::PutObjectTagging),
+        ("GET", Op::GetObjectTagging),
+        ("DELETE", Op::DeleteObjectTagging),
+    ] {
+        assert_eq!(Op::parse(method, &t[0], &q("tagging"), false), Ok(op));
+    }
+    assert_eq!(
+        Op::parse(
+            "GET",
+            &targets(Some(VHOST), "/").unwrap()[0],
+            &q("lifecycle"),
+            false
+        ),
+        Ok(Op::GetBucketLifecycle)
+    );
+    // A bucket setting named on an object is refused, never a PutObject.
+    assert!(matches!(
+        Op::parse("PUT", &t[0], &q("encryption"), false),
+        Err(OpError::NotImplemented(_))
+    ));
+    // Bucket tags are not object tags: refused by name, never a PutBucket.
+    let b = targets(Some(VHOST), "/").unwrap();
+    assert!(matches!(
+        Op::parse("PUT", &b[0], &q("tagging"), false),
+        Err(OpError::NotImplemented(_))
+    ));
     assert_eq!(
         Op::parse("POST", &t[0], &[], false),
         Err(OpError::MethodNotAllowed("Object"))
