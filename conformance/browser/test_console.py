@@ -340,3 +340,28 @@ def test_dev_sign_in_only_without_config(srv, start_server, tmp_path):
     cfg = requests.get(other.api_endpoint + "/console/config.json", timeout=10).json()
     assert cfg["dev_sign_in"] is False
     assert not any("sign in as any name" in line for line in other.stdout_lines)
+
+
+def test_a_bucket_without_the_cors_rule_says_so(browser, start_server, tmp_path):
+    """With a config the console's origin is not added to any bucket's CORS: the page says that
+    CORS is the likely cause (with the command that fixes it) instead of failing blankly."""
+    config = tmp_path / "stsgate.toml"
+    config.write_text('[[grant]]\nname = "user-folder"\nbucket = "app"\nprefix = "users/${sub}/"\n'
+                      'actions = ["read", "write", "list", "delete"]\n')
+    srv = start_server(data_dir=tmp_path / "data", args=["--config", str(config)])
+    tab = Tab(browser, srv)
+    assert tab.page.is_hidden("#form-dev-name"), "no 'sign in as NAME' with a config"
+    tab.page.fill("#dev-token", srv.token("erin"))
+    tab.page.click("#form-dev-token button[type=submit]")
+    tab.page.wait_for_selector("#who:has-text('jwt:erin')")
+    # The listing on sign-in is refused by the browser (no CORS rule): said, still signed in.
+    tab.page.wait_for_selector("#status .error")
+    assert "CORS" in tab.status() and f"this page's origin ({srv.api_endpoint})" in tab.status(), tab.status()
+    assert "PutBucketCors" in tab.status(), "the embedded store's fix, not a cloud's"
+    assert not tab.page.is_hidden("#dev-view")
+    small, _ = file_of(tmp_path, "no-cors.txt", 1000, "no-cors")
+    item = upload(tab, small, "presign")
+    assert "failed" in item.get_attribute("class")
+    assert "CORS rules do not allow this page's origin" in item.inner_text()
+    tab.shot("developer-no-cors")
+    tab.close()

@@ -75,12 +75,21 @@ export function storeError(text) {
   }
 }
 
+/** Where the embedded object faces listen (from /console/config.json), for the CORS hint. */
+const embedded = new Set();
+export function setEmbeddedEndpoints(...endpoints) {
+  for (const e of endpoints) if (e) embedded.add(e);
+}
+
 /** Plain words for a request to the object store that failed (status 0: never answered). */
 export function storeWords(status, text, { endpoint, what }) {
   if (status === 0) {
+    const fix = embedded.has(endpoint)
+      ? "give the bucket a CORS rule for it with the root key (PutBucketCors, e.g. oss2's put_bucket_cors), " +
+        "or run serve without a config, which adds it"
+      : `stsgate cors set --config FILE --provider NAME --bucket BUCKET --origin ${location.origin}`;
     return `${what} failed before the store answered: either ${endpoint} is unreachable, or its CORS ` +
-      `rules do not allow this page's origin (${location.origin}). With a config, add a rule: ` +
-      `stsgate cors set --config FILE --provider NAME --bucket BUCKET --origin ${location.origin}`;
+      `rules do not allow this page's origin (${location.origin}). To allow it: ${fix}.`;
   }
   const { code, message } = storeError(text);
   if (code === "InvalidSecurityToken" && /revoked/i.test(message)) {

@@ -2,7 +2,7 @@
 // The developer's token is kept in this tab's sessionStorage (so a reload keeps the session);
 // the operator key only in operator.js's memory. Neither ever goes into a URL.
 
-import { call, say } from "./api.js";
+import { call, say, setEmbeddedEndpoints } from "./api.js";
 import * as developer from "./developer.js";
 import * as operator from "./operator.js";
 
@@ -32,7 +32,7 @@ async function signInDeveloper(token) {
   try {
     show("developer");
     await developer.start(token);
-    say($("who").textContent, "ok");
+    if (!document.querySelector("#status .error")) say($("who").textContent, "ok");
     show("developer");
   } catch (e) {
     sessionStorage.removeItem(TOKEN_KEY);
@@ -93,6 +93,7 @@ async function init() {
   try {
     const config = await call("/console/config.json");
     $("form-dev-name").hidden = !config.dev_sign_in;
+    setEmbeddedEndpoints(config.oss_endpoint, config.cos_endpoint);
   } catch (e) {
     say(e.message, "error");
   }

@@ -70,7 +70,12 @@ async function useGrant(g) {
   const radio = $(`grant-${g.name}`);
   if (radio) radio.checked = true;
   await refresh();
-  await listFiles();
+  // A listing the store refuses (e.g. no CORS rule for this origin) is said, not a sign-in failure.
+  await listFiles().catch((e) => {
+    $("files-table").tBodies[0].replaceChildren();
+    $("files-empty").hidden = true;
+    say(e.message, "error");
+  });
 }
 
 /** Fetches the grant's credentials (the server reuses them until a third of their life is left). */
