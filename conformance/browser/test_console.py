@@ -269,6 +269,11 @@ def test_developer_operator_flow(srv, browser, tmp_path):
     # Signed URLs live shorter than the credentials, so alice's uploads reused hers.
     summary = op.page.inner_text("#live-table tr[data-caller='jwt:alice'] summary")
     assert int(summary.split()[0]) <= 2, summary
+    # The chart counts this hour's issuances and refusals (bob's refused presign among them).
+    chart = op.page.locator("#chart")
+    assert int(chart.get_attribute("data-issued")) >= 2 and int(chart.get_attribute("data-refused")) >= 1
+    assert op.page.locator("#chart svg rect.bar.issued").count() >= 1
+    assert "issued" in op.page.get_attribute("#chart svg", "aria-label")
     op.shot("operator")
     op.page.locator("#live-table tr[data-caller='jwt:alice']").first.locator("button:has-text('Revoke caller')").click()
     op.page.wait_for_selector("#status:has-text('Revoked every credential of jwt:alice')")

@@ -3,6 +3,7 @@
 // module's memory only.
 
 import { call, el, labelCells, say } from "./api.js";
+import { bin, draw } from "./chart.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -28,6 +29,7 @@ export function stop() {
   Object.assign(op, { key: null, cursors: [], next: null });
   $("audit-table").tBodies[0].replaceChildren();
   $("live-table").tBodies[0].replaceChildren();
+  $("chart").replaceChildren();
 }
 
 export function signedIn() {
@@ -81,8 +83,18 @@ async function rowsSince(filter) {
   return out;
 }
 
+/** The chart's range: [seconds per bar, bars]. */
+function range() {
+  const [step, bins] = $("chart-range").elements.range.value.split(":").map(Number);
+  return [step, bins];
+}
+
 async function loadLive() {
-  const [issued, revoked] = await Promise.all([rowsSince({ outcome: "issued" }), rowsSince({ outcome: "revoked" })]);
+  const [issued, revoked, refused] = await Promise.all([
+    rowsSince({ outcome: "issued" }), rowsSince({ outcome: "revoked" }), rowsSince({ outcome: "refused" })]);
+  const [step, bins] = range();
+  const end = Math.ceil(Date.now() / 1000 / step) * step;
+  draw($("chart"), bin(issued, refused, end, step, bins), step);
   const now = Date.now() / 1000;
   const callerRevokedUntil = new Map();
   const keysRevoked = new Set();
@@ -148,6 +160,9 @@ export function wire() {
     if (!op.next) return;
     op.cursors.push(op.next);
     loadAudit().catch((err) => say(err.message, "error"));
+  });
+  $("chart-range").addEventListener("change", () => {
+    if (op.key) loadLive().catch((err) => say(err.message, "error"));
   });
   $("audit-first").addEventListener("click", () => {
     op.cursors = [""];

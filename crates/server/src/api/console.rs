@@ -73,6 +73,11 @@ const ASSETS: &[Asset] = &[
         content_type: "text/javascript; charset=utf-8",
     },
     Asset {
+        name: "chart.js",
+        body: include_bytes!("../../console/chart.js"),
+        content_type: "text/javascript; charset=utf-8",
+    },
+    Asset {
         name: "favicon.svg",
         body: include_bytes!("../../console/favicon.svg"),
         content_type: "image/svg+xml",
