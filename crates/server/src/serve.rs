@@ -359,12 +359,11 @@ pub fn api_state_with_audit(
         account_id: dir.account_id.clone(),
         iam: Iam::open(&dir.path, &dir.root.id)?,
         audit,
-        store: local.store.clone(),
-        oss_endpoint: local.oss_endpoint.clone(),
-        cos_endpoint: local.cos_endpoint.clone(),
+        store: local.store,
+        oss_endpoint: local.oss_endpoint,
+        cos_endpoint: local.cos_endpoint,
         cos_region: local
             .cos_region
-            .clone()
             .unwrap_or_else(|| DEFAULT_COS_REGION.to_string()),
         tencent: dir.tencent.clone(),
         region: config
@@ -380,7 +379,7 @@ pub fn api_state_with_audit(
         tickets: api::tickets::TicketKey::new(&dir.master_key),
         providers,
         signing_keys,
-        console_origins: local.console_origins.clone(),
+        console_origins: local.console_origins,
         dev_sign_in: local
             .dev_sign_in
             .then(|| api::console::DevSignIn { key: key.clone() }),
