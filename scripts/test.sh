@@ -2,7 +2,8 @@
 # The one test command: formatting, lints, unit tests, release build, then the conformance suite
 # (real oss2, ali-oss, cos-python-sdk-v5 and cos-nodejs-sdk-v5 SDKs against target/release/stsgate on
 # loopback).
-# Needs only: a Rust toolchain (with rustfmt and clippy), Python 3.11 + pip, Node 20 + npm.
+# Needs only: a Rust toolchain (with rustfmt and clippy), Python 3.11 + pip, Node 20 + npm, and apt
+# (Debian's chromium for the console's browser tests, installed when /usr/bin/chromium is missing).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -57,6 +58,16 @@ if [[ "$(cat "$NODE_STAMP" 2>/dev/null || true)" != "$want" ]]; then
   echo "$want" > "$NODE_STAMP"
 else
   echo "up to date"
+fi
+
+step "chromium (Debian's, for the console's browser tests; Playwright never downloads a browser)"
+if [[ ! -x /usr/bin/chromium ]]; then
+  SUDO=""
+  if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
+  $SUDO apt-get update -qq || fail "apt-get update (for chromium)"
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null || fail "apt-get install chromium"
+else
+  echo "present: $(/usr/bin/chromium --version 2>/dev/null || echo /usr/bin/chromium)"
 fi
 
 step "conformance suite (pytest)"

@@ -758,6 +758,16 @@ fn create_app_bucket(store: &stsgate_store::Store, config: &Config) -> anyhow::R
 /// The bucket of the default grant.
 const APP_BUCKET: &str = "app";
 
+/// The origins the console is served from: the api face's address and, on loopback,
+/// `localhost` with its port.
+fn console_origins(scheme: &str, api: SocketAddr) -> Vec<String> {
+    let mut origins = vec![format!("{scheme}://{api}")];
+    if api.ip().is_loopback() {
+        origins.push(format!("{scheme}://localhost:{}", api.port()));
+    }
+    origins
+}
+
 async fn run_serve(faces: Faces) -> anyhow::Result<()> {
     // One server per data directory: a second one would sweep the first one's uploads.
     let _lock = datadir::lock(&faces.data)?;
@@ -942,15 +952,31 @@ async fn run_serve(faces: Faces) -> anyhow::Result<()> {
         tasks.spawn(async move { serve::serve_app(listener, app, tls, stop).await });
     }
     if let Some(listener) = api_listener {
+        let addr = listener.local_addr()?;
         let local = serve::Local {
             store,
             oss_endpoint: oss_endpoint.clone(),
             cos_endpoint: cos_endpoint.clone(),
             cos_region: Some(faces.cos_region.clone()),
+            // Anyone who reaches the api face could sign in as anyone: loopback only.
+            dev_sign_in: faces.quick_start && addr.ip().is_loopback(),
+            console_origins: match faces.quick_start {
+                true => console_origins(scheme, addr),
+                false => Vec::new(),
+            },
         };
         let state = serve::api_state(&dir, &faces.config, local)?;
-        let local = listener.local_addr()?;
+        stsgate::api::console::allow_console_in_grant_buckets(&state)?;
+        let local = addr;
         writeln!(out, "api listening on {scheme}://{local}")?;
+        writeln!(
+            out,
+            "console at {scheme}://{local}/ ({})",
+            match state.dev_sign_in.is_some() {
+                true => "sign in as any name, or paste a token or the operator key",
+                false => "paste a token or the operator key",
+            }
+        )?;
         if faces.quick_start {
             let grant = &state.grants[0];
             write_quick_start(&mut out, &dir, &format!("{scheme}://{local}"), grant)?;

@@ -275,6 +275,12 @@ pub struct Local {
     pub cos_endpoint: Option<String>,
     /// The cos face's region (default [`DEFAULT_COS_REGION`]).
     pub cos_region: Option<String>,
+    /// Offer the console's "sign in as NAME" (`POST /v1/dev/token`): `serve` sets it only
+    /// without a config and with the api face on a loopback address.
+    pub dev_sign_in: bool,
+    /// The console's origins, which the grants' embedded buckets get a CORS rule for (at start
+    /// and when the api face creates one): `serve` sets them only without a config.
+    pub console_origins: Vec<String>,
 }
 
 impl Local {
@@ -373,6 +379,10 @@ pub fn api_state_with_audit(
         tickets: api::tickets::TicketKey::new(&dir.master_key),
         providers,
         signing_keys,
+        console_origins: local.console_origins,
+        dev_sign_in: local
+            .dev_sign_in
+            .then(|| api::console::DevSignIn { key: key.clone() }),
     }))
 }
 

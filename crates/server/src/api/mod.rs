@@ -14,11 +14,14 @@
 //!   (per-IP limit, request durations, refusal counts).
 //! - [`tickets`] — `/v1/tickets` and `/v1/credentials/t/<ticket>` (header-less mobile SDKs);
 //!   [`revoke`] — `/v1/revoke` (operator key).
+//! - [`console`] — the web console at `/` and `/console/…` (static files in the binary, a strict
+//!   CSP), `GET /v1/grants`, and `POST /v1/dev/token` (only without a config, on loopback).
 //! - [`upstream`] — issuance for grants of a remote provider (`[provider.NAME]`, Alibaba Cloud
 //!   STS `AssumeRole`), and the OSS endpoint and region their URLs and answers use.
 
 pub mod callers;
 pub mod compat;
+pub mod console;
 pub mod credentials;
 pub mod error;
 pub mod front;
@@ -96,6 +99,12 @@ pub struct ApiState {
     pub providers: crate::common::provider::Providers,
     /// The `/auth/custom` keys of grants on the embedded store, shared with the oss face.
     pub signing_keys: Arc<crate::signing_keys::SigningKeys>,
+    /// The console's "sign in as NAME" (`POST /v1/dev/token`): only without a config, with the
+    /// api face on loopback.
+    pub dev_sign_in: Option<console::DevSignIn>,
+    /// Origins the console is served from, which every grant bucket this face creates in the
+    /// embedded store gets a CORS rule for (only without a config; see [`console::allow_console`]).
+    pub console_origins: Vec<String>,
 }
 
 impl ApiState {
@@ -123,7 +132,12 @@ impl ApiState {
                     "Standard",
                     OffsetDateTime::now_utc(),
                 ) {
-                    Ok(_) | Err(StoreError::BucketAlreadyExists) => {
+                    Ok(_) => {
+                        console::allow_console(store, bucket, &self.console_origins)?;
+                        known();
+                        Ok(())
+                    }
+                    Err(StoreError::BucketAlreadyExists) => {
                         known();
                         Ok(())
                     }
@@ -152,8 +166,17 @@ pub fn router(state: Arc<ApiState>) -> Router {
     if state.expose_metrics {
         router = router.route("/metrics", get(metrics::handler));
     }
+    if state.dev_sign_in.is_some() {
+        router = router.route("/v1/dev/token", post(console::dev_token_handler));
+    }
     router
         .route("/healthz", get(|| async { "ok\n" }))
+        .route("/", get(console::index))
+        .route("/console", get(console::index))
+        .route("/console/", get(console::index))
+        .route("/console/config.json", get(console::config))
+        .route("/console/{file}", get(console::asset))
+        .route("/v1/grants", get(grants::list_handler))
         .route(
             "/v1/credentials",
             get(credentials_handler).post(credentials_handler),

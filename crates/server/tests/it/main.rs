@@ -14,6 +14,7 @@ mod api_upstream;
 mod cloud_admin;
 mod cloud_admin_tencent;
 mod common;
+mod console;
 mod cos;
 mod cos_ops;
 mod errors;
