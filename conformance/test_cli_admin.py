@@ -84,8 +84,36 @@ def test_check(start_server, tmp_path):
     assert out.returncode == 0, out.stderr
     text = out.stdout.decode()
     assert "grant g: bucket app" in text and "10.0.0.0/8" in text and "face api:" in text
+    assert "warn console: api.console_origin is not set" in text, text
     bad = tmp_path / "bad.toml"
     bad.write_text('[[grant]]\nname = "g"\nbucket = "app"\nprefix = "u/"\nactions = ["read"]\nsource_ip = []\n')
     out = subprocess.run([stsgate_bin(), "check", "--config", str(bad)], capture_output=True, timeout=60)
     assert out.returncode == 1
     assert "source_ip" in out.stderr.decode()
+
+
+def test_the_console_origin_gets_a_cors_rule_on_the_grant_buckets(start_server, tmp_path):
+    """With a config, `[api] console_origin` names where browsers load the console from: the
+    embedded grant buckets get a CORS rule for it at start (a preflight from it passes, one from
+    elsewhere does not), and `stsgate check` says so."""
+    from conftest import stsgate_bin
+    import requests
+    config = tmp_path / "console.toml"
+    config.write_text('[api]\nconsole_origin = "https://console.example.test"\n'
+                      '[[grant]]\nname = "g"\nbucket = "app"\nprefix = "u/${sub}/"\nactions = ["read", "write"]\n')
+    out = subprocess.run([stsgate_bin(), "check", "--config", str(config)], capture_output=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert "console: https://console.example.test (api.console_origin)" in out.stdout.decode()
+    srv = start_server(tmp_path / "data", args=["--config", str(config)])
+    srv.bucket("app").create_bucket()  # exists before the restart below
+    srv.kill()
+    srv = start_server(tmp_path / "data", args=["--config", str(config)])
+
+    def preflight(origin):
+        return requests.options(f"{srv.endpoint}/app/u/x", timeout=10, headers={
+            "Origin": origin, "Access-Control-Request-Method": "PUT"})
+
+    ok = preflight("https://console.example.test")
+    assert ok.status_code == 200, ok.text
+    assert ok.headers["Access-Control-Allow-Origin"] == "https://console.example.test"
+    assert preflight("https://elsewhere.example.test").status_code == 403

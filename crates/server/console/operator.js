@@ -22,13 +22,15 @@ export async function start(key) {
   op.key = key;
   $("who").textContent = "Signed in as the operator";
   op.cursors = [""];
-  await Promise.all([loadAudit(), loadLive()]);
+  await Promise.all([loadAudit(), loadLive(), loadStatus(false)]);
 }
 
 export function stop() {
   Object.assign(op, { key: null, cursors: [], next: null });
   $("audit-table").tBodies[0].replaceChildren();
   $("live-table").tBodies[0].replaceChildren();
+  $("grants-table").tBodies[0].replaceChildren();
+  $("checks").replaceChildren();
   $("chart").replaceChildren();
 }
 
@@ -137,6 +139,30 @@ async function loadLive() {
   $("live-empty").hidden = rows.length > 0;
 }
 
+const CHECK_WORDS = { ok: "ok", warn: "warning", skip: "skipped", fail: "FAILED", info: "" };
+
+/** The grants and providers in effect and the lines of `stsgate check` (`probe`: with the
+ * providers' live probes). */
+async function loadStatus(probe) {
+  const s = await call(`/v1/status${probe ? "?probe=true" : ""}`, { auth: op.key });
+  const rows = s.grants.map((g) => el("tr", { "data-grant": g.name },
+    el("th", { scope: "row" }, g.name),
+    el("td", {}, g.provider === "local" ? `local (${g.vendor}, embedded)` : `${g.provider} (${g.vendor})`),
+    el("td", {}, g.bucket),
+    el("td", {}, el("code", {}, g.prefix)),
+    el("td", {}, g.actions.join(", ")),
+    el("td", {}, `${g.default_duration / 60} min (max ${g.max_duration / 60})`)));
+  $("grants-table").tBodies[0].replaceChildren(...rows);
+  labelCells($("grants-table"));
+  $("providers-line").textContent = `Providers: ${s.providers.map((p) => (p.kind === "embedded" ? `${p.name} (the embedded faces)` : `${p.name} (${p.kind}, ${p.region})`)).join("; ")}.`;
+  const lines = s.checks.map((c) => el("li", { class: `check-${c.status}` },
+    CHECK_WORDS[c.status] ? el("strong", {}, `${CHECK_WORDS[c.status]}: `) : "",
+    c.text,
+    c.fix ? el("span", { class: "fix" }, ` — fix: ${c.fix}`) : ""));
+  $("checks").replaceChildren(...lines);
+  return s;
+}
+
 async function revoke(target) {
   try {
     const r = await call("/v1/revoke", { auth: op.key, body: target });
@@ -164,6 +190,21 @@ export function wire() {
   $("chart-range").addEventListener("change", () => {
     if (op.key) loadLive().catch((err) => say(err.message, "error"));
   });
+  $("probe").addEventListener("click", async () => {
+    if (!op.key) return;
+    const button = $("probe");
+    button.disabled = true;
+    say("Probing the providers…");
+    try {
+      const s = await loadStatus(true);
+      const failed = s.checks.filter((c) => c.status === "fail").length;
+      say(failed ? `stsgate check: ${failed} check(s) failed; see Grants and providers.` : "stsgate check: no failures.", failed ? "error" : "ok");
+    } catch (e) {
+      say(e.message, "error");
+    } finally {
+      button.disabled = false;
+    }
+  });
   $("audit-first").addEventListener("click", () => {
     op.cursors = [""];
     loadAudit().catch((err) => say(err.message, "error"));
@@ -172,5 +213,5 @@ export function wire() {
 
 /** Reloads both tables (the operator tab was opened again). */
 export async function reload() {
-  if (op.key) await Promise.all([loadAudit(), loadLive()]);
+  if (op.key) await Promise.all([loadAudit(), loadLive(), loadStatus(false)]);
 }

@@ -265,6 +265,14 @@ pub fn check(path: &Path) -> anyhow::Result<Vec<String>> {
         }
         out.push(line);
     }
+    if config.api.enabled != Some(false) {
+        out.push(match &config.api.console_origin {
+            Some(origin) => format!(
+                "console: {origin} (api.console_origin): the embedded grant buckets get its CORS rule at start; cloud buckets are checked below with the browser_origins"
+            ),
+            None => "warn console: api.console_origin is not set, so no bucket's CORS is checked or set for the console's uploads — fix: set [api] console_origin to the origin browsers load the console from (e.g. \"https://stsgate.example.com\")".into(),
+        });
+    }
     for k in &config.api_key {
         out.push(format!("api_key {}: sha256 {}…", k.name, &k.sha256[..8]));
     }

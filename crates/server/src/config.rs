@@ -163,6 +163,11 @@ pub struct ApiConfig {
     /// `[api.rate_limit]`: per client IP and per caller.
     #[serde(default)]
     pub rate_limit: RateLimitConfig,
+    /// The origin browsers load the console from (`https://stsgate.example.com`), when it is not
+    /// the listen address (behind a proxy, `0.0.0.0`). The embedded grant buckets get a CORS
+    /// rule for it at start, and it counts as a `browser_origins` entry of every provider (so
+    /// `stsgate check` and `stsgate cors set` cover it).
+    pub console_origin: Option<String>,
 }
 
 /// `[api.rate_limit]`: requests over a limit get 429 with `Retry-After`.
@@ -464,6 +469,17 @@ impl Config {
             }
         }
         config.timeouts.resolve()?;
+        if let Some(origin) = &config.api.console_origin {
+            if !crate::common::upstream::valid_origin(origin) {
+                bail!("api.console_origin: {origin:?} is not an origin such as \"https://stsgate.example.com\" (scheme://host[:port], no path or trailing /)");
+            }
+            for p in config.provider.values_mut() {
+                let origins = p.browser_origins.get_or_insert_with(Vec::new);
+                if !origins.contains(origin) {
+                    origins.push(origin.clone());
+                }
+            }
+        }
         for (name, p) in &config.provider {
             if let Some(kind) = p.kind.as_deref() {
                 if Vendor::parse(kind).is_none() {
@@ -601,6 +617,39 @@ mod tests {
         assert!(p.access_key_id_env.is_some() && p.credentials_file.is_some());
         assert!(p.custom_signing_key_id_env.is_some() && p.browser_origins.is_some());
         assert_eq!((p.timeout, p.retries), (Some(5.0), Some(3)));
+    }
+
+    #[test]
+    fn the_console_origin_is_every_providers_browser_origin() {
+        let text = r#"
+[api]
+console_origin = "https://stsgate.example.com"
+[provider.a]
+type = "aliyun"
+browser_origins = ["https://app.example.com"]
+[provider.b]
+type = "tencent"
+[provider.c]
+type = "aliyun"
+browser_origins = ["https://stsgate.example.com"]
+"#;
+        let c = Config::parse(text).unwrap();
+        let origins = |name: &str| c.provider[name].browser_origins.clone().unwrap();
+        assert_eq!(
+            origins("a"),
+            ["https://app.example.com", "https://stsgate.example.com"]
+        );
+        assert_eq!(origins("b"), ["https://stsgate.example.com"]);
+        assert_eq!(origins("c"), ["https://stsgate.example.com"]);
+        for bad in [
+            "https://stsgate.example.com/",
+            "stsgate.example.com",
+            "ftp://x",
+        ] {
+            let text = format!("[api]\nconsole_origin = {bad:?}\n");
+            let e = format!("{:#}", Config::parse(&text).unwrap_err());
+            assert!(e.contains("api.console_origin"), "{bad}: {e}");
+        }
     }
 
     #[test]

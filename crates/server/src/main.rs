@@ -405,6 +405,7 @@ fn main() -> anyhow::Result<()> {
             tls,
         } => {
             let quick_start = config.is_none();
+            let config_path = config.clone();
             let mut config = match config {
                 Some(path) => Config::load(&path)?,
                 None => Config::default(),
@@ -454,6 +455,7 @@ fn main() -> anyhow::Result<()> {
                     api: (config.api.enabled != Some(false)).then_some(api_addr),
                     quick_start,
                     config,
+                    config_path,
                 }))
         }
         Command::Creds {
@@ -729,6 +731,7 @@ struct Faces {
     /// No config file was given: print a quick start.
     quick_start: bool,
     config: Config,
+    config_path: Option<PathBuf>,
 }
 
 /// At a data directory's first start, creates bucket `app` if a grant names it (the default
@@ -962,8 +965,9 @@ async fn run_serve(faces: Faces) -> anyhow::Result<()> {
             dev_sign_in: faces.quick_start && addr.ip().is_loopback(),
             console_origins: match faces.quick_start {
                 true => console_origins(scheme, addr),
-                false => Vec::new(),
+                false => faces.config.api.console_origin.iter().cloned().collect(),
             },
+            config_path: faces.config_path.clone(),
         };
         let state = serve::api_state(&dir, &faces.config, local)?;
         stsgate::api::console::allow_console_in_grant_buckets(&state)?;

@@ -281,6 +281,9 @@ pub struct Local {
     /// The console's origins, which the grants' embedded buckets get a CORS rule for (at start
     /// and when the api face creates one): `serve` sets them only without a config.
     pub console_origins: Vec<String>,
+    /// The config file `serve` runs with, which the operator's `GET /v1/status` checks as
+    /// `stsgate check` does.
+    pub config_path: Option<std::path::PathBuf>,
 }
 
 impl Local {
@@ -380,6 +383,7 @@ pub fn api_state_with_audit(
         providers,
         signing_keys,
         console_origins: local.console_origins,
+        config_path: local.config_path,
         dev_sign_in: local
             .dev_sign_in
             .then(|| api::console::DevSignIn { key: key.clone() }),

@@ -105,6 +105,8 @@ pub struct ApiState {
     /// Origins the console is served from, which every grant bucket this face creates in the
     /// embedded store gets a CORS rule for (only without a config; see [`console::allow_console`]).
     pub console_origins: Vec<String>,
+    /// The config file the server runs with (`None`: the defaults), for `GET /v1/status`.
+    pub config_path: Option<std::path::PathBuf>,
 }
 
 impl ApiState {
@@ -182,6 +184,7 @@ pub fn router(state: Arc<ApiState>) -> Router {
             get(credentials_handler).post(credentials_handler),
         )
         .route("/v1/audit", get(operators::audit_handler))
+        .route("/v1/status", get(operators::status_handler))
         .route("/v1/revoke", post(revoke::handler))
         .route("/v1/tickets", post(tickets::mint_handler))
         .route("/v1/credentials/t/{ticket}", get(tickets::use_handler))

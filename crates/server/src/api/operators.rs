@@ -20,6 +20,127 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use time::OffsetDateTime;
 
+/// `GET /v1/status[?probe=true]` (operator key): the grants and providers in effect and the
+/// lines of `stsgate check` for the config the server runs with — the offline ones always, the
+/// providers' live probes (their STS, bucket and CORS, seconds each) only with `probe=true`.
+pub async fn status_handler(State(state): State<Arc<ApiState>>, req: Request) -> Response {
+    let authorization = req
+        .headers()
+        .get(http::header::AUTHORIZATION)
+        .map(|v| v.as_bytes().to_vec());
+    let uri = req.uri().clone();
+    drop(req);
+    let result = async {
+        let token = callers::bearer(authorization.as_deref())?;
+        state
+            .verifier
+            .operator(token, OffsetDateTime::now_utc().unix_timestamp())?;
+        let query: HashMap<String, String> = Query::try_from_uri(&uri)
+            .map(|Query(q)| q)
+            .map_err(|_| ApiError::BadRequest("the query string cannot be parsed".into()))?;
+        let probe = query.get("probe").is_some_and(|v| v == "true" || v == "1");
+        Ok::<Value, ApiError>(status(&state, probe).await)
+    }
+    .await;
+    match result {
+        Ok(body) => {
+            let mut resp = axum::Json(body).into_response();
+            resp.headers_mut().insert(
+                http::header::CACHE_CONTROL,
+                http::HeaderValue::from_static("no-store"),
+            );
+            resp
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn status(state: &ApiState, probe: bool) -> Value {
+    use crate::common::check::{Check, Status};
+    let line = |c: &Check| {
+        let status = match c.status {
+            Status::Ok => "ok",
+            Status::Warn => "warn",
+            Status::Skip => "skip",
+            Status::Fail => "fail",
+        };
+        json!({"status": status, "text": c.text, "fix": c.fix})
+    };
+    let grants: Vec<Value> = state
+        .grants
+        .iter()
+        .map(|g| {
+            json!({
+                "name": g.name, "provider": g.provider, "vendor": g.vendor.name(),
+                "bucket": g.bucket, "prefix": g.template, "actions": g.action_names(),
+                "default_duration": g.default_duration, "max_duration": g.max_duration,
+                "source_ips": g.source_ips.iter().map(|c| c.to_string()).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    let providers: Vec<Value> = state
+        .providers
+        .iter()
+        .map(|(name, p)| match p {
+            crate::common::provider::Provider::Local => {
+                json!({"name": name, "kind": "embedded"})
+            }
+            crate::common::provider::Provider::Remote(u) => json!({
+                "name": name, "kind": u.vendor().name(), "region": u.region(),
+                "endpoint": u.storage_endpoint(),
+            }),
+        })
+        .collect();
+    let mut checks = Vec::new();
+    match &state.config_path {
+        None => checks.push(line(&Check::ok(
+            "no config: the default grants on the embedded store (stsgate check needs a config)",
+        ))),
+        Some(path) => match crate::admin::check(path) {
+            Err(e) => checks.push(line(&Check::fail(
+                format!("config {}: {e:#}", path.display()),
+                "correct the config file as the message says (the server keeps running with the one it started with)",
+            ))),
+            Ok(lines) => {
+                for text in lines {
+                    checks.push(match text.strip_prefix("warn ") {
+                        Some(rest) => {
+                            let (what, fix) = rest.split_once(" — fix: ").unwrap_or((rest, ""));
+                            line(&Check::warn(what, fix))
+                        }
+                        None => json!({"status": "info", "text": text, "fix": null}),
+                    });
+                }
+                if probe {
+                    // The probes run as the CLI runs them, on a runtime of their own.
+                    let path = path.clone();
+                    let found = tokio::task::spawn_blocking(move || {
+                        let config = crate::config::Config::load(&path).ok()?;
+                        let runtime = tokio::runtime::Builder::new_current_thread()
+                            .enable_all()
+                            .build()
+                            .ok()?;
+                        let mut found = Vec::new();
+                        runtime.block_on(crate::cloud_admin::probe(&config, &path, &mut |c| {
+                            found.push(c.clone())
+                        }));
+                        Some(found)
+                    })
+                    .await
+                    .ok()
+                    .flatten()
+                    .unwrap_or_default();
+                    checks.extend(found.iter().map(line));
+                }
+            }
+        },
+    }
+    json!({
+        "grants": grants, "providers": providers, "checks": checks,
+        "probed": probe && state.config_path.is_some(),
+    })
+}
+
 /// Default page size of `GET /v1/audit`.
 pub const DEFAULT_PAGE: usize = 100;
 

@@ -34,8 +34,7 @@ impl Api {
             oss_endpoint: Some("http://127.0.0.1:1".into()),
             cos_endpoint: Some("http://127.0.0.1:2".into()),
             cos_region: None,
-            dev_sign_in: false,
-            console_origins: Vec::new(),
+            ..serve::Local::default()
         };
         let state = serve::api_state(&dir, &Config::default(), local).unwrap();
         Api {
