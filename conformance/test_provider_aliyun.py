@@ -618,3 +618,23 @@ def test_a_provider_grants_bucket_is_not_created_in_ys_own_store(y_fwd):
     # Y's only grant names provider x: bucket `app` lives on X, so Y's first start must not
     # create an `app` of its own (a local grant naming `app` would).
     assert [b.name for b in oss2.BucketIterator(y_fwd.server.service())] == []
+
+
+@pytest.mark.parametrize("whose", ["root", "ram-user"])
+def test_check_says_whose_the_auth_custom_signing_key_is(work, x, make_y, whose):
+    """`stsgate check` asks STS whose the custom_signing_* key is: a main account key fails (its
+    signatures could do anything in the account); a RAM user's key passes, with a reminder
+    that its own policy must bound it to the grants' buckets."""
+    key = x.root if whose == "root" else x.ram_user
+    key_file = private_json(work / f"custom-key-{whose}.json",
+                            {"AccessKeyId": key["AccessKeyId"], "AccessKeySecret": key["AccessKeySecret"]})
+    y = make_y(f"custom-{whose}", extra=f'custom_signing_credentials_file = "{key_file}"\n')
+    y.proxy.forward()
+    out = run(y.server.bin, "check", "--config", str(y.config), ok=False, timeout=60)
+    signing = [l for l in lines(out) if "/auth/custom signing key" in l]
+    assert len(signing) == 1, lines(out)
+    if whose == "root":
+        assert signing[0].startswith("FAIL") and "main account key" in signing[0], signing
+        assert "fix:" in signing[0] and out.returncode == 1
+    else:
+        assert signing[0].startswith("ok") and "RAMUser" in signing[0] and "yuser" in signing[0], signing

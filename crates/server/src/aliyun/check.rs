@@ -169,6 +169,35 @@ impl Probes for AliyunProbes<'_> {
     async fn identity(&self) -> Check {
         identity_check(self.provider).await
     }
+    async fn custom_signing_identity(&self) -> Option<Check> {
+        let p = self.provider;
+        let name = &p.name;
+        let key = p.custom_signing_key.as_ref()?;
+        let what = format!("provider {name}: /auth/custom signing key {}", key.id);
+        let scope = "a RAM user of its own with only oss:GetObject/oss:PutObject (and the grants' other object actions) on the grants' buckets";
+        Some(match p.custom_signing_identity().await? {
+            Ok(id) if id.identity_type == "Account" => Check::fail(
+                format!("{what}: GetCallerIdentity: Account {} (main account key)", id.arn),
+                format!("a main account key signs anything in the account: give custom_signing_* {scope}"),
+            ),
+            Ok(_) if key.id == p.key.id => Check::warn(
+                format!("{what}: the same key as the provider's (it can AssumeRole too)"),
+                format!("give custom_signing_* {scope}, not the key that calls STS"),
+            ),
+            Ok(id) => Check::ok(format!(
+                "{what}: GetCallerIdentity: {} {} (account {}); its own RAM policy must limit it to the grants' buckets",
+                id.identity_type, id.arn, id.account_id
+            )),
+            Err(e) => Check::fail(
+                format!(
+                    "{what}: GetCallerIdentity at {}: {}",
+                    p.sts_endpoint,
+                    crate::common::check::upstream_summary(&e)
+                ),
+                e.hint.clone(),
+            ),
+        })
+    }
     async fn issue(&self, policy: &str) -> Result<(Credentials, String), UpstreamError> {
         let input = AssumeRoleInput {
             session_name: CHECK_SUBJECT,

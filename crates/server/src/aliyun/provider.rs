@@ -495,7 +495,10 @@ impl AliyunProvider {
         if let Some(policy) = input.policy {
             extra.push(("Policy", policy));
         }
-        let failed = match self.call(Action::AssumeRole, &extra, parse_assumed).await {
+        let failed = match self
+            .call(&self.key, Action::AssumeRole, &extra, parse_assumed)
+            .await
+        {
             Ok(assumed) => return Ok(assumed),
             Err(failed) => failed,
         };
@@ -516,7 +519,18 @@ impl AliyunProvider {
     }
 
     async fn fetch_identity(&self) -> Result<Identity, UpstreamError> {
-        self.call(Action::GetCallerIdentity, &[], parse_identity)
+        self.identity_of(&self.key).await
+    }
+
+    /// Whose the `/auth/custom` signing key is (GetCallerIdentity signed with it), if one is
+    /// configured: `stsgate check` refuses a main-account key there.
+    pub async fn custom_signing_identity(&self) -> Option<Result<Identity, UpstreamError>> {
+        let key = self.custom_signing_key.as_ref()?;
+        Some(self.identity_of(key).await)
+    }
+
+    async fn identity_of(&self, key: &KeyPair) -> Result<Identity, UpstreamError> {
+        self.call(key, Action::GetCallerIdentity, &[], parse_identity)
             .await
             .map_err(|failed| {
                 let now = OffsetDateTime::now_utc();
@@ -576,6 +590,7 @@ impl AliyunProvider {
     /// Sends `action` until it succeeds, fails for good, or the retries run out.
     async fn call<T>(
         &self,
+        key: &KeyPair,
         action: Action,
         extra: &[(&str, &str)],
         parse: Parse<T>,
@@ -591,7 +606,7 @@ impl AliyunProvider {
         let attempt = || {
             let nonce = uuid::Uuid::new_v4().to_string();
             let (body, string_to_sign) = signed_rpc_body(
-                &self.key,
+                key,
                 action.as_str(),
                 extra,
                 OffsetDateTime::now_utc(),

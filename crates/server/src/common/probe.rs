@@ -33,6 +33,11 @@ pub trait Probes {
     fn issue_call(&self) -> String;
     /// The identity of the long-term key (GetCallerIdentity), as one line.
     fn identity(&self) -> impl Future<Output = Check>;
+    /// The identity of the provider's `/auth/custom` signing key, when it has one (a main
+    /// account key fails: signatures made with it could do anything in the account).
+    fn custom_signing_identity(&self) -> impl Future<Output = Option<Check>> {
+        async { None }
+    }
     /// A dry issuance with `policy` for [`CHECK_SUBJECT`]: the credentials and what the line
     /// says of them (their expiry; never the secret or the token).
     fn issue(
@@ -74,6 +79,9 @@ pub async fn run<P: Probes>(
     let (lines, rendered) = policy_checks(name, grants, &p.policy_rules());
     lines.into_iter().for_each(&mut *emit);
     emit(p.identity().await);
+    if let Some(check) = p.custom_signing_identity().await {
+        emit(check);
+    }
 
     // A dry issuance with the narrowest grant; more only when a bucket's read grant differs.
     let mut issued: BTreeMap<String, Option<P::Creds>> = BTreeMap::new();
