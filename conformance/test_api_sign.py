@@ -233,3 +233,21 @@ def test_auth_sts_json_works_with_oss2_in_grant(server, users):
     with pytest.raises(oss2.exceptions.AccessDenied):
         b.put_object(f"users/{users['bob']}/sts.txt", b"nope")
     assert requests.get(f"{server.api_endpoint}/auth/sts?roleName=x", timeout=30).status_code == 401
+
+
+def test_urls_with_the_default_expiry_reuse_one_credential(server):
+    """A presigned URL must not outlive the credentials that signed it; credentials minted for a
+    URL live half as long again, so the next URLs with the default expiry (900 s) reuse them
+    instead of minting (and auditing) a credential each."""
+    import json
+    import uuid
+    sub = f"reuse-{uuid.uuid4().hex[:8]}"
+    token = server.token(sub)
+    for i in range(3):
+        r = presign(server, token, "PUT", f"users/{sub}/f{i}.txt")
+        assert r.status_code == 200, r.text
+    key = json.loads((server.data_dir / "root-credentials.json").read_text())["OperatorKey"]
+    rows = requests.get(f"{server.api_endpoint}/v1/audit", params={"caller": f"jwt:{sub}", "outcome": "issued"},
+                        headers={"Authorization": f"Bearer {key}"}, timeout=10).json()["records"]
+    assert len(rows) == 1, rows
+    assert rows[0]["expiration"] - rows[0]["time"] >= 1350, rows[0]

@@ -234,16 +234,19 @@ pub async fn scoped(
         .verifier
         .verify_async(token, now.unix_timestamp())
         .await?;
-    scoped_for(state, caller, ask, record, min_life).await
+    scoped_for(state, caller, ask, record, min_life, min_life).await
 }
 
 /// As [`scoped`], for a caller already authenticated (a ticket's).
+/// `min_life`: cached credentials are reused only if they live that many more seconds;
+/// `mint_life` (≥ `min_life`): new ones live at least that long (within the grant's maximum).
 pub async fn scoped_for(
     state: &Arc<ApiState>,
     caller: Caller,
     ask: &Ask,
     record: &mut Record,
     min_life: i64,
+    mint_life: i64,
 ) -> Result<Arc<Issued>, ApiError> {
     let now = OffsetDateTime::now_utc();
     record.caller = caller.id.clone();
@@ -285,7 +288,7 @@ pub async fn scoped_for(
             if let Some((_, err)) = held.failed.as_ref().filter(|(at, _)| *at >= arrived) {
                 return Err(err.clone());
             }
-            match super::upstream::issue(provider.as_ref(), &caller, grant, prefix, rec, min_life)
+            match super::upstream::issue(provider.as_ref(), &caller, grant, prefix, rec, mint_life)
                 .await
             {
                 Ok(done) => done,
@@ -298,13 +301,13 @@ pub async fn scoped_for(
         // Minting is CPU only once the bucket is known to exist (role `app` is cached and
         // re-read at most once a second): no hop to the blocking pool then.
         None if state.bucket_known(&grant.bucket) => {
-            let issued = issue(state, &caller, grant, prefix, ask, &mut rec, min_life)?;
+            let issued = issue(state, &caller, grant, prefix, ask, &mut rec, mint_life)?;
             (issued, rec)
         }
         None => {
             let (state2, grant, ask2) = (state.clone(), grant.clone(), ask.clone());
             tokio::task::spawn_blocking(move || {
-                let issued = issue(&state2, &caller, &grant, prefix, &ask2, &mut rec, min_life)?;
+                let issued = issue(&state2, &caller, &grant, prefix, &ask2, &mut rec, mint_life)?;
                 Ok::<_, ApiError>((issued, rec))
             })
             .await

@@ -336,7 +336,7 @@ async fn use_ticket(
         request_id: ctx.request_id.clone(),
         client_ip: ctx.client_ip.clone(),
     };
-    let issued = credentials::scoped_for(state, caller, &ask, record, 0).await?;
+    let issued = credentials::scoped_for(state, caller, &ask, record, 0, 0).await?;
     signer::audit_ok(
         state,
         record,

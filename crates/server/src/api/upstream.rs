@@ -116,12 +116,9 @@ pub async fn issue(
             provider.max_policy_bytes()
         )));
     }
-    // Signing asks (`min_life` > 0: a URL or form must live that long) get half as much again,
-    // within the grant's maximum, so that the next URLs reuse these credentials instead of
-    // costing an upstream call each (a 900 s URL from 900 s credentials would not).
-    let duration = grant
-        .default_duration
-        .max((min_life.saturating_mul(3) / 2).min(grant.max_duration));
+    // At least `min_life` (signing asks pass half as much again as the URL's life: see
+    // `signer::scoped`), within the grant's maximum.
+    let duration = grant.default_duration.max(min_life.min(grant.max_duration));
     let session_name = provider.session_name(&caller.id, &caller.subject);
     let start = OffsetDateTime::now_utc();
     let assumed = provider
