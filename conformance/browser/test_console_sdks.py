@@ -4,8 +4,8 @@ SDK on an OSS grant (put, multipart with progress, cancel) and `cos-js-sdk-v5` o
 crates/server/console/vendor/ and served by the binary under its strict CSP.
 
 And credentials that expire in the middle of an upload: that test's `stsgate serve` runs under
-Debian's libfaketime (scripts/test.sh installs `faketime`) with its clock 20 times as fast, so a
-900 s credential really expires about 45 s into a throttled ali-oss multipart upload, which goes
+Debian's libfaketime (scripts/test.sh installs `faketime`) with its clock 25 times as fast, so a
+900 s credential really expires about 37 s into a throttled ali-oss multipart upload, which goes
 on because ali-oss's refreshSTSToken asks the api face for new credentials. Nothing in the server
 is there for the test: the clock is the only thing changed.
 """
@@ -158,24 +158,28 @@ def test_vendor_bundles_are_served_under_the_csp(srv):
 def test_credentials_expiring_mid_upload_are_refreshed(browser, start_server, tmp_path):  # noqa: F811
     if not LIBFAKETIME:
         pytest.fail("libfaketime is missing: scripts/test.sh installs Debian's faketime (apt-get install -y faketime)")
-    # The server's clock starts 10 minutes behind this machine's and runs 20 times as fast (the
-    # monotonic clock is left alone): a 900 s credential lives about 45 s, and the skew between
-    # the browser's clock and the server's stays within OSS's 15 minutes for about 75 s.
+    # The server's clock starts 12 minutes behind this machine's and runs 25 times as fast (the
+    # monotonic clock is left alone): a 900 s credential lives 36 s, new ones are issued from
+    # 24 s on (a third of the life left), and the skew between the browser's clock and the
+    # server's stays within OSS's 15 minutes for about 65 s. ali-oss asks for credentials every
+    # 10 s (250 s of the server's), so it never signs with credentials past their expiry.
     srv = start_server(data_dir=tmp_path / "data", env={
         "LD_PRELOAD": LIBFAKETIME[0],
-        "FAKETIME": "-10m x20",
+        "FAKETIME": "-12m x25",
         "FAKETIME_DONT_FAKE_MONOTONIC": "1",
     })
     frank = Tab(browser, srv)
-    # Every PUT the SDK sends, with the access key id it was signed with.
-    puts = []
-    frank.page.on("request", lambda r: r.method == "PUT" and puts.append(
-        (r.url, (r.headers.get("authorization") or "").split(":")[0])))
+    # Every request the SDK sends to the oss face, with the access key id it was signed with.
+    sent = []
+    frank.page.on("request", lambda r: r.url.startswith(srv.endpoint) and r.method != "OPTIONS" and sent.append(
+        (r.method, r.url, (r.headers.get("authorization") or "").split(":")[0].removeprefix("OSS "))))
     frank.sign_in_as("frank")
     first = frank.page.evaluate(
         "() => [...document.querySelectorAll('#creds dt')].find((d) => d.textContent === 'AccessKeyId').nextElementSibling.textContent")
     watch_progress(frank.page)
-    throttle_uploads(frank, 96 * 1024)  # 5 MB in about 55 s
+    # 5 MiB in 1 MiB parts, 3 at a time, in about 52 s: parts 4 and 5 start after the new
+    # credentials are to be had (about 31 s in), the upload ends after the first ones expired.
+    throttle_uploads(frank, 100 * 1024)
     big, digest = file_of(tmp_path, "long-upload.bin", MB5, "refresh")
     frank.page.check("input[name=method][value=alioss]")
     frank.page.set_input_files("#files", str(big))
@@ -191,14 +195,18 @@ def test_credentials_expiring_mid_upload_are_refreshed(browser, start_server, tm
     assert "done" in item.get_attribute("class"), item.inner_text()
     assert item.get_attribute("data-how") == "multipart"
 
-    # More than one credential was issued to frank, and the parts went up with both.
+    # More than one credential was issued to frank, and the upload's requests were signed with
+    # both: the first with the first credentials, the last (CompleteMultipartUpload, sent after
+    # the first credentials had expired) with new ones that refreshSTSToken fetched.
     audit = requests.get(f"{srv.api_endpoint}/v1/audit", timeout=10,
                          params={"caller": "jwt:frank", "outcome": "issued", "limit": 100},
                          headers={"Authorization": f"Bearer {srv.root['OperatorKey']}"}).json()
     keys = [r["access_key_id"] for r in audit["records"]]
     assert len(set(keys)) >= 2 and keys[0] == first, keys
-    part_keys = [ak.removeprefix("OSS ") for url, ak in puts if "partNumber=" in url]
-    assert first in part_keys and set(part_keys) - {first}, part_keys
+    upload_reqs = [(m, ak) for m, url, ak in sent if "long-upload.bin" in url]
+    assert upload_reqs[0] == ("POST", first), upload_reqs  # InitiateMultipartUpload
+    assert upload_reqs[-1][0] == "POST" and upload_reqs[-1][1] not in ("", first), upload_reqs
+    assert sum(1 for m, _ in upload_reqs if m == "PUT") == 5, upload_reqs  # 5 parts of 1 MiB
     # The object arrived whole, after the first credential had expired (in the server's clock).
     root = oss2.Bucket(srv.root_auth(), srv.endpoint, "app", region=REGION)
     body = root.get_object("users/frank/long-upload.bin").read()
