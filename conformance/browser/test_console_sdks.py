@@ -20,8 +20,9 @@ import pytest
 import requests
 
 from conftest import REGION, Server
-from test_console import (MB5, Tab, axe_serious, browser, file_of, throttle_uploads,  # noqa: F401
-                          upload, watch_progress)
+from cos_helpers import cos_client, root_creds
+from test_console import (MB5, PHONE, Tab, axe_serious, browser, file_of,  # noqa: F401
+                          throttle_uploads, upload, watch_progress)
 
 LIBFAKETIME = sorted(glob.glob("/usr/lib/*/faketime/libfaketimeMT.so.1"))
 
@@ -113,7 +114,26 @@ def test_ali_oss_and_cos_sdk_uploads(srv, browser, tmp_path):  # noqa: F811
     assert item.get_attribute("data-how") == "slice"
     seen = alice.page.evaluate("window.__progress")
     assert any(0 < v < 100 for v in seen), f"no intermediate progress shown: {seen}"
+    # Cancel a slow slice upload: nothing stored, its multipart upload aborted.
+    cdp.send("Network.emulateNetworkConditions", {
+        "offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": 512 * 1024})
+    slow, _ = file_of(tmp_path, "cos-cancelled.bin", MB5, "cos-cancel")
+    alice.page.set_input_files("#files", str(slow))
+    row = alice.page.locator("#uploads li[data-name='cos-cancelled.bin']")
+    alice.page.wait_for_function(
+        "() => [...document.querySelectorAll('#uploads li[data-name=\"cos-cancelled.bin\"] progress')].some((p) => p.value > 0)")
+    row.locator("button:has-text('Cancel')").click()
+    alice.page.wait_for_selector("#uploads li.failed[data-name='cos-cancelled.bin']")
+    assert "cancelled" in row.inner_text()
     unthrottle(cdp)
+    bucket = cos_bucket(alice)
+    cos_root = cos_client(srv, root_creds(srv))
+    pending = lambda: cos_root.list_multipart_uploads(Bucket=bucket, Prefix="users/alice/").get("Upload", [])  # noqa: E731
+    deadline = time.monotonic() + 10
+    while pending() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert pending() == [], "the cancelled slice upload was aborted"
+    assert not cos_root.object_exists(Bucket=bucket, Key="users/alice/cos-cancelled.bin")
     # The other methods on the COS grant too (presigned PUT and the post-policy form).
     for method in ("presign", "post"):
         f, _ = file_of(tmp_path, f"cos-{method}.txt", 3000, method)
@@ -122,7 +142,6 @@ def test_ali_oss_and_cos_sdk_uploads(srv, browser, tmp_path):  # noqa: F811
     for name in ("cos-big.bin", "cos-presign.txt", "cos-post.txt"):
         alice.page.wait_for_selector(f"#files-table tr[data-key='users/alice/{name}']")
     assert download_digest(alice, "users/alice/cos-big.bin") == cos_digest
-    bucket = cos_bucket(alice)
     got = requests.get(f"{srv.cos_endpoint}/{bucket}/users/alice/cos-big.bin", timeout=10)
     assert got.status_code == 403, "the object is private: only the page's signed requests read it"
     alice.page.click("#files-table tr[data-key='users/alice/cos-post.txt'] button:has-text('Delete')")
@@ -136,6 +155,24 @@ def test_ali_oss_and_cos_sdk_uploads(srv, browser, tmp_path):  # noqa: F811
     bob.page.check("#grant-cos-folder")
     bob.page.wait_for_selector("#files-empty:not([hidden])")
     assert "users/alice/" not in bob.page.inner_text("#files-table")
+    # Revoked, bob's next cos-js-sdk-v5 upload (with the credentials his page holds) fails in
+    # plain words.
+    r = requests.post(f"{srv.api_endpoint}/v1/revoke", json={"caller": "jwt:bob"}, timeout=10,
+                      headers={"Authorization": f"Bearer {srv.root['OperatorKey']}"})
+    assert r.status_code == 200, r.text
+    time.sleep(1.5)  # the store refuses revoked credentials "within a second" (README)
+    after, _ = file_of(tmp_path, "bob-after-revoke.txt", 1000, "bob")
+    item = upload(bob, after, "cossdk")
+    assert "failed" in item.get_attribute("class")
+    assert "revoked your temporary credentials" in item.inner_text(), item.inner_text()
+    bob.shot("developer-cos-revoked")
+    phone = Tab(browser, srv, viewport=PHONE)
+    phone.sign_in_as("alice")
+    phone.page.check("#grant-cos-folder")
+    phone.page.wait_for_selector("#files-table tr[data-key='users/alice/cos-big.bin']")
+    phone.shot("developer-cos")
+    assert phone.page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    phone.close()
 
     # Neither SDK left anything in localStorage, and both ran under the CSP.
     for tab in (alice, bob):

@@ -167,6 +167,7 @@ export function cosUpload(file, key, ctx, onProgress) {
   let client = null;
   let taskId = null;
   let stopped = false;
+  let fail = null; // rejects the running uploadFile (cancelTask does not call its callback)
   let endpoint = "";
   const start = async () => {
     const { c, cos } = await cosClient(ctx);
@@ -175,11 +176,14 @@ export function cosUpload(file, key, ctx, onProgress) {
     if (stopped) throw cancelled(what);
     let sliced = false;
     const data = await new Promise((resolve, reject) => {
+      fail = reject;
       cos.uploadFile({
         Bucket: c.Bucket,
         Region: c.Region,
         Key: key,
-        Body: file,
+        // A Blob, not the File: with a File's name and date the SDK would keep the upload id
+        // in the browser's local storage to resume it later; the console keeps nothing there.
+        Body: file.slice(0, file.size, file.type),
         ContentType: file.type || "application/octet-stream",
         onTaskReady: (id) => {
           taskId = id;
@@ -189,8 +193,11 @@ export function cosUpload(file, key, ctx, onProgress) {
           if (!err && options) sliced = file.size > MULTIPART_OVER;
         },
       }, (err, d) => (err ? reject(err) : resolve(d)));
-    }).catch((e) => {
-      if (stopped) throw cancelled(what);
+    }).catch(async (e) => {
+      if (stopped) {
+        await abortSlices(cos, c, key);
+        throw cancelled(what);
+      }
       throw sdkWords(e, { endpoint, what });
     });
     if (stopped) throw cancelled(what);
@@ -203,8 +210,16 @@ export function cosUpload(file, key, ctx, onProgress) {
     abort: () => {
       stopped = true;
       if (client && taskId) client.cancelTask(taskId);
+      if (fail) fail(new Error("cancelled"));
     },
   };
+}
+
+/** After a cancelled slice upload: aborts the key's multipart uploads (best effort). */
+function abortSlices(cos, c, key) {
+  return new Promise((resolve) => {
+    cos.abortUploadTask({ Bucket: c.Bucket, Region: c.Region, Key: key, Level: "file" }, () => resolve());
+  });
 }
 
 /** The objects under the grant's prefix (COS grants), by cos-js-sdk-v5's `getBucket`. */
