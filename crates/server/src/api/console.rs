@@ -1,6 +1,7 @@
 //! The web console: static ES modules and one stylesheet from `crates/server/console/`, compiled
-//! into the binary and served by the api face at `/` and `/console/…`, plus the two routes only
-//! the console needs:
+//! into the binary and served by the api face at `/` and `/console/…` (the vendors' browser SDK
+//! bundles of `console/vendor/` at `/console/vendor/…`, checked against `vendor/SHA256SUMS` by a
+//! unit test), plus the two routes only the console needs:
 //!
 //! - `GET /console/config.json` — what the page cannot know by itself: whether "sign in as NAME"
 //!   is offered and where the embedded object faces listen (no secret).
