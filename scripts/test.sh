@@ -3,7 +3,7 @@
 # (real oss2, ali-oss, cos-python-sdk-v5 and cos-nodejs-sdk-v5 SDKs against target/release/stsgate on
 # loopback).
 # Needs only: a Rust toolchain (with rustfmt and clippy), Python 3.11 + pip, Node 20 + npm, and apt
-# (Debian's chromium for the console's browser tests, installed when /usr/bin/chromium is missing).
+# (Debian's chromium and faketime for the console's browser tests, installed when missing).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -60,14 +60,18 @@ else
   echo "up to date"
 fi
 
-step "chromium (Debian's, for the console's browser tests; Playwright never downloads a browser)"
-if [[ ! -x /usr/bin/chromium ]]; then
+step "chromium and faketime (Debian's, for the console's browser tests; Playwright never downloads a browser)"
+# faketime: libfaketime speeds up one test server's clock so credentials expire mid-upload.
+missing=()
+[[ -x /usr/bin/chromium ]] || missing+=(chromium)
+command -v faketime >/dev/null || missing+=(faketime)
+if [[ ${#missing[@]} -gt 0 ]]; then
   SUDO=""
   if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
-  $SUDO apt-get update -qq || fail "apt-get update (for chromium)"
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null || fail "apt-get install chromium"
+  $SUDO apt-get update -qq || fail "apt-get update (for ${missing[*]})"
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null || fail "apt-get install ${missing[*]}"
 else
-  echo "present: $(/usr/bin/chromium --version 2>/dev/null || echo /usr/bin/chromium)"
+  echo "present: $(/usr/bin/chromium --version 2>/dev/null || echo /usr/bin/chromium), $(command -v faketime)"
 fi
 
 step "conformance suite (pytest)"

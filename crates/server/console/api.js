@@ -81,6 +81,11 @@ export function setEmbeddedEndpoints(...endpoints) {
   for (const e of endpoints) if (e) embedded.add(e);
 }
 
+/** Whether `endpoint` is one of this server's embedded object faces (path-style addressing). */
+export function isEmbedded(endpoint) {
+  return embedded.has(endpoint);
+}
+
 /** Plain words for a request to the object store that failed (status 0: never answered). */
 export function storeWords(status, text, { endpoint, what }) {
   if (status === 0) {
@@ -92,7 +97,16 @@ export function storeWords(status, text, { endpoint, what }) {
       `rules do not allow this page's origin (${location.origin}). To allow it: ${fix}.`;
   }
   const { code, message } = storeError(text);
-  if (code === "InvalidSecurityToken" && /revoked/i.test(message)) {
+  return storeCodeWords(status, code, message, { endpoint, what });
+}
+
+/**
+ * Plain words for a store failure already parsed into `code` and `message` (the vendor SDKs
+ * parse the XML themselves); `status` 0 or below: the request never got an answer.
+ */
+export function storeCodeWords(status, code, message, { endpoint, what }) {
+  if (!(status > 0)) return storeWords(0, "", { endpoint, what });
+  if (/revoked/i.test(message)) {
     return `${what} was refused: an operator revoked your temporary credentials. ` +
       "Nothing was stored. Press “Refresh credentials now” to get new ones.";
   }

@@ -2,6 +2,7 @@
 // expire), uploads, and the files under the caller's prefix (list, download, delete).
 
 import { call, el, labelCells, Plain, say, size, storeWords } from "./api.js";
+import { cosList } from "./sdk.js";
 import { keyFor, upload, URL_LIFE } from "./upload.js";
 
 const $ = (id) => document.getElementById(id);
@@ -13,6 +14,7 @@ const dev = {
   token: null,
   grant: null, // the grant object of /v1/grants in use
   creds: null, // the stsgate-format answer of /v1/credentials
+  clockOffset: 0, // the api face's clock minus this browser's, from the last answer's ServerTime
   refreshTimer: null,
   tickTimer: null,
   uploads: new Set(),
@@ -24,9 +26,9 @@ export async function start(token) {
   const g = await call("/v1/grants", { auth: token });
   $("who").textContent = `Signed in as ${g.caller}`;
   renderGrants(g.grants);
-  const usable = g.grants.find((x) => x.vendor === "aliyun" && x.prefix) || null;
-  if (!usable) throw new Plain("None of this server's grants is an OSS grant with a prefix your token can fill.");
-  await useGrant(usable);
+  const first = g.grants.find((x) => usable(x) && x.vendor === "aliyun") || g.grants.find(usable);
+  if (!first) throw new Plain("None of this server's grants has a prefix your token can fill.");
+  await useGrant(first);
   dev.tickTimer = setInterval(tick, 1000);
 }
 
@@ -35,28 +37,34 @@ export function stop() {
   dev.uploads.clear();
   clearTimeout(dev.refreshTimer);
   clearInterval(dev.tickTimer);
-  Object.assign(dev, { token: null, grant: null, creds: null, refreshTimer: null, tickTimer: null });
+  Object.assign(dev, { token: null, grant: null, creds: null, clockOffset: 0, refreshTimer: null, tickTimer: null });
   $("creds").replaceChildren();
   $("uploads").replaceChildren();
   $("files-table").tBodies[0].replaceChildren();
 }
 
+/** Whether the console can use grant `g` (an OSS or COS grant whose prefix the token fills). */
+function usable(g) {
+  return Boolean(g.prefix) && (g.vendor === "aliyun" || g.vendor === "tencent");
+}
+
+const cloudOf = (g) => (g.vendor === "aliyun" ? "oss" : "cos");
+
 function renderGrants(grants) {
   const rows = grants.map((g) => {
-    const usable = g.vendor === "aliyun" && g.prefix;
     const radio = el("input", {
       type: "radio",
       name: "grant",
       value: g.name,
       id: `grant-${g.name}`,
-      disabled: !usable,
+      disabled: !usable(g),
       "aria-label": `Use grant ${g.name}`,
       onchange: () => useGrant(g).catch((e) => say(e.message, "error")),
     });
     return el("tr", {},
       el("td", {}, radio),
       el("th", { scope: "row" }, g.name),
-      el("td", {}, g.vendor === "aliyun" ? "Alibaba OSS" : "Tencent COS (console support: later)"),
+      el("td", {}, g.vendor === "aliyun" ? "Alibaba OSS" : g.vendor === "tencent" ? "Tencent COS" : g.vendor),
       el("td", {}, g.bucket),
       el("td", {}, el("code", {}, g.prefix ?? `(${g.prefix_template}: your token lacks a claim)`)),
       el("td", {}, g.actions.join(", ")));
@@ -69,6 +77,8 @@ async function useGrant(g) {
   dev.grant = g;
   const radio = $(`grant-${g.name}`);
   if (radio) radio.checked = true;
+  offerMethods(cloudOf(g));
+  dev.creds = null;
   await refresh();
   // A listing the store refuses (e.g. no CORS rule for this origin) is said, not a sign-in failure.
   await listFiles().catch((e) => {
@@ -78,15 +88,40 @@ async function useGrant(g) {
   });
 }
 
-/** Fetches the grant's credentials (the server reuses them until a third of their life is left). */
+/** Enables the upload methods of `cloud` ("oss" | "cos"): each method lists its clouds. */
+function offerMethods(cloud) {
+  const radios = [...document.querySelectorAll('input[name="method"]')];
+  for (const r of radios) {
+    const ok = r.dataset.clouds.split(" ").includes(cloud);
+    r.disabled = !ok;
+    r.closest("label").classList.toggle("unavailable", !ok);
+  }
+  if (radios.some((r) => r.checked && r.disabled)) radios.find((r) => !r.disabled).checked = true;
+}
+
+/** The api face's clock now, as far as this page can tell (its answers carry ServerTime). */
+function serverNow() {
+  return Date.now() + dev.clockOffset;
+}
+
+/**
+ * Fetches the grant's credentials (the server reuses them until a third of their life is left)
+ * and resolves with them; ali-oss calls this through refreshSTSToken during uploads.
+ */
 async function refresh() {
+  const grant = dev.grant;
+  const c = await call(`/v1/credentials?grant=${encodeURIComponent(grant.name)}`, { auth: dev.token });
+  if (dev.grant !== grant) return c; // the grant was switched meanwhile
   clearTimeout(dev.refreshTimer);
-  const c = await call(`/v1/credentials?grant=${encodeURIComponent(dev.grant.name)}`, { auth: dev.token });
+  if (c.ServerTime) dev.clockOffset = Date.parse(c.ServerTime) - Date.now();
+  const renewed = dev.creds && dev.creds.AccessKeyId !== c.AccessKeyId;
   dev.creds = c;
   renderCreds();
+  if (renewed) say(`New temporary credentials (${c.AccessKeyId}) were issued; uploads in progress go on with them.`, "ok");
+  // Timers are measured in the api face's clock, so a browser clock that is off does not matter.
   const expires = Date.parse(c.Expiration);
   const after = Date.parse(c.RefreshAfter || c.Expiration);
-  const wait = Math.max(1000, Math.min(after, expires - 60_000) - Date.now() - REFRESH_MARGIN_MS);
+  const wait = Math.max(1000, Math.min(after, expires - 60_000) - serverNow() - REFRESH_MARGIN_MS);
   dev.refreshTimer = setTimeout(() => {
     refresh().then(
       () => say("Credentials refreshed before they expired.", "ok"),
@@ -114,7 +149,7 @@ function renderCreds() {
 function tick() {
   const c = dev.creds;
   if (!c) return;
-  const left = Math.round((Date.parse(c.Expiration) - Date.now()) / 1000);
+  const left = Math.round((Date.parse(c.Expiration) - serverNow()) / 1000);
   const out = $("creds-countdown");
   if (left <= 0) {
     out.textContent = "Expired: refreshing…";
@@ -129,7 +164,7 @@ function tick() {
 
 /** Credentials with at least 30 s of life left (refreshed first when not). */
 async function credentials() {
-  if (!dev.creds || Date.parse(dev.creds.Expiration) - Date.now() < 30_000) await refresh();
+  if (!dev.creds || Date.parse(dev.creds.Expiration) - serverNow() < 30_000) await refresh();
   return dev.creds;
 }
 
@@ -167,13 +202,16 @@ function uploadOne(file, how) {
     prefix: dev.creds.Prefix,
     endpoint: dev.creds.Endpoint,
     credentials,
+    refresh,
   }, onProgress);
   dev.uploads.add(job);
   cancel.addEventListener("click", () => job.abort());
   job.promise.then(
-    () => {
+    (result) => {
       li.classList.add("done");
-      note.textContent = `stored as ${key}`;
+      const how = result && result.method;
+      if (how) li.dataset.how = how;
+      note.textContent = `stored as ${key}${how === "multipart" || how === "slice" ? ` (${how} upload)` : ""}`;
       say(`Uploaded ${file.name} (${size(file.size)}) by ${labelOf(how)}.`, "ok");
       listFiles().catch((e) => say(e.message, "error"));
     },
@@ -189,13 +227,28 @@ function uploadOne(file, how) {
 }
 
 function labelOf(how) {
-  return { presign: "presigned PUT", post: "form upload", sts: "temporary credentials" }[how];
+  return {
+    presign: "presigned PUT",
+    post: "form upload",
+    sts: "temporary credentials",
+    alioss: "the ali-oss SDK",
+    cossdk: "cos-js-sdk-v5",
+  }[how];
 }
 
-/** Lists the objects under the caller's prefix: a ListObjects request signed by /v1/sign. */
+/**
+ * Lists the objects under the caller's prefix: for an OSS grant a ListObjects request signed by
+ * /v1/sign, for a COS grant cos-js-sdk-v5's GET Bucket with the temporary credentials.
+ */
 export async function listFiles() {
+  if (cloudOf(dev.grant) === "cos") {
+    const grant = dev.grant;
+    const items = await cosList({ credentials, refresh });
+    if (dev.grant === grant) renderFiles(items);
+    return items;
+  }
   const c = await credentials();
-  const date = new Date().toUTCString();
+  const date = new Date(serverNow()).toUTCString();
   const signed = await call("/v1/sign", {
     auth: dev.token,
     body: { grant: dev.grant.name, string_to_sign: `GET\n\n\n${date}\nx-oss-date:${date}\n/${c.Bucket}/` },

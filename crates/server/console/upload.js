@@ -3,6 +3,7 @@
 // temporary credentials (OSS signature V1, as the browser SDKs do).
 
 import { call, Plain, storeWords } from "./api.js";
+import { aliOssUpload, cosUpload } from "./sdk.js";
 
 /**
  * How long signed URLs and forms live, in seconds. Short on purpose: the api face signs with
@@ -64,11 +65,14 @@ export function send({ method, url, headers = {}, body, onProgress, what, endpoi
 }
 
 /**
- * Starts uploading `file` to `key` by `method` ("presign" | "post" | "sts"). `ctx` holds the
- * token, the grant, the credentials (for "sts") and their endpoint. Resolves {promise, abort};
- * the abort also works before the request has left (while the URL is being signed).
+ * Starts uploading `file` to `key` by `method` ("presign" | "post" | "sts" | "alioss" |
+ * "cossdk"). `ctx` holds the token, the grant, the credentials (`credentials()`, and
+ * `refresh()` for the SDKs) and their endpoint. Resolves {promise, abort}; the abort also works
+ * before the request has left (while the URL is being signed).
  */
 export function upload(method, file, key, ctx, onProgress) {
+  if (method === "alioss") return aliOssUpload(file, key, ctx, onProgress);
+  if (method === "cossdk") return cosUpload(file, key, ctx, onProgress);
   let cancelled = false;
   let inner = null;
   const what = `Uploading ${file.name}`;

@@ -178,6 +178,7 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .route("/console/", get(console::index))
         .route("/console/config.json", get(console::config))
         .route("/console/{file}", get(console::asset))
+        .route("/console/vendor/{file}", get(console::vendor_asset))
         .route("/v1/grants", get(grants::list_handler))
         .route(
             "/v1/credentials",

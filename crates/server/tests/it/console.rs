@@ -54,6 +54,15 @@ async fn pages_carry_the_csp_and_their_types() {
         ("/console/", "text/html; charset=utf-8"),
         ("/console/app.js", "text/javascript; charset=utf-8"),
         ("/console/style.css", "text/css; charset=utf-8"),
+        ("/console/sdk.js", "text/javascript; charset=utf-8"),
+        (
+            "/console/vendor/aliyun-oss-sdk.min.js",
+            "text/javascript; charset=utf-8",
+        ),
+        (
+            "/console/vendor/cos-js-sdk-v5.min.js",
+            "text/javascript; charset=utf-8",
+        ),
     ] {
         let (status, headers, body) = call(&state, "GET", uri, None, "").await;
         assert_eq!(status, StatusCode::OK, "{uri}");
@@ -78,9 +87,16 @@ async fn pages_carry_the_csp_and_their_types() {
             .unwrap();
         assert_eq!(resp.status(), StatusCode::NOT_MODIFIED, "{uri}");
     }
-    let (status, headers, _) = call(&state, "GET", "/console/nope.js", None, "").await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
-    assert!(headers.contains_key("content-security-policy"));
+    for uri in [
+        "/console/nope.js",
+        "/console/vendor/nope.js",
+        "/console/vendor/index.html",
+        "/console/vendor/..%2Findex.html",
+    ] {
+        let (status, headers, _) = call(&state, "GET", uri, None, "").await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{uri}");
+        assert!(headers.contains_key("content-security-policy"), "{uri}");
+    }
 }
 
 #[tokio::test]
