@@ -307,15 +307,21 @@ def test_accessibility_and_phone_width(srv, browser):
     for viewport in (DESKTOP, PHONE):
         tab = Tab(browser, srv, viewport=viewport)
         assert axe_serious(tab.page) == [], "sign-in view"
+        tab.shot("signin")
         tab.sign_in_as("carol")
         tab.page.wait_for_selector("#files-empty:not([hidden])")
         assert axe_serious(tab.page) == [], "developer view"
         assert tab.page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
         tab.page.click("#tab-operator")
         assert axe_serious(tab.page) == [], "operator sign-in"
+        tab.shot("operator-signin")
         tab.page.fill("#op-key", srv.root["OperatorKey"])
         tab.page.click("#form-op-key button[type=submit]")
         tab.page.wait_for_selector("#audit-table tbody tr")
+        # The grants in effect and stsgate check's lines (no config here: the defaults).
+        tab.page.wait_for_selector("#op-grants-table tr[data-grant='user-folder']")
+        assert "no config" in tab.page.inner_text("#checks")
+        assert "local (the embedded faces)" in tab.page.inner_text("#providers-line")
         assert axe_serious(tab.page) == [], "operator view"
         assert tab.page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
         # Keyboard: the sign-out button is reachable by Tab and shows a focus ring.

@@ -29,7 +29,7 @@ export function stop() {
   Object.assign(op, { key: null, cursors: [], next: null });
   $("audit-table").tBodies[0].replaceChildren();
   $("live-table").tBodies[0].replaceChildren();
-  $("grants-table").tBodies[0].replaceChildren();
+  $("op-grants-table").tBodies[0].replaceChildren();
   $("checks").replaceChildren();
   $("chart").replaceChildren();
 }
@@ -152,8 +152,8 @@ async function loadStatus(probe) {
     el("td", {}, el("code", {}, g.prefix)),
     el("td", {}, g.actions.join(", ")),
     el("td", {}, `${g.default_duration / 60} min (max ${g.max_duration / 60})`)));
-  $("grants-table").tBodies[0].replaceChildren(...rows);
-  labelCells($("grants-table"));
+  $("op-grants-table").tBodies[0].replaceChildren(...rows);
+  labelCells($("op-grants-table"));
   $("providers-line").textContent = `Providers: ${s.providers.map((p) => (p.kind === "embedded" ? `${p.name} (the embedded faces)` : `${p.name} (${p.kind}, ${p.region})`)).join("; ")}.`;
   const lines = s.checks.map((c) => el("li", { class: `check-${c.status}` },
     CHECK_WORDS[c.status] ? el("strong", {}, `${CHECK_WORDS[c.status]}: `) : "",

@@ -421,6 +421,18 @@ mod tests {
     }
 
     #[test]
+    fn the_page_has_no_id_twice() {
+        let page = ASSETS.iter().find(|a| a.name == "index.html").unwrap();
+        let text = String::from_utf8_lossy(page.body);
+        let mut seen = std::collections::HashSet::new();
+        for part in text.split(" id=\"").skip(1) {
+            let id = part.split('"').next().unwrap();
+            assert!(seen.insert(id), "id {id:?} is used twice in index.html");
+        }
+        assert!(seen.len() > 20, "{}", seen.len());
+    }
+
+    #[test]
     fn subjects() {
         for ok in ["alice", "bob.smith", "a@b-c_d"] {
             assert!(check_sub(ok).is_ok(), "{ok}");
