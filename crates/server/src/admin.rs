@@ -201,7 +201,10 @@ pub fn key_delete(data: &Path, name: &str) -> anyhow::Result<String> {
 /// names; returns one summary line per face, grant, API key and JWT setting.
 pub fn check(path: &Path) -> anyhow::Result<Vec<String>> {
     let config = Config::load(path)?;
-    crate::api::callers::configured_hs256_secret(&config.api.jwt)
+    config
+        .api
+        .jwt
+        .hs256_secret()
         .with_context(|| format!("in config {}: api.jwt", path.display()))?;
     let mut out = Vec::new();
     let face =

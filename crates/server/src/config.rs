@@ -228,6 +228,31 @@ pub struct JwtConfig {
     pub key: Vec<JwtKeyConfig>,
 }
 
+impl JwtConfig {
+    /// The HS256 secret the config names (env or a 0600 file, at least 32 bytes), if any.
+    pub fn hs256_secret(&self) -> anyhow::Result<Option<zeroize::Zeroizing<Vec<u8>>>> {
+        let bytes = if let Some(var) = &self.hs256_secret_env {
+            let v = std::env::var(var)
+                .with_context(|| format!("api.jwt.hs256_secret_env: {var} is not set"))?;
+            zeroize::Zeroizing::new(v.into_bytes())
+        } else if let Some(path) = &self.hs256_secret_file {
+            crate::datadir::check_private(path)?;
+            let v = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+            let mut v = zeroize::Zeroizing::new(v);
+            while v.last().is_some_and(|b| b.is_ascii_whitespace()) {
+                v.pop();
+            }
+            v
+        } else {
+            return Ok(None);
+        };
+        if bytes.len() < 32 {
+            bail!("the HS256 secret must be at least 32 bytes");
+        }
+        Ok(Some(bytes))
+    }
+}
+
 /// `[[api.jwt.key]]`: one public key (`pem` or `pem_file`) or a set of them (`jwks_file`,
 /// `jwks_url`).
 ///

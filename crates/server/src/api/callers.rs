@@ -237,27 +237,9 @@ fn load_key(c: &JwtKeyConfig) -> anyhow::Result<Vec<PublicKey>> {
     }])
 }
 
-/// The HS256 secret named by the config (env or file), if any.
+/// The HS256 secret named by the config (env or file), if any (see [`JwtConfig::hs256_secret`]).
 pub fn configured_hs256_secret(c: &JwtConfig) -> anyhow::Result<Option<KeyBytes>> {
-    let bytes = if let Some(var) = &c.hs256_secret_env {
-        let v = std::env::var(var)
-            .with_context(|| format!("api.jwt.hs256_secret_env: {var} is not set"))?;
-        Zeroizing::new(v.into_bytes())
-    } else if let Some(path) = &c.hs256_secret_file {
-        crate::datadir::check_private(path)?;
-        let v = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-        let mut v = Zeroizing::new(v);
-        while v.last().is_some_and(|b| b.is_ascii_whitespace()) {
-            v.pop();
-        }
-        v
-    } else {
-        return Ok(None);
-    };
-    if bytes.len() < 32 {
-        bail!("the HS256 secret must be at least 32 bytes");
-    }
-    Ok(Some(bytes))
+    c.hs256_secret()
 }
 
 /// The `Bearer` credential of an `Authorization` header value.
