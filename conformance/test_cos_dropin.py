@@ -121,6 +121,9 @@ def test_upload_part_copy_builds_an_object_from_ranges(cos, cos_bucket):
     cos.complete_multipart_upload(Bucket=cos_bucket, Key="dst.bin", UploadId=up, MultipartUpload={"Part": [
         {"PartNumber": 1, "ETag": p1["ETag"]}, {"PartNumber": 2, "ETag": p2["ETag"]}]})
     assert cos.get_object(Bucket=cos_bucket, Key="dst.bin")["Body"].get_raw_stream().read() == data
+    # A range on a plain copy is refused, never ignored.
+    refused(lambda: cos.copy_object(Bucket=cos_bucket, Key="ranged.bin", CopySource=source,
+                                    Metadata={"x-cos-copy-source-range": "bytes=0-9"}), 400, "InvalidArgument")
     # No range: the whole source.
     up = cos.create_multipart_upload(Bucket=cos_bucket, Key="whole.bin")["UploadId"]
     whole = cos.upload_part_copy(Bucket=cos_bucket, Key="whole.bin", PartNumber=1, UploadId=up,

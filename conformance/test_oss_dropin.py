@@ -755,3 +755,11 @@ def test_a_grant_naming_settings_may_change_its_buckets_settings_never_its_acl(s
     error(lambda: other.put_bucket_lifecycle(rules), 403, "AccessDenied")
     error(lambda: other.put_bucket_policy(policy), 403, "AccessDenied")
     assert srv.bucket("app").get_bucket_acl().acl == oss2.BUCKET_ACL_PRIVATE
+
+
+def test_a_range_on_a_plain_copy_is_refused_not_ignored(bucket):
+    bucket.put_object("src.txt", b"0123456789")
+    e = error(lambda: bucket.copy_object(bucket.bucket_name, "src.txt", "dst.txt",
+                                         headers={"x-oss-copy-source-range": "bytes=0-4"}), 400, "InvalidArgument")
+    assert "UploadPartCopy" in e.message, e.message
+    error(lambda: bucket.head_object("dst.txt"), 404, "NoSuchKey")

@@ -416,6 +416,17 @@ pub async fn delete_multiple(call: &Call, body: Body) -> Result<Response, OssErr
 }
 
 pub async fn copy_object(call: &Call) -> Result<Response, OssError> {
+    // A range copies part of an object only into a multipart upload (UploadPartCopy).
+    if let Some(range) = call
+        .header("x-oss-copy-source-range")
+        .filter(|v| !v.trim().is_empty())
+    {
+        return Err(OssError::invalid_argument(
+            "x-oss-copy-source-range applies to UploadPartCopy only (PUT ?partNumber&uploadId); CopyObject copies the whole object.",
+            "x-oss-copy-source-range",
+            &range,
+        ));
+    }
     let (src_bucket, src_key) = super::body::copy_source(call)?;
     call.authorize(Op::GetObject, "oss:GetObject", &src_bucket, Some(&src_key))?;
     let src = call

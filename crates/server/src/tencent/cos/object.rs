@@ -270,6 +270,15 @@ pub fn parse_copy_source(value: &str) -> Result<CopySource, String> {
 
 /// PUT Object - Copy: `cos:GetObject` on the source and `cos:PutObject` on the destination.
 pub async fn copy_object(call: &Call) -> Result<Response, CosError> {
+    // A range copies part of an object only into a multipart upload (Upload Part - Copy).
+    if call
+        .header("x-cos-copy-source-range")
+        .is_some_and(|v| !v.trim().is_empty())
+    {
+        return Err(CosError::invalid_argument(
+            "x-cos-copy-source-range applies to Upload Part - Copy only (PUT ?partNumber&uploadId); PUT Object - Copy copies the whole object.",
+        ));
+    }
     let value = call.header("x-cos-copy-source").unwrap_or_default();
     let source = parse_copy_source(&value).map_err(|why| {
         CosError::invalid_argument(format!(
