@@ -11,22 +11,10 @@ import pytest
 import requests
 from qcloud_cos import CosServiceError
 
-from cos_helpers import REGION, bucket_name, cos_client, empty_bucket, root_creds
+from cos_helpers import REGION, cos_client
+from test_cos import cos, cos_bucket  # noqa: F401 (the same fixtures)
 
 MIB = 1024 * 1024
-
-
-@pytest.fixture
-def cos(server):
-    return cos_client(server, root_creds(server))
-
-
-@pytest.fixture
-def cos_bucket(server, cos):
-    name = bucket_name(server)
-    cos.create_bucket(Bucket=name)
-    yield name
-    empty_bucket(cos, name)
 
 
 def refused(call, status, code):

@@ -188,14 +188,7 @@ impl Probes for AliyunProbes<'_> {
                 "{what}: GetCallerIdentity: {} {} (account {}); its own RAM policy must limit it to the grants' buckets",
                 id.identity_type, id.arn, id.account_id
             )),
-            Err(e) => Check::fail(
-                format!(
-                    "{what}: GetCallerIdentity at {}: {}",
-                    p.sts_endpoint,
-                    crate::common::check::upstream_summary(&e)
-                ),
-                e.hint.clone(),
-            ),
+            Err(e) => identity_failed(&what, p, &e),
         })
     }
     async fn issue(&self, policy: &str) -> Result<(Credentials, String), UpstreamError> {
@@ -293,15 +286,20 @@ async fn identity_check(provider: &AliyunProvider) -> Check {
             "provider {name}: GetCallerIdentity: {} {} (account {})",
             id.identity_type, id.arn, id.account_id
         )),
-        Err(e) => Check::fail(
-            format!(
-                "provider {name}: GetCallerIdentity at {}: {}",
-                provider.sts_endpoint,
-                crate::common::check::upstream_summary(&e)
-            ),
-            e.hint.clone(),
-        ),
+        Err(e) => identity_failed(&format!("provider {name}"), provider, &e),
     }
+}
+
+/// The line of a GetCallerIdentity that failed (for the provider's key or its signing key).
+fn identity_failed(what: &str, provider: &AliyunProvider, e: &UpstreamError) -> Check {
+    Check::fail(
+        format!(
+            "{what}: GetCallerIdentity at {}: {}",
+            provider.sts_endpoint,
+            crate::common::check::upstream_summary(e)
+        ),
+        e.hint.clone(),
+    )
 }
 
 #[cfg(test)]

@@ -119,6 +119,21 @@ mod tests {
     use proptest::prelude::*;
     use serde_json::{Map, Value};
 
+    /// The request context of a policy decision: only the source address varies here.
+    fn context(source_ip: Option<std::net::IpAddr>) -> stsgate_policy::Context {
+        stsgate_policy::Context {
+            source_ip,
+            current_time: time::OffsetDateTime::now_utc(),
+            secure_transport: false,
+            user_agent: None,
+            access_key_id: None,
+            prefix: None,
+            delimiter: None,
+            existing_object_tags: None,
+            request_object_tags: None,
+        }
+    }
+
     fn user_folder() -> Grant {
         Grant::from_config(&default_grants()[0]).unwrap()
     }
@@ -190,17 +205,7 @@ mod tests {
         assert!(policy["Statement"][1]["Condition"]["StringLike"].is_object());
         let parsed = stsgate_policy::parse(&text).unwrap();
         let decide = |ip: Option<&str>| {
-            let context = stsgate_policy::Context {
-                source_ip: ip.map(|i| i.parse().unwrap()),
-                current_time: time::OffsetDateTime::now_utc(),
-                secure_transport: false,
-                user_agent: None,
-                access_key_id: None,
-                prefix: None,
-                delimiter: None,
-                existing_object_tags: None,
-                request_object_tags: None,
-            };
+            let context = context(ip.map(|i| i.parse().unwrap()));
             parsed.evaluate(&stsgate_policy::Request {
                 action: "oss:GetObject",
                 resource: "acs:oss:cn-hangzhou:1:app/users/a/x",
@@ -221,17 +226,7 @@ mod tests {
     fn object_acls_and_bucket_settings_are_denied_unless_the_grant_names_acl() {
         let decide = |g: &Grant, action: &str, resource: &str| {
             let parsed = stsgate_policy::parse(&render(g, "users/a/")).unwrap();
-            let context = stsgate_policy::Context {
-                source_ip: None,
-                current_time: time::OffsetDateTime::now_utc(),
-                secure_transport: false,
-                user_agent: None,
-                access_key_id: None,
-                prefix: None,
-                delimiter: None,
-                existing_object_tags: None,
-                request_object_tags: None,
-            };
+            let context = context(None);
             parsed.evaluate(&stsgate_policy::Request {
                 action,
                 resource,
@@ -275,17 +270,7 @@ mod tests {
         let g = Grant::from_config(&c).unwrap();
         let parsed = stsgate_policy::parse(&render(&g, "users/a/")).unwrap();
         let decide = |action: &str, resource: &str| {
-            let context = stsgate_policy::Context {
-                source_ip: Some("10.0.0.1".parse().unwrap()),
-                current_time: time::OffsetDateTime::now_utc(),
-                secure_transport: false,
-                user_agent: None,
-                access_key_id: None,
-                prefix: None,
-                delimiter: None,
-                existing_object_tags: None,
-                request_object_tags: None,
-            };
+            let context = context(Some("10.0.0.1".parse().unwrap()));
             parsed.evaluate(&stsgate_policy::Request {
                 action,
                 resource,
